@@ -1,0 +1,45 @@
+"""Text normalisation shared by the safety net's phrases and the messages they are matched against.
+
+Both sides go through the same steps, so a professional writes a phrase in plain Dutch or English and it still
+matches "K WIL NT MEER LEVÉÉÉN": case and accents are dropped, a run of one letter becomes one letter
+("doooood" and "dood" both become "dod"), and chat spellings are expanded ("k" -> "ik", "nt" -> "niet").
+"""
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+_APOSTROPHES = re.compile("[\u0027\u2019\u2018\u0060\u00b4]")
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+_REPEATS = re.compile(r"([a-z])\1+")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _collapse(token: str) -> str:
+    return _REPEATS.sub(r"\1", token)
+
+
+class Normaliser:
+    """Turns text into a list of comparable tokens, expanding chat spellings from a lookup table."""
+
+    def __init__(self, spellings: Mapping[str, str]) -> None:
+        self._spellings: dict[str, list[str]] = {}
+        for written, meant in spellings.items():
+            self._spellings[_collapse(_fold(str(written)))] = [
+                _collapse(word) for word in _NOT_WORD.split(_fold(str(meant))) if word
+            ]
+
+    def tokens(self, text: str) -> list[str]:
+        """Tokens of ``text``: folded, apostrophes dropped ("m'n" -> "mn"), repeats collapsed, spellings expanded."""
+        folded = _APOSTROPHES.sub("", _fold(text))
+        result: list[str] = []
+        for raw in _NOT_WORD.split(folded):
+            if not raw:
+                continue
+            token = _collapse(raw)
+            result.extend(self._spellings.get(token, [token]))
+        return result

@@ -1,0 +1,153 @@
+"""The safety net: a rule layer that spots risk in a message without the NLU service.
+
+It runs first on every message. Phrases live in ``risk_phrases.yml`` so that professionals can add what they
+hear; see that file for the phrase syntax. Idioms that only sound alarming ("ik schaam me dood") are blanked out
+before any risk phrase is tried, so they cannot set one off, while a real signal in the same message still does.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from handoff.normalise import Normaliser
+
+DEFAULT_PHRASES = Path(__file__).with_name("risk_phrases.yml")
+GAP = "..."
+MAX_GAP = 4
+_BLANK = ""
+
+
+class RiskLevel(enum.IntEnum):
+    """Ordered so that ``max`` picks the most serious level."""
+
+    NONE = 0
+    CONCERN = 1
+    ACUTE = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: RiskLevel
+    categories: tuple[str, ...] = ()
+    idiom: bool = False
+    """An alarming-sounding idiom was present (and neutralised)."""
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str
+    prefix: bool
+    gap_before: bool
+
+    def matches(self, token: str) -> bool:
+        return token.startswith(self.text) if self.prefix else token == self.text
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A sequence of words; ``...`` between two words allows up to four other words in between."""
+
+    source: str
+    words: tuple[_Word, ...]
+
+    @classmethod
+    def parse(cls, source: str, normaliser: Normaliser) -> Phrase:
+        words: list[_Word] = []
+        gap = False
+        for part in source.split():
+            if part == GAP:
+                gap = True
+                continue
+            prefix = part.endswith("*")
+            tokens = normaliser.tokens(part.rstrip("*"))
+            for index, token in enumerate(tokens):
+                is_last = index == len(tokens) - 1
+                words.append(_Word(token, prefix and is_last, gap and index == 0))
+            gap = False
+        if not words or words[0].gap_before or gap:
+            raise ValueError(f"risk phrase {source!r}: needs words, and '...' only between two words")
+        return cls(source, tuple(words))
+
+    def spans(self, tokens: Sequence[str]) -> Iterable[tuple[int, int]]:
+        """Every (start, end) of a match in ``tokens``; end is exclusive."""
+        for start, token in enumerate(tokens):
+            if self.words[0].matches(token):
+                end = self._match_from(tokens, 1, start + 1)
+                if end is not None:
+                    yield start, end
+
+    def _match_from(self, tokens: Sequence[str], word_index: int, position: int) -> int | None:
+        if word_index == len(self.words):
+            return position
+        word = self.words[word_index]
+        reach = MAX_GAP if word.gap_before else 0
+        for offset in range(reach + 1):
+            at = position + offset
+            if at >= len(tokens):
+                return None
+            if word.matches(tokens[at]):
+                end = self._match_from(tokens, word_index + 1, at + 1)
+                if end is not None:
+                    return end
+            if tokens[at] == _BLANK:
+                return None
+        return None
+
+
+@dataclass(frozen=True)
+class _Rule:
+    level: RiskLevel
+    category: str
+    phrases: tuple[Phrase, ...]
+
+
+class SafetyNet:
+    """Assesses one message against the phrase lists."""
+
+    def __init__(self, rules: Sequence[_Rule], idioms: Sequence[Phrase], normaliser: Normaliser) -> None:
+        self._rules = rules
+        self._idioms = idioms
+        self._normaliser = normaliser
+        self.levels = {rule.category: rule.level for rule in rules}
+
+    @classmethod
+    def from_yaml(cls, path: Path = DEFAULT_PHRASES) -> SafetyNet:
+        with path.open(encoding="utf-8") as handle:
+            return cls.from_mapping(yaml.safe_load(handle))
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> SafetyNet:
+        normaliser = Normaliser(data.get("spelling") or {})
+        rules: list[_Rule] = []
+        for level in (RiskLevel.ACUTE, RiskLevel.CONCERN):
+            for category, phrases in (data.get(level.label) or {}).items():
+                parsed = tuple(Phrase.parse(str(p), normaliser) for p in phrases)
+                rules.append(_Rule(level, str(category), parsed))
+        idioms = tuple(Phrase.parse(str(p), normaliser) for p in data.get("harmless") or [])
+        return cls(rules, idioms, normaliser)
+
+    def assess(self, text: str) -> Assessment:
+        tokens = self._normaliser.tokens(text)
+        idiom = False
+        for phrase in self._idioms:
+            for start, end in list(phrase.spans(tokens)):
+                tokens[start:end] = [_BLANK] * (end - start)
+                idiom = True
+        level = RiskLevel.NONE
+        found: list[str] = []
+        for rule in self._rules:
+            if any(True for phrase in rule.phrases for _ in phrase.spans(tokens)):
+                found.append(rule.category)
+                level = max(level, rule.level)
+        categories = tuple(c for c in found if self.levels[c] == level)
+        return Assessment(level, categories, idiom)
