@@ -1,0 +1,92 @@
+# The signposting bot. `make help` lists the targets; `make run` and `make test` are all a newcomer needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+-include .env
+RASA_PORT ?= 5005
+export RASA_TELEMETRY_ENABLED := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+# Rasa 3.6 needs Python 3.10; the bot runs on the machine's Python 3.11.
+PYTHON310 ?= $(shell for p in python3.10 $$(ls -d $$HOME/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | sort -V | tail -1); do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
+PYTHON311 ?= $(shell for p in python3.11 $$(ls -d $$HOME/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | sort -V | tail -1); do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 11)' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
+
+BOT_VENV := .venv
+NLU_VENV := .venv-nlu
+PY := $(BOT_VENV)/bin/python
+RASA := $(NLU_VENV)/bin/rasa
+MODEL := models/nlu.tar.gz
+NLU_INPUTS := nlu/config.yml domain.yml $(sort $(wildcard nlu/data/*/*.yml))
+RUN_DIR := run
+NLU_PID := $(RUN_DIR)/rasa.pid
+NLU_URL := http://127.0.0.1:$(RASA_PORT)
+
+.PHONY: help run test setup train validate lint nlu-up nlu-down bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: setup train ## Start the NLU service and the bot (Telegram with TELEGRAM_BOT_TOKEN, else the console chat)
+	@$(MAKE) --no-print-directory nlu-up
+	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; $(PY) -m bot run
+
+test: setup train validate lint ## Set up, train if needed, validate, lint, then run every test against the real NLU service
+	@$(MAKE) --no-print-directory nlu-up
+	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; RASA_URL=$(NLU_URL) $(PY) -m pytest
+
+setup: $(BOT_VENV)/.installed $(NLU_VENV)/.installed ## Create both virtual environments (only what is missing)
+
+$(BOT_VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found"; exit 1; }
+	@test -x $(PY) || $(PYTHON311) -m venv $(BOT_VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NLU_VENV)/.installed: nlu/requirements.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs it; pyenv install 3.10)"; exit 1; }
+	@test -x $(NLU_VENV)/bin/python || $(PYTHON310) -m venv $(NLU_VENV)
+	$(NLU_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r nlu/requirements.txt
+	@touch $@
+
+train: $(NLU_VENV)/.installed ## Train the NLU model, only if its data, config or domain changed (content hash)
+	@hash=$$(cat $(NLU_INPUTS) | sha256sum | cut -d' ' -f1); \
+	if [ -f $(MODEL) ] && [ "$$(cat models/nlu.hash 2>/dev/null)" = "$$hash" ]; then \
+		echo "NLU model is up to date ($${hash:0:12})"; \
+	else \
+		echo "Training the NLU model ($${hash:0:12})"; \
+		$(RASA) train nlu --config nlu/config.yml --domain domain.yml --nlu nlu/data \
+			--out models --fixed-model-name nlu --quiet && echo "$$hash" > models/nlu.hash; \
+	fi
+
+validate: $(NLU_VENV)/.installed ## Check the NLU data and domain with `rasa data validate`
+	@set -o pipefail; $(RASA) data validate --domain domain.yml --data nlu/data --config nlu/config.yml --quiet 2>&1 \
+		| { grep -Ev 'not used in any story|Warning|declare_namespace|pkg_resources|xla_computation|^.\[0m$$|^\s*$$' || true; }
+	@echo "NLU data and domain are valid"
+
+lint: $(BOT_VENV)/.installed ## ruff (lint and format) and mypy
+	$(BOT_VENV)/bin/ruff check .
+	$(BOT_VENV)/bin/ruff format --check .
+	$(BOT_VENV)/bin/mypy
+
+nlu-up: $(NLU_VENV)/.installed ## Start the NLU service in the background; returns when /model/parse answers
+	@mkdir -p $(RUN_DIR)
+	@if [ -f $(NLU_PID) ] && kill -0 $$(cat $(NLU_PID)) 2>/dev/null; then echo "NLU service already running"; exit 0; fi; \
+	test -f $(MODEL) || { echo "No model: run make train"; exit 1; }; \
+	nohup $(RASA) run --enable-api -m $(MODEL) -i 127.0.0.1 -p $(RASA_PORT) > $(RUN_DIR)/rasa.log 2>&1 & echo $$! > $(NLU_PID); \
+	for i in $$(seq 1 180); do \
+		if $(PY) bench/wait_for_nlu.py $(NLU_URL); then echo "NLU service answers on $(NLU_URL)"; exit 0; fi; \
+		kill -0 $$(cat $(NLU_PID)) 2>/dev/null || { echo "NLU service died:"; tail -20 $(RUN_DIR)/rasa.log; exit 1; }; \
+		sleep 1; \
+	done; echo "NLU service did not answer in time"; tail -20 $(RUN_DIR)/rasa.log; exit 1
+
+nlu-down: ## Stop the NLU service
+	@if [ -f $(NLU_PID) ]; then kill $$(cat $(NLU_PID)) 2>/dev/null || true; rm -f $(NLU_PID); echo "NLU service stopped"; fi
+
+bench: setup train ## Print NLU parse latency, pipeline overhead and training time
+	@$(MAKE) --no-print-directory nlu-up
+	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; RASA_URL=$(NLU_URL) $(PY) -m bench --rasa $(RASA)
+
+clean: nlu-down ## Remove the environments, models and local data
+	rm -rf $(BOT_VENV) $(NLU_VENV) models $(RUN_DIR) data .mypy_cache .ruff_cache .pytest_cache

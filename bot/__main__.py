@@ -1,0 +1,73 @@
+"""Command line: `python -m bot chat | understand [--no-nlu] | telegram | run`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot import app
+from bot.channels import console
+from bot.config import load_settings
+from bot.understand import run as run_understand
+
+logger = logging.getLogger("bot")
+
+
+async def _chat() -> None:
+    services = await app.build(load_settings())
+    try:
+        await console.chat(services.pipeline, services.pseudonyms.key("console", console.CONSOLE_USER))
+    finally:
+        await services.aclose()
+
+
+async def _understand(use_nlu: bool) -> None:
+    services = await app.build(load_settings(), use_nlu=use_nlu)
+    try:
+        await run_understand(services.understander)
+    finally:
+        await services.aclose()
+
+
+def _telegram() -> None:
+    from bot.channels import telegram  # imported here: the console needs no Telegram stack
+
+    settings = load_settings()
+    loop = asyncio.new_event_loop()
+    services = loop.run_until_complete(app.build(settings))
+    asyncio.set_event_loop(loop)
+    try:
+        telegram.run_polling(services)
+    finally:
+        loop.run_until_complete(services.aclose())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("chat", help="chat in the terminal (one message per line)")
+    understand = sub.add_parser("understand", help="one message per line in, one JSON object per line out")
+    understand.add_argument("--no-nlu", action="store_true", help="use the safety net only")
+    sub.add_parser("telegram", help="run on Telegram (needs TELEGRAM_BOT_TOKEN)")
+    sub.add_parser("run", help="Telegram when TELEGRAM_BOT_TOKEN is set, otherwise the console chat")
+    args = parser.parse_args(argv)
+
+    settings = load_settings()
+    # Console and understand write to stdout; keep logs on stderr and quiet unless something is wrong.
+    app.configure_logging(settings.log_level if args.command in ("telegram", "run") else "WARNING")
+    command = args.command
+    if command == "run":
+        command = "telegram" if settings.telegram_token else "chat"
+    if command == "chat":
+        asyncio.run(_chat())
+    elif command == "understand":
+        asyncio.run(_understand(use_nlu=not args.no_nlu))
+    else:
+        _telegram()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

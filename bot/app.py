@@ -1,0 +1,51 @@
+"""The composition root: builds every long-lived part once and hands each what it needs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.content import Content
+from bot.nlu_client import NluClient
+from bot.pipeline import Pipeline
+from bot.pseudonym import Pseudonymiser, load_or_create_secret
+from bot.storage import Database
+from bot.understanding import Understander
+from handoff.cases import OfflineDesk
+from handoff.risk import SafetyNet
+
+
+@dataclass
+class Services:
+    settings: Settings
+    database: Database
+    nlu: NluClient | None
+    understander: Understander
+    pipeline: Pipeline
+    pseudonyms: Pseudonymiser
+
+    async def aclose(self) -> None:
+        if self.nlu is not None:
+            await self.nlu.aclose()
+        await self.database.dispose()
+
+
+async def build(settings: Settings, use_nlu: bool = True) -> Services:
+    """Load content and phrases (failing fast on broken YAML), open the database, connect the NLU client."""
+    content = Content.load()
+    safety_net = SafetyNet.from_yaml()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.database_url)
+    await database.create_schema()
+    nlu = NluClient(settings.rasa_url, settings.nlu_timeout) if use_nlu else None
+    understander = Understander(safety_net, nlu, settings.nlu_threshold, settings.crisis_threshold)
+    pipeline = Pipeline(understander, content, database, OfflineDesk())
+    pseudonyms = Pseudonymiser(load_or_create_secret(settings.pseudonym_secret, settings.data_dir))
+    return Services(settings, database, nlu, understander, pipeline, pseudonyms)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO; the Telegram URL contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

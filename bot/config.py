@@ -1,0 +1,66 @@
+"""Settings, read once from the environment (and from `.env` through python-dotenv)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as error:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from error
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_token: str | None
+    telegram_api_base_url: str | None
+    rasa_url: str
+    nlu_timeout: float
+    nlu_threshold: float
+    crisis_threshold: float
+    database_url: str
+    data_dir: Path
+    pseudonym_secret: str | None
+    log_level: str
+
+    def __repr__(self) -> str:
+        """Never print secrets, also not by accident in a traceback."""
+        return f"Settings(rasa_url={self.rasa_url!r}, database_url={_redact(self.database_url)!r})"
+
+
+def _redact(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return f"{scheme}://{rest}"
+
+
+def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
+    """Read the settings; variables already set in the environment win over `.env`."""
+    if env_file is not None and env_file.exists():
+        load_dotenv(env_file, override=False)
+    data_dir = Path(os.environ.get("DATA_DIR", "") or ROOT / "data")
+    port = os.environ.get("RASA_PORT", "").strip() or "5005"
+    return Settings(
+        telegram_token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
+        telegram_api_base_url=os.environ.get("TELEGRAM_API_BASE_URL", "").strip() or None,
+        rasa_url=os.environ.get("RASA_URL", "").strip() or f"http://127.0.0.1:{port}",
+        nlu_timeout=_float("NLU_TIMEOUT", 2.0),
+        nlu_threshold=_float("NLU_THRESHOLD", 0.45),
+        crisis_threshold=_float("NLU_CRISIS_THRESHOLD", 0.5),
+        database_url=os.environ.get("DATABASE_URL", "").strip() or f"sqlite+aiosqlite:///{data_dir / 'bot.sqlite3'}",
+        data_dir=data_dir,
+        pseudonym_secret=os.environ.get("PSEUDONYM_SECRET", "").strip() or None,
+        log_level=os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO",
+    )

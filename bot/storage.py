@@ -1,0 +1,73 @@
+"""Database models and the unit-of-work factory (SQLAlchemy 2, async).
+
+Nothing here holds a Telegram id, name, username or phone number: users are known by a keyed hash
+(`bot.pseudonym`). Message text is not stored.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Conversation(Base):
+    """Where one user is in the conversation; the only per-user state the bot keeps."""
+
+    __tablename__ = "conversations"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(String(2), default="nl")
+    audience: Mapped[str | None] = mapped_column(String(16), default=None)
+    step: Mapped[str] = mapped_column(String(32), default="choose_audience")
+    pending_intent: Mapped[str | None] = mapped_column(String(64), default=None)
+    """An intent understood before the user said who they are, answered once they have."""
+    offer_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    """Why a professional was offered ("acute:suicidal", "concern:sleep", "request"), while the offer is open."""
+    safety_check: Mapped[bool] = mapped_column(default=False)
+    safety_declines: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Case(Base):
+    """A request for a professional, opened by risk or by the user's wish."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_key: Mapped[str] = mapped_column(ForeignKey("conversations.key", ondelete="CASCADE"), index=True)
+    pseudonym: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(32))
+    risk: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Database:
+    """Owns the engine; hands out one session per unit of work."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: AsyncEngine = create_async_engine(url)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def session_scope(database: Database) -> AsyncSession:
+    return database.sessions()

@@ -1,0 +1,69 @@
+"""The contract between the NLU model's intents and the rest of the bot: every intent belongs to one topic."""
+
+from __future__ import annotations
+
+TOPICS: tuple[str, ...] = (
+    "visit",
+    "contact",
+    "explain_to_child",
+    "stigma",
+    "feelings",
+    "peer_support",
+    "practical",
+    "for_professionals",
+    "talk_to_human",
+    "crisis",
+    "privacy",
+    "greeting",
+    "goodbye",
+    "out_of_scope",
+)
+
+INTENT_TOPIC: dict[str, str] = {
+    "greet": "greeting",
+    "goodbye": "goodbye",
+    "thanks": "goodbye",
+    "visit": "visit",
+    "contact": "contact",
+    "explain_to_child": "explain_to_child",
+    "stigma": "stigma",
+    "feelings": "feelings",
+    "feelings_overwhelmed": "feelings",
+    "peer_support": "peer_support",
+    "practical": "practical",
+    "for_professionals": "for_professionals",
+    "talk_to_human": "talk_to_human",
+    "crisis_suicidal": "crisis",
+    "crisis_violence": "crisis",
+    "privacy": "privacy",
+    "out_of_scope": "out_of_scope",
+}
+
+CRISIS_INTENT_CATEGORY: dict[str, str] = {"crisis_suicidal": "suicidal", "crisis_violence": "violence"}
+CATEGORY_CRISIS_INTENT: dict[str, str] = {
+    "suicidal": "crisis_suicidal",
+    "self_harm": "crisis_suicidal",
+    "violence": "crisis_violence",
+    "child_unsafe": "crisis_violence",
+}
+CONCERN_INTENTS: dict[str, str] = {"feelings_overwhelmed": "not_coping"}
+
+# The topics a user can pick from the menu, and the intent whose answer a pick shows.
+MENU_TOPICS: tuple[str, ...] = (
+    "visit",
+    "contact",
+    "explain_to_child",
+    "stigma",
+    "feelings",
+    "peer_support",
+    "practical",
+    "talk_to_human",
+)
+TOPIC_INTENT: dict[str, str] = {topic: topic for topic in (*MENU_TOPICS, "for_professionals", "privacy")}
+
+# Topics worth offering when the model is unsure (not small talk).
+SUGGESTIBLE: frozenset[str] = frozenset((*MENU_TOPICS, "for_professionals", "privacy"))
+
+
+def topic_of(intent: str) -> str:
+    return INTENT_TOPIC.get(intent, "out_of_scope")

@@ -1,0 +1,110 @@
+"""Understanding one message: the safety net first, then the NLU model, combined into one topic and one risk."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot import language
+from bot.nlu_client import NluClient, NluUnavailable, Parse
+from bot.topics import CATEGORY_CRISIS_INTENT, CONCERN_INTENTS, CRISIS_INTENT_CATEGORY, SUGGESTIBLE, topic_of
+from handoff.risk import RiskLevel, SafetyNet
+
+logger = logging.getLogger(__name__)
+
+# The model sees at most this much of a message; the safety net always reads all of it.
+NLU_MAX_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Understanding:
+    topic: str
+    """One of bot.topics.TOPICS, or "unknown" when the NLU service was not asked or not reachable."""
+    intent: str | None
+    confidence: float
+    risk: RiskLevel
+    categories: tuple[str, ...]
+    language: str | None
+    """'nl' or 'en' when the message itself says so, else None."""
+    alternatives: tuple[str, ...] = ()
+    """The likeliest topics, best first, for asking back when the model is unsure."""
+    nlu_available: bool = True
+
+    @property
+    def sure(self) -> bool:
+        return self.nlu_available and self.topic != "unknown"
+
+
+class Understander:
+    def __init__(
+        self,
+        safety_net: SafetyNet,
+        nlu: NluClient | None,
+        threshold: float,
+        crisis_threshold: float,
+    ) -> None:
+        self._net = safety_net
+        self._nlu = nlu
+        self.threshold = threshold
+        self.crisis_threshold = crisis_threshold
+
+    async def understand(self, text: str) -> Understanding:
+        assessment = self._net.assess(text)
+        detected = language.detect(text)
+        parse: Parse | None = None
+        if self._nlu is not None and text.strip():
+            try:
+                parse = await self._nlu.parse(text[:NLU_MAX_CHARS])
+            except NluUnavailable:
+                parse = None
+        if parse is None:
+            return Understanding(
+                topic="unknown",
+                intent=None,
+                confidence=0.0,
+                risk=assessment.level,
+                categories=assessment.categories,
+                language=detected,
+                nlu_available=False,
+            )
+        return self._combine(parse, assessment.level, assessment.categories, assessment.idiom, detected)
+
+    def _combine(
+        self,
+        parse: Parse,
+        risk: RiskLevel,
+        categories: tuple[str, ...],
+        idiom: bool,
+        detected: str | None,
+    ) -> Understanding:
+        intent, confidence = parse.intent, parse.confidence
+        model_crisis = intent in CRISIS_INTENT_CATEGORY and confidence >= self.crisis_threshold
+        # An idiom that only sounds alarming ("ik schaam me dood") must not let the model raise the alarm alone.
+        if model_crisis and not idiom and risk < RiskLevel.ACUTE:
+            risk, categories = RiskLevel.ACUTE, (CRISIS_INTENT_CATEGORY[intent],)
+        if risk < RiskLevel.CONCERN and intent in CONCERN_INTENTS and confidence >= self.threshold:
+            risk, categories = RiskLevel.CONCERN, (CONCERN_INTENTS[intent],)
+
+        if risk is RiskLevel.ACUTE:
+            if intent not in CRISIS_INTENT_CATEGORY:
+                intent, confidence = CATEGORY_CRISIS_INTENT[categories[0]], 1.0
+        elif intent in CRISIS_INTENT_CATEGORY:
+            # The model leaned to crisis but nothing confirms it: take its best non-crisis reading.
+            intent, confidence = next(
+                ((name, score) for name, score in parse.ranking if name not in CRISIS_INTENT_CATEGORY),
+                ("out_of_scope", 0.0),
+            )
+        topics: list[str] = []
+        for name, _ in parse.ranking:
+            topic = topic_of(name)
+            if topic in SUGGESTIBLE and topic not in topics:
+                topics.append(topic)
+        return Understanding(
+            topic=topic_of(intent),
+            intent=intent,
+            confidence=round(confidence, 4),
+            risk=risk,
+            categories=categories,
+            language=detected,
+            alternatives=tuple(topics[:2]),
+        )
