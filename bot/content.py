@@ -40,7 +40,7 @@ def _load_yaml(path: Path) -> Any:
         with path.open(encoding="utf-8") as handle:
             return yaml.safe_load(handle)
     except yaml.YAMLError as error:
-        raise ContentError(f"{path.relative_to(ROOT)}: not valid YAML: {error}") from error
+        raise ContentError(f"{path.parent.name}/{path.name}: not valid YAML: {error}") from error
 
 
 def _text(node: Any, where: str) -> str:

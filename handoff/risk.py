@@ -19,6 +19,7 @@ from handoff.normalise import Normaliser
 
 DEFAULT_PHRASES = Path(__file__).with_name("risk_phrases.yml")
 GAP = "..."
+END = "$"
 MAX_GAP = 4
 _BLANK = ""
 
@@ -55,16 +56,19 @@ class _Word:
 
 @dataclass(frozen=True)
 class Phrase:
-    """A sequence of words; ``...`` between two words allows up to four other words in between."""
+    """A sequence of words; ``...`` between two words allows a few other words, a final ``$`` anchors the end."""
 
     source: str
     words: tuple[_Word, ...]
+    at_end: bool = False
 
     @classmethod
     def parse(cls, source: str, normaliser: Normaliser) -> Phrase:
         words: list[_Word] = []
         gap = False
-        for part in source.split():
+        parts = source.split()
+        at_end = bool(parts) and parts[-1] == END
+        for part in parts[:-1] if at_end else parts:
             if part == GAP:
                 gap = True
                 continue
@@ -76,19 +80,21 @@ class Phrase:
             gap = False
         if not words or words[0].gap_before or gap:
             raise ValueError(f"risk phrase {source!r}: needs words, and '...' only between two words")
-        return cls(source, tuple(words))
+        return cls(source, tuple(words), at_end)
 
-    def spans(self, tokens: Sequence[str]) -> Iterable[tuple[int, int]]:
-        """Every (start, end) of a match in ``tokens``; end is exclusive."""
+    def spans(self, tokens: Sequence[str], gap_stops: frozenset[str] = frozenset()) -> Iterable[tuple[int, int]]:
+        """Every (start, end) of a match in ``tokens``; end is exclusive. A gap never skips a word in gap_stops."""
         for start, token in enumerate(tokens):
             if self.words[0].matches(token):
-                end = self._match_from(tokens, 1, start + 1)
+                end = self._match_from(tokens, 1, start + 1, gap_stops)
                 if end is not None:
                     yield start, end
 
-    def _match_from(self, tokens: Sequence[str], word_index: int, position: int) -> int | None:
+    def _match_from(
+        self, tokens: Sequence[str], word_index: int, position: int, gap_stops: frozenset[str]
+    ) -> int | None:
         if word_index == len(self.words):
-            return position
+            return position if not self.at_end or position == len(tokens) else None
         word = self.words[word_index]
         reach = MAX_GAP if word.gap_before else 0
         for offset in range(reach + 1):
@@ -96,10 +102,10 @@ class Phrase:
             if at >= len(tokens):
                 return None
             if word.matches(tokens[at]):
-                end = self._match_from(tokens, word_index + 1, at + 1)
+                end = self._match_from(tokens, word_index + 1, at + 1, gap_stops)
                 if end is not None:
                     return end
-            if tokens[at] == _BLANK:
+            if tokens[at] == _BLANK or tokens[at] in gap_stops:
                 return None
         return None
 
@@ -114,10 +120,17 @@ class _Rule:
 class SafetyNet:
     """Assesses one message against the phrase lists."""
 
-    def __init__(self, rules: Sequence[_Rule], idioms: Sequence[Phrase], normaliser: Normaliser) -> None:
+    def __init__(
+        self,
+        rules: Sequence[_Rule],
+        idioms: Sequence[Phrase],
+        normaliser: Normaliser,
+        gap_stops: frozenset[str] = frozenset(),
+    ) -> None:
         self._rules = rules
         self._idioms = idioms
         self._normaliser = normaliser
+        self._gap_stops = gap_stops
         self.levels = {rule.category: rule.level for rule in rules}
 
     @classmethod
@@ -134,19 +147,20 @@ class SafetyNet:
                 parsed = tuple(Phrase.parse(str(p), normaliser) for p in phrases)
                 rules.append(_Rule(level, str(category), parsed))
         idioms = tuple(Phrase.parse(str(p), normaliser) for p in data.get("harmless") or [])
-        return cls(rules, idioms, normaliser)
+        gap_stops = frozenset(token for word in data.get("gap_stops") or [] for token in normaliser.tokens(str(word)))
+        return cls(rules, idioms, normaliser, gap_stops)
 
     def assess(self, text: str) -> Assessment:
         tokens = self._normaliser.tokens(text)
         idiom = False
         for phrase in self._idioms:
-            for start, end in list(phrase.spans(tokens)):
+            for start, end in list(phrase.spans(tokens, self._gap_stops)):
                 tokens[start:end] = [_BLANK] * (end - start)
                 idiom = True
         level = RiskLevel.NONE
         found: list[str] = []
         for rule in self._rules:
-            if any(True for phrase in rule.phrases for _ in phrase.spans(tokens)):
+            if any(True for phrase in rule.phrases for _ in phrase.spans(tokens, self._gap_stops)):
                 found.append(rule.category)
                 level = max(level, rule.level)
         categories = tuple(c for c in found if self.levels[c] == level)

@@ -1,0 +1,119 @@
+"""Shared fixtures. Unit tests fake only the NLU service's HTTP answers; integration tests use the real one."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from bot.config import ROOT, Settings
+from bot.content import Content
+from bot.nlu_client import NluClient
+from bot.pipeline import Pipeline
+from bot.storage import Database
+from bot.understanding import Understander
+from handoff.cases import OfflineDesk
+from handoff.risk import SafetyNet
+
+RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
+
+
+def load_cases(relative: str) -> list[dict[str, Any]]:
+    with (ROOT / relative).open(encoding="utf-8") as handle:
+        cases: list[dict[str, Any]] = yaml.safe_load(handle)["cases"]
+    return cases
+
+
+@pytest.fixture(scope="session")
+def safety_net() -> SafetyNet:
+    return SafetyNet.from_yaml()
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    return Content.load()
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_token": None,
+        "telegram_api_base_url": None,
+        "rasa_url": RASA_URL,
+        "nlu_timeout": 5.0,
+        "nlu_threshold": 0.45,
+        "crisis_threshold": 0.5,
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}",
+        "data_dir": tmp_path,
+        "pseudonym_secret": "test-secret",
+        "log_level": "INFO",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+Scripted = Callable[[str], tuple[str, float] | list[tuple[str, float]]]
+
+
+def scripted_nlu(script: Scripted) -> NluClient:
+    """An NLU client whose HTTP answers come from ``script`` (text -> intent ranking), shaped like Rasa's."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        text = json.loads(request.content)["text"]
+        ranking = script(text)
+        if isinstance(ranking, tuple):
+            ranking = [ranking]
+        body = {
+            "text": text,
+            "intent": {"name": ranking[0][0], "confidence": ranking[0][1]},
+            "intent_ranking": [{"name": name, "confidence": score} for name, score in ranking],
+            "entities": [],
+        }
+        return httpx.Response(200, json=body)
+
+    return NluClient("http://nlu.test", 1.0, transport=httpx.MockTransport(handler))
+
+
+def unreachable_nlu() -> NluClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    return NluClient("http://nlu.test", 1.0, transport=httpx.MockTransport(handler))
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}")
+    await db.create_schema()
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def make_pipeline(
+    database: Database, safety_net: SafetyNet, content: Content
+) -> Callable[[NluClient | None], Pipeline]:
+    def build(nlu: NluClient | None) -> Pipeline:
+        return Pipeline(Understander(safety_net, nlu, 0.45, 0.5), content, database, OfflineDesk())
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def rasa_url() -> str:
+    """The real NLU service; `make test` starts it. Failing here means it is not running."""
+    request = urllib.request.Request(
+        f"{RASA_URL}/model/parse", data=b'{"text": "hallo"}', headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            json.load(response)
+    except OSError as error:
+        pytest.fail(f"the NLU service does not answer on {RASA_URL} ({error}); run `make nlu-up` or `make test`")
+    return RASA_URL
