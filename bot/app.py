@@ -45,7 +45,12 @@ async def build(settings: Settings, use_nlu: bool = True) -> Services:
     return Services(settings, database, nlu, understander, pipeline, pseudonyms)
 
 
+# Libraries that log identities or secrets below these levels: python-telegram-bot logs whole updates (names,
+# ids, text) at DEBUG, and httpx logs request URLs, which hold the bot token, at INFO. LOG_LEVEL cannot lower them.
+QUIET_LOGGERS = {"telegram": logging.INFO, "httpx": logging.WARNING, "httpcore": logging.WARNING}
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO; the Telegram URL contains the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name, floor in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(floor)

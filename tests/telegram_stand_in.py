@@ -1,0 +1,227 @@
+"""A local stand-in for the Telegram Bot API, so the real python-telegram-bot stack can be tested over HTTP.
+
+It serves the methods the bot calls with realistic JSON, records every call, and feeds updates to `getUpdates`
+(long polling included). It runs in its own thread with the standard library's HTTP server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+BOT_ID = 7000001
+BOT_USERNAME = "gezin_detentie_test_bot"
+# Parameters python-telegram-bot JSON-encodes; every other value arrives as a plain string.
+_JSON_PARAMETERS = {
+    "chat_id",
+    "offset",
+    "limit",
+    "timeout",
+    "allowed_updates",
+    "reply_markup",
+    "commands",
+    "scope",
+    "message_id",
+    "from_chat_id",
+    "message_thread_id",
+    "show_alert",
+}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """The bot hangs up on a long poll when it stops: that is not an error."""
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class StandIn:
+    port: int = 0
+    calls: list[Call] = field(default_factory=list)
+    _updates: list[dict[str, Any]] = field(default_factory=list)
+    _condition: threading.Condition = field(default_factory=threading.Condition)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _server: ThreadingHTTPServer | None = None
+
+    # -- test side -------------------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def push(self, update: dict[str, Any]) -> None:
+        with self._condition:
+            update["update_id"] = next(self._ids)
+            self._updates.append(update)
+            self._condition.notify_all()
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._condition:
+            return [call for call in self.calls if call.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while True:
+                found = [call for call in self.calls if call.method == method]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"{method} called {len(found)} times, expected {count}: {self.calls}")
+                self._condition.wait(remaining)
+
+    def start(self) -> None:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                params = stand_in._params(self.headers.get("Content-Type") or "", body)
+                method = self.path.rsplit("/", 1)[-1]
+                result = stand_in._answer(method, params)
+                payload = json.dumps({"ok": True, "result": result}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = _QuietServer(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            with self._condition:
+                self._condition.notify_all()
+            self._server.shutdown()
+            self._server.server_close()
+
+    # -- server side -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _params(content_type: str, body: str) -> dict[str, Any]:
+        if "json" in content_type:
+            parsed: dict[str, Any] = json.loads(body or "{}")
+            return parsed
+        params: dict[str, Any] = {}
+        for key, values in parse_qs(body, keep_blank_values=True).items():
+            params[key] = json.loads(values[0]) if key in _JSON_PARAMETERS else values[0]
+        return params
+
+    def _answer(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getUpdates":
+            return self._get_updates(params)
+        with self._condition:
+            self.calls.append(Call(method, params))
+            self._condition.notify_all()
+        if method == "getMe":
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Steun bij detentie",
+                "username": BOT_USERNAME,
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
+        if method in ("sendMessage", "copyMessage"):
+            chat_id = params.get("chat_id")
+            return {
+                "message_id": next(self._ids) + 1000,
+                "date": int(time.time()),
+                "chat": {
+                    "id": chat_id,
+                    "type": "private" if isinstance(chat_id, int) and chat_id > 0 else "supergroup",
+                },
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Steun bij detentie", "username": BOT_USERNAME},
+                "text": params.get("text", ""),
+            }
+        return True
+
+    def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        wait = min(float(params.get("timeout") or 0), 2.0)
+        deadline = time.monotonic() + wait
+        with self._condition:
+            while True:
+                ready = [update for update in self._updates if update["update_id"] >= offset]
+                remaining = deadline - time.monotonic()
+                if ready or remaining <= 0:
+                    return ready
+                self._condition.wait(remaining)
+
+
+# -- updates as Telegram sends them ----------------------------------------------------------------------------
+
+USER = {"id": 424242, "is_bot": False, "first_name": "Sanne", "username": "sanne_k", "language_code": "nl"}
+
+
+def _message(chat: dict[str, Any], user: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "message_id": int(time.time() * 1000) % 1_000_000,
+        "date": int(time.time()),
+        "chat": chat,
+        "from": user,
+        **fields,
+    }
+
+
+def private_chat(user: dict[str, Any]) -> dict[str, Any]:
+    return {"id": user["id"], "type": "private", "first_name": user["first_name"], "username": user.get("username")}
+
+
+def text_update(text: str, user: dict[str, Any] = USER) -> dict[str, Any]:
+    fields: dict[str, Any] = {"text": text}
+    if text.startswith("/"):
+        fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"message": _message(private_chat(user), user, **fields)}
+
+
+def sticker_update(user: dict[str, Any] = USER) -> dict[str, Any]:
+    sticker = {
+        "file_id": "CAACAgIAAxkBAAE",
+        "file_unique_id": "AgADx",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+    return {"message": _message(private_chat(user), user, sticker=sticker)}
+
+
+def button_update(data: str, user: dict[str, Any] = USER) -> dict[str, Any]:
+    message = _message(private_chat(user), {"id": BOT_ID, "is_bot": True, "first_name": "Steun"}, text="...")
+    return {
+        "callback_query": {
+            "id": str(int(time.time() * 1000)),
+            "from": user,
+            "chat_instance": "-5000",
+            "data": data,
+            "message": message,
+        }
+    }
+
+
+def group_text_update(text: str, chat_id: int = -100555, user: dict[str, Any] = USER) -> dict[str, Any]:
+    chat = {"id": chat_id, "type": "supergroup", "title": "Random group"}
+    return {"message": _message(chat, user, text=text)}

@@ -1,0 +1,63 @@
+"""The command line as a user runs it: `python -m bot understand` and `python -m bot chat`, as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.config import ROOT
+
+
+def run_bot(args: list[str], stdin: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "DATA_DIR": str(tmp_path),
+        "PSEUDONYM_SECRET": "cli-test",
+        "RASA_URL": "http://127.0.0.1:9",  # nothing listens there: the NLU service is unreachable
+        "NLU_TIMEOUT": "1",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=60,
+        check=True,
+    )
+
+
+MESSAGES = "ik wil niet meer leven\nhoe regel ik een bezoek\nthis waiting is killing me\n\nmn stiefvader slaat me\n"
+
+
+def test_understand_without_nlu_answers_every_line_from_the_safety_net(tmp_path: Path) -> None:
+    result = run_bot(["understand", "--no-nlu"], MESSAGES, tmp_path)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in records] == MESSAGES.splitlines()
+    assert {r["topic"] for r in records} == {"unknown"}
+    assert [r["risk"] for r in records] == ["acute", "none", "none", "none", "acute"]
+    assert [r["language"] for r in records][:3] == ["nl", "nl", "en"]
+    assert set(records[0]) == {"text", "topic", "intent", "confidence", "risk", "language"}
+
+
+def test_understand_falls_back_when_the_nlu_service_cannot_be_reached(tmp_path: Path) -> None:
+    result = run_bot(["understand"], MESSAGES, tmp_path)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 5
+    assert {r["topic"] for r in records} == {"unknown"}
+    assert records[0]["risk"] == "acute"
+
+
+def test_console_chat_with_piped_stdin_and_no_nlu_service(tmp_path: Path) -> None:
+    result = run_bot(["chat"], "2\nhoe regel ik een bezoek\n1\nik wil dood\n/foo\n", tmp_path)
+    out = result.stdout
+    assert "Wie ben jij?" in out
+    assert "[1] Op bezoek" in out  # the menu offered during the outage, as numbered options
+    assert "Het bezoek regelt" in out or "bezoek" in out.split("you> 1", 1)[1]
+    assert "113" in out.split("you> ik wil dood", 1)[1]
+    assert "Dat commando ken ik niet" in out
