@@ -22,6 +22,8 @@ NLU_INPUTS := nlu/config.yml domain.yml $(sort $(wildcard nlu/data/*/*.yml))
 RUN_DIR := run
 NLU_PID := $(RUN_DIR)/rasa.pid
 NLU_URL := http://127.0.0.1:$(RASA_PORT)
+# pip on some machines warns about every missing local index folder; keep real errors only.
+PIP_QUIET := { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 
 .PHONY: help run test setup train validate lint nlu-up nlu-down bench clean
 
@@ -41,13 +43,14 @@ setup: $(BOT_VENV)/.installed $(NLU_VENV)/.installed ## Create both virtual envi
 $(BOT_VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found"; exit 1; }
 	@test -x $(PY) || $(PYTHON311) -m venv $(BOT_VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | $(PIP_QUIET)
 	@touch $@
 
 $(NLU_VENV)/.installed: nlu/requirements.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs it; pyenv install 3.10)"; exit 1; }
 	@test -x $(NLU_VENV)/bin/python || $(PYTHON310) -m venv $(NLU_VENV)
-	$(NLU_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r nlu/requirements.txt
+	@echo "Installing Rasa and its dependencies into $(NLU_VENV) (a few minutes, once)"
+	@set -o pipefail; $(NLU_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r nlu/requirements.txt 2>&1 | $(PIP_QUIET)
 	@touch $@
 
 train: $(NLU_VENV)/.installed ## Train the NLU model, only if its data, config or domain changed (content hash)

@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     if command == "run":
         command = "telegram" if settings.telegram_token else "chat"
     if command == "chat":
-        asyncio.run(_chat())
+        try:
+            asyncio.run(_chat())
+        except KeyboardInterrupt:
+            print()  # Ctrl-C ends the chat quietly; the conversation state is already saved
     elif command == "understand":
         asyncio.run(_understand(use_nlu=not args.no_nlu))
     else:
