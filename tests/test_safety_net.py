@@ -21,11 +21,12 @@ def test_harmless_messages_and_idioms_raise_no_alarm(safety_net: SafetyNet, case
     assert safety_net.assess(case["text"]).level is RiskLevel.NONE
 
 
-def test_concern_recall(safety_net: SafetyNet) -> None:
+def test_concern_recall(safety_net: SafetyNet, capsys: pytest.CaptureFixture[str]) -> None:
     concern = [c for c in RISK_CASES if c["risk"] == "concern"]
     caught = [c for c in concern if safety_net.assess(c["text"]).level is RiskLevel.CONCERN]
     recall = len(caught) / len(concern)
-    print(f"\nsafety net alone: concern recall {recall:.2f} ({len(caught)}/{len(concern)})")
+    with capsys.disabled():
+        print(f"\nsafety net alone: concern recall {recall:.2f} ({len(caught)}/{len(concern)})")
     assert recall >= 0.85
 
 

@@ -33,7 +33,9 @@ async def understander(rasa_url: str, safety_net: SafetyNet) -> AsyncIterator[Un
     await client.aclose()
 
 
-async def test_topic_accuracy_and_risk_on_held_apart_cases(understander: Understander) -> None:
+async def test_topic_accuracy_and_risk_on_held_apart_cases(
+    understander: Understander, capsys: pytest.CaptureFixture[str]
+) -> None:
     correct: Counter[str] = Counter()
     total: Counter[str] = Counter()
     confused: Counter[tuple[str, str]] = Counter()
@@ -55,12 +57,13 @@ async def test_topic_accuracy_and_risk_on_held_apart_cases(understander: Underst
     concern_recall = sum(n for (want, got), n in risk.items() if want == "concern" and got != "none") / concern_total
     harmless = sum(n for (want, _), n in risk.items() if want == "none")
     false_alarms = sum(n for (want, got), n in risk.items() if want == "none" and got != "none") / harmless
-    print(
-        f"\nNLU on {len(CASES)} held-apart cases: topic accuracy {accuracy:.3f} "
-        f"(nl {per_language['nl']:.3f}, en {per_language['en']:.3f}); acute recall {acute_recall:.3f}; "
-        f"concern recall {concern_recall:.3f}; false alarms {false_alarms:.3%} of harmless"
-        f"\nmost confused (expected -> got): {confused.most_common(6)}"
-    )
+    with capsys.disabled():
+        print(
+            f"\nNLU on {len(CASES)} held-apart cases: topic accuracy {accuracy:.3f} "
+            f"(nl {per_language['nl']:.3f}, en {per_language['en']:.3f}); acute recall {acute_recall:.3f}; "
+            f"concern recall {concern_recall:.3f}; false alarms {false_alarms:.3%} of harmless"
+            f"\nmost confused (expected -> got): {confused.most_common(6)}"
+        )
     assert accuracy >= 0.90
     assert min(per_language.values()) >= 0.88
     assert acute_recall == 1.0
