@@ -23,9 +23,10 @@ from bot.config import ROOT
 from bot.content import Content
 from bot.nlu_client import NluClient
 from bot.pipeline import Pipeline
+from bot.replies import Sender
 from bot.storage import Database
 from bot.understanding import Understander
-from handoff.cases import OfflineDesk
+from handoff.desk import OfflineDesk
 from handoff.risk import SafetyNet
 
 MESSAGES = 500
@@ -75,12 +76,12 @@ async def pipeline_latency(messages: list[str], nlu: NluClient) -> list[float]:
         pipeline = Pipeline(understander, Content.load(), database, OfflineDesk())
         try:
             for user in range(10):
-                await pipeline.command(f"user-{user}", "start")
-                await pipeline.action(f"user-{user}", "aud:parent")
+                await pipeline.command(Sender(f"user-{user}"), "start")
+                await pipeline.action(Sender(f"user-{user}"), "aud:parent")
             samples = []
             for index, text in enumerate(messages):
                 start = time.perf_counter()
-                await pipeline.text(f"user-{index % 10}", text)
+                await pipeline.text(Sender(f"user-{index % 10}"), text)
                 samples.append(time.perf_counter() - start)
             return samples
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.config import Settings
 from bot.content import Content
@@ -12,7 +13,9 @@ from bot.pipeline import Pipeline
 from bot.pseudonym import Pseudonymiser, load_or_create_secret
 from bot.storage import Database
 from bot.understanding import Understander
-from handoff.cases import OfflineDesk
+from handoff.chatref import ChatRefs
+from handoff.desk import LiveDesk, Messenger, OfflineDesk
+from handoff.hours import OfficeHours
 from handoff.risk import SafetyNet
 
 
@@ -24,6 +27,25 @@ class Services:
     understander: Understander
     pipeline: Pipeline
     pseudonyms: Pseudonymiser
+    content: Content
+    secret: bytes
+    desk: LiveDesk | None = None
+
+    def attach_desk(self, messenger: Messenger) -> LiveDesk:
+        """Connect the professionals' group: from now on cases become live handoffs."""
+        settings = self.settings
+        desk = LiveDesk(
+            self.database,
+            messenger,
+            self.content,
+            ChatRefs(self.secret),
+            self.pseudonyms,
+            OfficeHours.parse(settings.handoff_hours),
+            timedelta(seconds=settings.handoff_claim_timeout),
+        )
+        self.pipeline.desk = desk
+        self.desk = desk
+        return desk
 
     async def aclose(self) -> None:
         if self.nlu is not None:
@@ -41,8 +63,9 @@ async def build(settings: Settings, use_nlu: bool = True) -> Services:
     nlu = NluClient(settings.rasa_url, settings.nlu_timeout) if use_nlu else None
     understander = Understander(safety_net, nlu, settings.nlu_threshold, settings.crisis_threshold)
     pipeline = Pipeline(understander, content, database, OfflineDesk())
-    pseudonyms = Pseudonymiser(load_or_create_secret(settings.pseudonym_secret, settings.data_dir))
-    return Services(settings, database, nlu, understander, pipeline, pseudonyms)
+    OfficeHours.parse(settings.handoff_hours)  # fail fast on a typo in HANDOFF_HOURS
+    secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
+    return Services(settings, database, nlu, understander, pipeline, Pseudonymiser(secret), content, secret)
 
 
 # Libraries that log identities or secrets below these levels: python-telegram-bot logs whole updates (names,

@@ -21,6 +21,18 @@ def _float(name: str, default: float) -> float:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from error
 
 
+def _int_or_none(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise SystemExit(
+            f"{name} must be a whole number (a group id looks like -1001234567890), got {raw!r}"
+        ) from error
+
+
 @dataclass(frozen=True)
 class Settings:
     telegram_token: str | None
@@ -33,6 +45,10 @@ class Settings:
     data_dir: Path
     pseudonym_secret: str | None
     log_level: str
+    handoff_chat_id: int | None
+    handoff_claim_timeout: float
+    handoff_hours: str
+    handoff_sweep_seconds: float
 
     def __repr__(self) -> str:
         """Never print secrets, also not by accident in a traceback."""
@@ -63,4 +79,8 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         data_dir=data_dir,
         pseudonym_secret=os.environ.get("PSEUDONYM_SECRET", "").strip() or None,
         log_level=os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO",
+        handoff_chat_id=_int_or_none("HANDOFF_CHAT_ID"),
+        handoff_claim_timeout=_float("HANDOFF_CLAIM_TIMEOUT", 300.0),
+        handoff_hours=os.environ.get("HANDOFF_HOURS", "").strip() or "mon-fri 09:00-17:00",
+        handoff_sweep_seconds=_float("HANDOFF_SWEEP_SECONDS", 15.0),
     )

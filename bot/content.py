@@ -20,6 +20,50 @@ LANGUAGES: tuple[str, ...] = ("nl", "en")
 AUDIENCES: tuple[str, ...] = ("parent", "youth", "professional")
 # Audiences that must have their own text; a professional falls back to the parent text.
 REQUIRED_AUDIENCES: tuple[str, ...] = ("parent", "youth")
+# Every text the handoff desk writes in the professionals' group.
+GROUP_TEXTS: tuple[str, ...] = (
+    "topic_name",
+    "urgency.urgent",
+    "urgency.normal",
+    *(f"audience.{audience}" for audience in (*AUDIENCES, "unknown")),
+    *(
+        f"reason.{reason}"
+        for reason in (
+            "suicidal",
+            "self_harm",
+            "violence",
+            "child_unsafe",
+            "not_coping",
+            "sleep",
+            "substance",
+            "child_withdrawal",
+            "school_absence",
+            "bullying",
+            "request",
+        )
+    ),
+    "card",
+    "transcript_none",
+    "transcript_header",
+    "alert_urgent",
+    "alert_normal",
+    "realert",
+    "claimed",
+    "already_claimed",
+    "not_open",
+    "user_message",
+    "user_non_text",
+    "flag",
+    "user_stopped",
+    "user_forgot",
+    "closed",
+    "text_only",
+    "name_set",
+    "name_usage",
+    "default_name",
+    "buttons.claim",
+    "buttons.close",
+)
 
 
 class ContentError(ValueError):
@@ -50,10 +94,17 @@ def _text(node: Any, where: str) -> str:
 
 
 class Content:
-    def __init__(self, ui: Mapping[str, Any], crisis: Mapping[str, Any], answers: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        ui: Mapping[str, Any],
+        crisis: Mapping[str, Any],
+        answers: Mapping[str, Any],
+        group: Mapping[str, Any],
+    ) -> None:
         self._ui = ui
         self._crisis = crisis
         self._answers = answers
+        self._group = group
 
     @classmethod
     def load(cls, folder: Path = RESPONSES) -> Content:
@@ -63,7 +114,12 @@ class Content:
                 if intent in answers:
                     raise ContentError(f"answers/{path.name}: {intent} is answered in two files")
                 answers[intent] = entry
-        content = cls(_load_yaml(folder / "ui.yml"), _load_yaml(folder / "crisis.yml"), answers)
+        content = cls(
+            _load_yaml(folder / "ui.yml"),
+            _load_yaml(folder / "crisis.yml"),
+            answers,
+            _load_yaml(folder / "handoff.yml"),
+        )
         content.check()
         return content
 
@@ -92,6 +148,9 @@ class Content:
                         _text(self._crisis["lines"][line][language], f"crisis.yml line {line}")
                 for language in LANGUAGES:
                     self.crisis_lines((category,), audience, language)
+
+        for path in GROUP_TEXTS:
+            self.group(*path.split("."))
 
     def _check_languages(self, node: Any, where: str) -> None:
         if isinstance(node, Mapping) and set(LANGUAGES) <= set(node):
@@ -142,6 +201,15 @@ class Content:
             return _text(self._ui["topics"][topic][language], f"ui.yml topics.{topic}")
         except KeyError as error:
             raise ContentError(f"ui.yml topics: no label for {topic}") from error
+
+    def group(self, *path: str) -> str:
+        """A text for the professionals' group (responses/handoff.yml)."""
+        node: Any = self._group
+        for part in path:
+            if not isinstance(node, Mapping) or part not in node:
+                raise ContentError(f"handoff.yml: missing {'.'.join(path)}")
+            node = node[part]
+        return _text(node, f"handoff.yml {'.'.join(path)}")
 
     def words(self, key: str) -> frozenset[str]:
         return frozenset(str(word) for word in self._ui[key])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -40,7 +40,7 @@ class Conversation(Base):
 
 
 class Case(Base):
-    """A request for a professional, opened by risk or by the user's wish."""
+    """A request for a professional, opened by risk or by the user's wish, and its live handoff."""
 
     __tablename__ = "cases"
 
@@ -49,9 +49,48 @@ class Case(Base):
     pseudonym: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(String(32))
     risk: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    urgent: Mapped[bool] = mapped_column(default=False)
+    audience: Mapped[str | None] = mapped_column(String(16), default=None)
+    language: Mapped[str] = mapped_column(String(2), default="nl")
+    topic_id: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
+    chat_ref: Mapped[str | None] = mapped_column(Text, default=None)
+    """The user's chat id, encrypted (handoff.chatref); wiped when the case closes."""
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Pseudonymous key of the professional who claimed the case."""
+    claimed_name: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    realerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class RelayedMessage(Base):
+    """One message passed between a user and a case's topic, so that a redelivered update is not passed twice.
+
+    Only message ids are kept, never text.
+    """
+
+    __tablename__ = "relayed_messages"
+    __table_args__ = (UniqueConstraint("case_id", "direction", "source_message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    """"in": user to topic, "out": professional to user."""
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Professional(Base):
+    """The name a professional chose to show users; keyed like users, never by Telegram id."""
+
+    __tablename__ = "professionals"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(64))
 
 
 class Database:

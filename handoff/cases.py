@@ -1,13 +1,14 @@
-"""Cases: a user's request for a professional, opened by risk or on request.
+"""Cases: a user's request for a professional, opened by risk or on request, and their life cycle.
 
-This issue records cases; the live handoff to the professionals' group plugs in behind `Desk`.
+offered -> requested (group alerted) -> claimed (a professional joined) -> closed
+offered -> declined;  requested/claimed -> closed (by the professional, or the user's /stop)
+outside_hours -> parked (left for the next working day) -> requested, or -> closed
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,25 +22,42 @@ _PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 OFFERED = "offered"
 REQUESTED = "requested"
+CLAIMED = "claimed"
+CLOSED = "closed"
 DECLINED = "declined"
+OUTSIDE_HOURS = "outside_hours"
+PARKED = "parked"
+LIVE = (REQUESTED, CLAIMED)
+"""A professional has been asked or is in the conversation: the user's messages go to the topic."""
 
 
 def new_pseudonym() -> str:
     return "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(4))
 
 
-async def open_case(session: AsyncSession, user_key: str, reason: str, risk: str, status: str) -> Case:
-    case = Case(user_key=user_key, pseudonym=new_pseudonym(), reason=reason, risk=risk, status=status)
+async def open_case(
+    session: AsyncSession, user_key: str, reason: str, risk: str, status: str, audience: str | None, language: str
+) -> Case:
+    case = Case(
+        user_key=user_key,
+        pseudonym=new_pseudonym(),
+        reason=reason,
+        risk=risk,
+        status=status,
+        audience=audience,
+        language=language,
+        urgent=risk == "acute",
+    )
     session.add(case)
     await session.flush()
     logger.info("case %s opened: reason=%s risk=%s status=%s", case.pseudonym, reason, risk, status)
     return case
 
 
-async def latest_offered(session: AsyncSession, user_key: str) -> Case | None:
+async def latest(session: AsyncSession, user_key: str, statuses: tuple[str, ...]) -> Case | None:
     query = (
         select(Case)
-        .where(Case.user_key == user_key, Case.status == OFFERED)
+        .where(Case.user_key == user_key, Case.status.in_(statuses))
         .order_by(Case.created_at.desc(), Case.id.desc())
         .limit(1)
     )
@@ -49,16 +67,3 @@ async def latest_offered(session: AsyncSession, user_key: str) -> Case | None:
 async def set_status(case: Case, status: str) -> None:
     case.status = status
     logger.info("case %s: %s", case.pseudonym, status)
-
-
-class Desk(Protocol):
-    """Where requested cases go. Returns whether a professional was actually alerted."""
-
-    async def request(self, case: Case) -> bool: ...
-
-
-class OfflineDesk:
-    """No professionals' group is connected: the case stays recorded and the user is told honestly."""
-
-    async def request(self, case: Case) -> bool:
-        return False

@@ -19,7 +19,7 @@ from bot.nlu_client import NluClient
 from bot.pipeline import Pipeline
 from bot.storage import Database
 from bot.understanding import Understander
-from handoff.cases import OfflineDesk
+from handoff.desk import OfflineDesk
 from handoff.risk import SafetyNet
 
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
@@ -53,6 +53,10 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "data_dir": tmp_path,
         "pseudonym_secret": "test-secret",
         "log_level": "INFO",
+        "handoff_chat_id": None,
+        "handoff_claim_timeout": 300.0,
+        "handoff_hours": "always",
+        "handoff_sweep_seconds": 15.0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -50,6 +50,8 @@ class Call:
 @dataclass
 class StandIn:
     port: int = 0
+    members: set[int] = field(default_factory=set)
+    """Who is in the professionals' group (getChatMember answers "member" for them, "left" for others)."""
     calls: list[Call] = field(default_factory=list)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _condition: threading.Condition = field(default_factory=threading.Condition)
@@ -143,9 +145,17 @@ class StandIn:
                 "can_read_all_group_messages": False,
                 "supports_inline_queries": False,
             }
+        if method == "createForumTopic":
+            return {"message_thread_id": next(self._ids) + 500, "name": params["name"], "icon_color": 7322096}
+        if method == "getChatMember":
+            user_id = int(params["user_id"])
+            status = "member" if user_id in self.members else "left"
+            return {"status": status, "user": {"id": user_id, "is_bot": False, "first_name": "Pro"}}
         if method in ("sendMessage", "copyMessage"):
             chat_id = params.get("chat_id")
+            thread = params.get("message_thread_id")
             return {
+                **({"message_thread_id": thread, "is_topic_message": True} if thread else {}),
                 "message_id": next(self._ids) + 1000,
                 "date": int(time.time()),
                 "chat": {
@@ -162,6 +172,8 @@ class StandIn:
         wait = min(float(params.get("timeout") or 0), 2.0)
         deadline = time.monotonic() + wait
         with self._condition:
+            # As Telegram does: asking from an offset confirms, and forgets, every earlier update.
+            self._updates = [update for update in self._updates if update["update_id"] >= offset]
             while True:
                 ready = [update for update in self._updates if update["update_id"] >= offset]
                 remaining = deadline - time.monotonic()
@@ -172,12 +184,21 @@ class StandIn:
 
 # -- updates as Telegram sends them ----------------------------------------------------------------------------
 
-USER = {"id": 424242, "is_bot": False, "first_name": "Sanne", "username": "sanne_k", "language_code": "nl"}
+USER: dict[str, Any] = {
+    "id": 424242,
+    "is_bot": False,
+    "first_name": "Sanne",
+    "username": "sanne_k",
+    "language_code": "nl",
+}
+
+
+_MESSAGE_IDS = itertools.count(1)
 
 
 def _message(chat: dict[str, Any], user: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return {
-        "message_id": int(time.time() * 1000) % 1_000_000,
+        "message_id": next(_MESSAGE_IDS),
         "date": int(time.time()),
         "chat": chat,
         "from": user,
@@ -189,11 +210,14 @@ def private_chat(user: dict[str, Any]) -> dict[str, Any]:
     return {"id": user["id"], "type": "private", "first_name": user["first_name"], "username": user.get("username")}
 
 
-def text_update(text: str, user: dict[str, Any] = USER) -> dict[str, Any]:
+def text_update(text: str, user: dict[str, Any] = USER, message_id: int | None = None) -> dict[str, Any]:
     fields: dict[str, Any] = {"text": text}
     if text.startswith("/"):
         fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-    return {"message": _message(private_chat(user), user, **fields)}
+    message = _message(private_chat(user), user, **fields)
+    if message_id is not None:
+        message["message_id"] = message_id
+    return {"message": message}
 
 
 def sticker_update(user: dict[str, Any] = USER) -> dict[str, Any]:
@@ -225,3 +249,37 @@ def button_update(data: str, user: dict[str, Any] = USER) -> dict[str, Any]:
 def group_text_update(text: str, chat_id: int = -100555, user: dict[str, Any] = USER) -> dict[str, Any]:
     chat = {"id": chat_id, "type": "supergroup", "title": "Random group"}
     return {"message": _message(chat, user, text=text)}
+
+
+GROUP_ID = -1009876543210
+PROFESSIONALS_CHAT = {"id": GROUP_ID, "type": "supergroup", "title": "Team jeugdhulp", "is_forum": True}
+
+
+def professional(user_id: int, first_name: str) -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": first_name, "username": f"{first_name.lower()}_pro"}
+
+
+def topic_update(text: str, topic_id: int, user: dict[str, Any], message_id: int | None = None) -> dict[str, Any]:
+    """A professional writes in a case's forum topic."""
+    fields: dict[str, Any] = {"text": text, "message_thread_id": topic_id, "is_topic_message": True}
+    if text.startswith("/"):
+        fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    message = _message(PROFESSIONALS_CHAT, user, **fields)
+    if message_id is not None:
+        message["message_id"] = message_id
+    return {"message": message}
+
+
+def group_button_update(data: str, user: dict[str, Any], topic_id: int) -> dict[str, Any]:
+    """A professional presses a button on a case card."""
+    card = _message(PROFESSIONALS_CHAT, {"id": BOT_ID, "is_bot": True, "first_name": "Steun"}, text="Casus")
+    card.update({"message_thread_id": topic_id, "is_topic_message": True})
+    return {
+        "callback_query": {
+            "id": str(time.time_ns()),
+            "from": user,
+            "chat_instance": "-7000",
+            "data": data,
+            "message": card,
+        }
+    }

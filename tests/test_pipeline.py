@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.nlu_client import NluClient
-from bot.pipeline import Pipeline, Reply
+from bot.pipeline import Pipeline
+from bot.replies import Reply, Sender
 from bot.storage import Case, Conversation, Database
 from tests.conftest import scripted_nlu, unreachable_nlu
 
 KEY = "k" * 64
+USER = Sender(KEY)
 MakePipeline = Callable[[NluClient | None], Pipeline]
 
 
@@ -47,37 +49,37 @@ def pipeline(make_pipeline: MakePipeline) -> Pipeline:
 
 
 async def test_first_contact_welcomes_and_asks_who_you_are(pipeline: Pipeline) -> None:
-    [reply] = await pipeline.command(KEY, "start")
+    [reply] = await pipeline.command(USER, "start")
     assert "anoniem" in reply.text
     assert actions(reply) == ["aud:parent", "aud:youth", "aud:professional", "lang:en"]
 
 
 async def test_english_telegram_user_is_welcomed_in_english(pipeline: Pipeline) -> None:
-    [reply] = await pipeline.command(KEY, "start", language_code="en-GB")
+    [reply] = await pipeline.command(Sender(KEY, "en-GB"), "start")
     assert "anonymous" in reply.text
 
 
 async def test_a_question_before_choosing_is_answered_once_the_audience_is_known(pipeline: Pipeline) -> None:
-    [welcome] = await pipeline.text(KEY, "hoe gaat een bezoek?")
+    [welcome] = await pipeline.text(USER, "hoe gaat een bezoek?")
     assert "aud:youth" in actions(welcome)
-    [answer] = await pipeline.action(KEY, "aud:youth")
+    [answer] = await pipeline.action(USER, "aud:youth")
     assert "ID" in answer.text and "14" in answer.text
     assert "topic:contact" in actions(answer) and "menu" in actions(answer)
 
 
 async def test_answer_depends_on_audience(pipeline: Pipeline) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:parent")
-    [parent] = await pipeline.text(KEY, "hoe regel ik bezoek")
-    await pipeline.action(KEY, "aud:youth")
-    [youth] = await pipeline.text(KEY, "hoe regel ik bezoek")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    [parent] = await pipeline.text(USER, "hoe regel ik bezoek")
+    await pipeline.action(USER, "aud:youth")
+    [youth] = await pipeline.text(USER, "hoe regel ik bezoek")
     assert parent.text != youth.text
 
 
 async def test_acute_message_gets_the_crisis_lines_first_and_a_case(pipeline: Pipeline, database: Database) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:youth")
-    first, offer = await pipeline.text(KEY, "ik wil er niet meer zijn, iedereen is beter af zonder mij")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    first, offer = await pipeline.text(USER, "ik wil er niet meer zijn, iedereen is beter af zonder mij")
     for number in ("112", "113", "0800-0113", "0800-0432"):
         assert number in first.text
     assert first.buttons == ()
@@ -87,33 +89,33 @@ async def test_acute_message_gets_the_crisis_lines_first_and_a_case(pipeline: Pi
 
 
 async def test_violence_gets_veilig_thuis(pipeline: Pipeline) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:parent")
-    first, _ = await pipeline.text(KEY, "mijn vriend slaat me en ik ben bang")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    first, _ = await pipeline.text(USER, "mijn vriend slaat me en ik ben bang")
     assert "0800-2000" in first.text and "112" in first.text
 
 
 async def test_one_no_does_not_end_the_safety_check(pipeline: Pipeline, database: Database) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:youth")
-    await pipeline.text(KEY, "ik wil dood")
-    [check] = await pipeline.text(KEY, "nee ik ben oké")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    await pipeline.text(USER, "ik wil dood")
+    [check] = await pipeline.text(USER, "nee ik ben oké")
     assert "113" in check.text and "Hoe gaat het nu" in check.text
     assert actions(check) == ["safe:ok", "safe:notok"]
     [case] = await cases_of(database)
     assert case.status == "declined"
     # Later answers keep the lines in sight.
-    await pipeline.action(KEY, "safe:ok")
-    [answer] = await pipeline.text(KEY, "hoe werkt bezoek")
+    await pipeline.action(USER, "safe:ok")
+    [answer] = await pipeline.text(USER, "hoe werkt bezoek")
     assert "113" in answer.text and "/hulp" in answer.text
 
 
 async def test_not_okay_at_the_check_in_brings_the_lines_and_the_offer_back(pipeline: Pipeline) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:youth")
-    await pipeline.text(KEY, "ik wil dood")
-    await pipeline.action(KEY, "handoff:no")
-    lines, offer = await pipeline.text(KEY, "het gaat niet goed")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    await pipeline.text(USER, "ik wil dood")
+    await pipeline.action(USER, "handoff:no")
+    lines, offer = await pipeline.text(USER, "het gaat niet goed")
     assert "113" in lines.text
     assert actions(offer) == ["handoff:yes", "handoff:no"]
 
@@ -121,96 +123,96 @@ async def test_not_okay_at_the_check_in_brings_the_lines_and_the_offer_back(pipe
 async def test_accepting_the_offer_requests_the_case_and_is_honest_that_nobody_is_live(
     pipeline: Pipeline, database: Database
 ) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:parent")
-    await pipeline.text(KEY, "ik wil niet meer leven")
-    [reply] = await pipeline.text(KEY, "ja graag")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    await pipeline.text(USER, "ik wil niet meer leven")
+    [reply] = await pipeline.text(USER, "ja graag")
     assert "088-0767 000" in reply.text
     [case] = await cases_of(database)
     assert case.status == "requested"
 
 
 async def test_concern_gets_an_answer_and_an_offer_asking_consent(pipeline: Pipeline, database: Database) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:parent")
-    answer, offer = await pipeline.text(KEY, "ik slaap al weken niet meer")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    answer, offer = await pipeline.text(USER, "ik slaap al weken niet meer")
     assert "Luisterlijn" in answer.text
     assert actions(offer) == ["handoff:yes", "handoff:no"]
     assert await cases_of(database) == []  # nothing recorded without consent
-    await pipeline.action(KEY, "handoff:yes")
+    await pipeline.action(USER, "handoff:yes")
     [case] = await cases_of(database)
     assert (case.reason, case.risk, case.status) == ("concern:sleep", "concern", "requested")
 
 
 async def test_asking_for_a_person_then_declining_opens_no_case(pipeline: Pipeline, database: Database) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:parent")
-    [offer] = await pipeline.text(KEY, "kan ik een mens spreken")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    [offer] = await pipeline.text(USER, "kan ik een mens spreken")
     assert actions(offer) == ["handoff:yes", "handoff:no"]
-    [reply] = await pipeline.text(KEY, "nee toch niet")
+    [reply] = await pipeline.text(USER, "nee toch niet")
     assert "/hulp" in reply.text
     assert await cases_of(database) == []
 
 
 async def test_low_confidence_asks_back_with_the_two_likeliest_topics(pipeline: Pipeline) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:parent")
-    [reply] = await pipeline.text(KEY, "iets vaags")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    [reply] = await pipeline.text(USER, "iets vaags")
     assert "niet zeker" in reply.text
     assert actions(reply) == ["topic:contact", "topic:visit", "menu"]
 
 
 async def test_when_the_nlu_service_is_down_the_menu_and_the_safety_net_still_work(make_pipeline: MakePipeline) -> None:
     pipeline = make_pipeline(unreachable_nlu())
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:parent")
-    [reply] = await pipeline.text(KEY, "hoe regel ik een bezoek")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    [reply] = await pipeline.text(USER, "hoe regel ik een bezoek")
     assert "storing" in reply.text and "topic:visit" in actions(reply)
-    first, _ = await pipeline.text(KEY, "ik wil een einde aan mijn leven maken")
+    first, _ = await pipeline.text(USER, "ik wil een einde aan mijn leven maken")
     assert "113" in first.text
-    [answer] = await pipeline.action(KEY, "topic:visit")
+    [answer] = await pipeline.action(USER, "topic:visit")
     assert "dji.nl" in answer.text
 
 
 @pytest.mark.parametrize("text", ["😭😭😭", "???", "\u202e\u200f"])
 async def test_messages_without_words_get_a_kind_answer(pipeline: Pipeline, text: str) -> None:
-    await pipeline.command(KEY, "start")
-    [reply] = await pipeline.text(KEY, text)
+    await pipeline.command(USER, "start")
+    [reply] = await pipeline.text(USER, text)
     assert "woorden" in reply.text and reply.buttons
 
 
 async def test_a_very_long_message_is_answered(pipeline: Pipeline) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:parent")
-    replies = await pipeline.text(KEY, "bezoek " * 2000)
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    replies = await pipeline.text(USER, "bezoek " * 2000)
     assert replies and replies[0].text
 
 
 async def test_unknown_command_and_tampered_button(pipeline: Pipeline) -> None:
-    [unknown] = await pipeline.command(KEY, "doeiets")
+    [unknown] = await pipeline.command(USER, "doeiets")
     assert "/hulp" in unknown.text
-    [menu] = await pipeline.action(KEY, "aud:hacker'; DROP TABLE cases;--")
+    [menu] = await pipeline.action(USER, "aud:hacker'; DROP TABLE cases;--")
     assert "topic:visit" in actions(menu)
 
 
 async def test_non_text_gets_a_kind_reply(pipeline: Pipeline) -> None:
-    [reply] = await pipeline.non_text(KEY, "nl")
+    [reply] = await pipeline.non_text(USER)
     assert "tekst" in reply.text
 
 
 async def test_language_can_be_switched_and_follows_a_clearly_english_message(pipeline: Pipeline) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:parent")
-    set_, _ = await pipeline.command(KEY, "taal")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    set_, _ = await pipeline.command(USER, "taal")
     assert "English" in set_.text
-    await pipeline.command(KEY, "taal")
-    [answer] = await pipeline.text(KEY, "how do I visit my husband in prison")
+    await pipeline.command(USER, "taal")
+    [answer] = await pipeline.text(USER, "how do I visit my husband in prison")
     assert "appointment" in answer.text
 
 
 async def test_state_is_kept_under_the_pseudonymous_key_only(pipeline: Pipeline, database: Database) -> None:
-    await pipeline.command(KEY, "start")
-    await pipeline.action(KEY, "aud:youth")
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
     async with database.sessions() as session:
         [conversation] = (await session.scalars(select(Conversation))).all()
     assert (conversation.key, conversation.audience, conversation.language) == (KEY, "youth", "nl")

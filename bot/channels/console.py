@@ -9,7 +9,8 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bot.pipeline import Button, Pipeline, Reply
+from bot.pipeline import Pipeline
+from bot.replies import Button, Reply, Sender
 
 CONSOLE_USER = "console-user"
 
@@ -30,7 +31,8 @@ def render(replies: list[Reply], out: TextIO) -> tuple[Button, ...]:
 async def chat(pipeline: Pipeline, user_key: str, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
     """Read one message per line until end of input."""
     interactive = source.isatty()
-    offered = render(await pipeline.command(user_key, "start"), out)
+    sender = Sender(user_key)
+    offered = render(await pipeline.command(sender, "start"), out)
     while True:
         if interactive:
             out.write("you> ")
@@ -44,9 +46,9 @@ async def chat(pipeline: Pipeline, user_key: str, source: TextIO = sys.stdin, ou
         if not message:
             continue
         if message.isdigit() and 1 <= int(message) <= len(offered):
-            replies = await pipeline.action(user_key, offered[int(message) - 1].action)
+            replies = await pipeline.action(sender, offered[int(message) - 1].action)
         elif message.startswith("/"):
-            replies = await pipeline.command(user_key, message[1:].split()[0].split("@")[0] if message[1:] else "")
+            replies = await pipeline.command(sender, message[1:].split()[0].split("@")[0] if message[1:] else "")
         else:
-            replies = await pipeline.text(user_key, message)
+            replies = await pipeline.text(sender, message)
         offered = render(replies, out) or offered

@@ -1,15 +1,20 @@
-"""The Telegram channel (python-telegram-bot 22, long polling).
+"""The Telegram channel (python-telegram-bot 22, long polling), and the professionals' group.
 
-Users are served in private chats only. Telegram identities stop at this module: the pipeline sees a
-pseudonymous key, and nothing here logs a user id, name or message text.
+Users are served in private chats only. Telegram identities stop at this module and the handoff desk: the
+pipeline sees a pseudonymous key, and nothing here logs a user id, name or message text.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import Sequence
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatType
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -20,7 +25,9 @@ from telegram.ext import (
 )
 
 from bot.app import Services
-from bot.pipeline import COMMANDS, Reply
+from bot.pipeline import COMMANDS
+from bot.replies import Button, Reply, Sender
+from handoff.desk import DeliveryError, LiveDesk
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +51,77 @@ COMMAND_MENU = {
     ],
 }
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+MEMBER_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER)
+MEMBERSHIP_CACHE_SECONDS = 60.0
+TOPIC_NAME_LIMIT = 128
+
+
+def _keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.action)] for b in buttons])
+
+
+class TelegramMessenger:
+    """The handoff desk's view of Telegram: one professionals' supergroup with forum topics, and users' chats."""
+
+    def __init__(self, bot: Bot, group_id: int) -> None:
+        self._bot = bot
+        self._group_id = group_id
+        self._members: dict[int, tuple[float, bool]] = {}
+
+    async def create_topic(self, name: str) -> int:
+        try:
+            topic = await self._bot.create_forum_topic(self._group_id, name[:TOPIC_NAME_LIMIT])
+        except TelegramError as error:
+            raise DeliveryError(type(error).__name__) from error
+        return topic.message_thread_id
+
+    async def rename_topic(self, topic_id: int, name: str) -> None:
+        try:
+            await self._bot.edit_forum_topic(self._group_id, topic_id, name=name[:TOPIC_NAME_LIMIT])
+        except TelegramError as error:
+            raise DeliveryError(type(error).__name__) from error
+
+    async def close_topic(self, topic_id: int) -> None:
+        try:
+            await self._bot.close_forum_topic(self._group_id, topic_id)
+        except TelegramError as error:
+            raise DeliveryError(type(error).__name__) from error
+
+    async def to_group(self, html_text: str, topic_id: int | None = None, buttons: Sequence[Button] = ()) -> int:
+        try:
+            message = await self._bot.send_message(
+                self._group_id,
+                html_text,
+                parse_mode=ParseMode.HTML,
+                message_thread_id=topic_id,
+                reply_markup=_keyboard(buttons),
+            )
+        except TelegramError as error:
+            raise DeliveryError(type(error).__name__) from error
+        return message.message_id
+
+    async def to_user(self, chat_id: int, text: str, buttons: Sequence[Button] = ()) -> int:
+        try:
+            message = await self._bot.send_message(chat_id, text, reply_markup=_keyboard(buttons))
+        except TelegramError as error:
+            raise DeliveryError(type(error).__name__) from error
+        return message.message_id
+
+    async def is_member(self, user_id: int) -> bool:
+        cached = self._members.get(user_id)
+        if cached is not None and time.monotonic() - cached[0] < MEMBERSHIP_CACHE_SECONDS:
+            return cached[1]
+        try:
+            member = await self._bot.get_chat_member(self._group_id, user_id)
+        except TelegramError:
+            return False
+        is_member = member.status in MEMBER_STATUSES or (
+            member.status == ChatMemberStatus.RESTRICTED and bool(getattr(member, "is_member", False))
+        )
+        self._members[user_id] = (time.monotonic(), is_member)
+        return is_member
 
 
 def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -51,10 +129,8 @@ def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return services
 
 
-def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.action)] for b in reply.buttons])
+def _desk(context: ContextTypes.DEFAULT_TYPE) -> LiveDesk | None:
+    return _services(context).desk
 
 
 async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
@@ -62,53 +138,61 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: lis
     if chat is None:
         return
     for reply in replies:
-        await context.bot.send_message(chat.id, reply.text, reply_markup=_keyboard(reply))
+        await context.bot.send_message(chat.id, reply.text, reply_markup=_keyboard(reply.buttons))
 
 
-def _user(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[str, str | None]:
-    user = update.effective_user
-    if user is None:
-        raise ValueError("update without a user")
-    return _services(context).pseudonyms.key(CHANNEL, user.id), user.language_code
+def _sender(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Sender:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        raise ValueError("update without a user or chat")
+    return Sender(_services(context).pseudonyms.key(CHANNEL, user.id), user.language_code, chat.id)
+
+
+# -- users, in private chats -------------------------------------------------------------------------------------
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A typed message in a private chat."""
-    if update.message is None or update.message.text is None:
+    message = update.message
+    if message is None or message.text is None:
         return
-    key, language_code = _user(update, context)
-    await _send(update, context, await _services(context).pipeline.text(key, update.message.text, language_code))
+    replies = await _services(context).pipeline.text(_sender(update, context), message.text, message.message_id)
+    await _send(update, context, replies)
 
 
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any slash command in a private chat; unknown ones get a kind list of what works."""
-    if update.message is None or update.message.text is None:
+    message = update.message
+    if message is None or message.text is None:
         return
-    key, language_code = _user(update, context)
-    name = update.message.text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(update.message.text) > 1 else ""
-    await _send(update, context, await _services(context).pipeline.command(key, name, language_code))
+    name = message.text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(message.text) > 1 else ""
+    await _send(update, context, await _services(context).pipeline.command(_sender(update, context), name))
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A press on one of the bot's buttons."""
+    """A press on one of the bot's buttons, in a private chat or in the professionals' group."""
     query = update.callback_query
-    if query is None:
+    if query is None or update.effective_chat is None:
+        return
+    chat = update.effective_chat
+    settings = _services(context).settings
+    if chat.id == settings.handoff_chat_id and chat.type != ChatType.PRIVATE:
+        await _on_case_button(update, context)
         return
     await query.answer()
-    if update.effective_chat is None or update.effective_chat.type != ChatType.PRIVATE:
+    if chat.type != ChatType.PRIVATE:
         return
-    key, language_code = _user(update, context)
-    await _send(update, context, await _services(context).pipeline.action(key, query.data or "", language_code))
+    await _send(update, context, await _services(context).pipeline.action(_sender(update, context), query.data or ""))
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A sticker, photo, voice message or anything else without text."""
-    key, language_code = _user(update, context)
-    await _send(update, context, await _services(context).pipeline.non_text(key, language_code))
+    message_id = update.message.message_id if update.message else None
+    await _send(update, context, await _services(context).pipeline.non_text(_sender(update, context), message_id))
 
 
-async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The bot serves people one to one: in a group it says so once and leaves."""
+async def on_stranger_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot serves people one to one: in any group but the professionals' it says so once and leaves."""
     chat = update.effective_chat
     if chat is None:
         return
@@ -120,17 +204,87 @@ async def on_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     logger.info("left a group chat")
 
 
+# -- professionals, in their group ---------------------------------------------------------------------------------
+
+
+async def _on_case_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    desk = _desk(context)
+    if query is None or desk is None:
+        return
+    kind, _, rest = (query.data or "").partition(":")
+    action, _, case_id = rest.partition(":")
+    if kind != "case" or action not in ("claim", "close") or not case_id.isdigit():
+        await query.answer()
+        logger.info("ignored an unknown button in the professionals' group")
+        return
+    handler = desk.claim if action == "claim" else desk.close
+    feedback = await handler(int(case_id), query.from_user.id)
+    await query.answer(feedback or None, show_alert=bool(feedback) and action == "claim")
+
+
+async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A message in the professionals' group: commands, or a professional writing in a case's topic."""
+    message, user, desk = update.message, update.effective_user, _desk(context)
+    if message is None or user is None or desk is None or user.is_bot:
+        return
+    topic_id = message.message_thread_id if message.is_topic_message else None
+    text = message.text
+    if text is not None and text.startswith("/"):
+        command, _, argument = text[1:].partition(" ")
+        command = command.split("@")[0].lower()
+        feedback: str | None = None
+        if command == "naam":
+            feedback = await desk.set_name(user.id, argument)
+        elif command in ("claim", "close") and topic_id is not None:
+            async with _services(context).database.sessions() as session:
+                case = await desk.case_for_topic(session, topic_id)
+            if case is not None:
+                handler = desk.claim if command == "claim" else desk.close
+                feedback = await handler(case.id, user.id)
+        if feedback:
+            await message.reply_text(feedback)
+        return
+    if topic_id is not None:
+        await desk.from_professional(topic_id, user.id, text, message.message_id)
+
+
+# -- the application -----------------------------------------------------------------------------------------------
+
+
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure without the update (it holds identities and text)."""
     logger.error("error while handling an update", exc_info=context.error)
 
 
-async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
+async def _sweep_forever(desk: LiveDesk, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await desk.sweep()
+        except Exception:
+            logger.exception("handoff sweep failed")
+
+
+async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+    """Register the command menu in Dutch and English and start the handoff sweeper."""
     for language, commands in COMMAND_MENU.items():
         await application.bot.set_my_commands(
             [BotCommand(name, description) for name, description in commands],
             language_code=None if language == "nl" else language,
         )
+    services: Services = application.bot_data["services"]
+    if services.desk is not None:
+        interval = services.settings.handoff_sweep_seconds
+        application.bot_data["sweeper"] = asyncio.create_task(_sweep_forever(services.desk, interval))
+
+
+async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    sweeper: asyncio.Task[None] | None = application.bot_data.pop("sweeper", None)
+    if sweeper is not None:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
 
 
 def build_application(services: Services) -> Application:  # type: ignore[type-arg]
@@ -141,9 +295,17 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-    application = builder.post_init(_post_init).build()
+    application = builder.post_init(post_init).post_shutdown(post_shutdown).build()
     application.bot_data["services"] = services
-    application.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE, on_group))
+    group = settings.handoff_chat_id
+    if group is not None:
+        services.attach_desk(TelegramMessenger(application.bot, group))
+        professionals = filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
+        application.add_handler(MessageHandler(professionals, on_group_message))
+        strangers = filters.ChatType.GROUPS & ~filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE
+    else:
+        strangers = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+    application.add_handler(MessageHandler(strangers, on_stranger_group))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_command))
     application.add_handler(MessageHandler(PRIVATE & filters.TEXT, on_text))
     application.add_handler(MessageHandler(PRIVATE & ~filters.StatusUpdate.ALL, on_other))

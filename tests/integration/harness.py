@@ -1,0 +1,83 @@
+"""Run the real bot (python-telegram-bot over HTTP) against the Bot API stand-in, with the real NLU service."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from telegram.ext import Application
+
+from bot import app
+from bot.app import Services
+from bot.channels.telegram import build_application
+from tests.conftest import make_settings
+from tests.telegram_stand_in import Call, StandIn
+
+
+class RunningBot:
+    """One bot process: start it, stop it, start it again on the same database (a restart)."""
+
+    def __init__(self, stand_in: StandIn, tmp_path: Path, rasa_url: str, **settings: Any) -> None:
+        self.stand_in = stand_in
+        self.database = tmp_path / "test.sqlite3"
+        self._settings = make_settings(
+            tmp_path,
+            telegram_token="123456:TEST-TOKEN",
+            telegram_api_base_url=stand_in.base_url,
+            rasa_url=rasa_url,
+            **settings,
+        )
+        self._application: Application | None = None  # type: ignore[type-arg]
+        self.services: Services | None = None
+
+    async def start(self) -> None:
+        self.services = await app.build(self._settings)
+        application = build_application(self.services)
+        await application.initialize()
+        assert application.post_init is not None
+        await application.post_init(application)
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        await application.start()
+        self._application = application
+
+    async def stop(self) -> None:
+        application, self._application = self._application, None
+        if application is not None:
+            assert application.updater is not None
+            await application.updater.stop()
+            await application.stop()
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
+            await application.shutdown()
+        if self.services is not None:
+            await self.services.aclose()
+            self.services = None
+
+    async def send(self, update: dict[str, object], replies: int = 1, to: int | None = None) -> list[Call]:
+        """Push an update and return the messages the bot then sent (to chat `to`, if given)."""
+        before = self.sent(to)
+        self.stand_in.push(update)
+        await self.wait_for_messages(len(before) + replies, to)
+        return self.sent(to)[len(before) :]
+
+    def sent(self, to: int | None = None) -> list[Call]:
+        return [c for c in self.stand_in.calls_to("sendMessage") if to is None or c.params.get("chat_id") == to]
+
+    async def wait_for_messages(self, count: int, to: int | None = None, within: float = 15.0) -> list[Call]:
+        deadline = asyncio.get_running_loop().time() + within
+        while len(self.sent(to)) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"expected {count} messages to {to}, got {[c.params for c in self.sent(to)]}")
+            await asyncio.sleep(0.02)
+        return self.sent(to)
+
+    async def settle(self, seconds: float = 0.5) -> None:
+        """Give the bot time to do anything it would (used before asserting that nothing happened)."""
+        await asyncio.sleep(seconds)
+
+
+def buttons(call: Call) -> list[str]:
+    markup = call.params.get("reply_markup") or {"inline_keyboard": []}
+    return [button["callback_data"] for row in markup["inline_keyboard"] for button in row]
