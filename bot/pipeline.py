@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +41,9 @@ LANGUAGE_SWITCH_MARGIN = 2
 RECENT_MESSAGES = 8
 RECENT_SECONDS = 30 * 60
 
+Emit = Callable[[Reply], Awaitable[None]]
+"""Sends one reply at once, before the pipeline is done (the crisis lines must not wait for the group)."""
+
 
 def start_language(language_code: str | None) -> str:
     """The language a new conversation starts in, from Telegram's language code (Dutch first)."""
@@ -61,23 +64,30 @@ class Pipeline:
 
     # -- entry points ----------------------------------------------------------------------------------------
 
-    async def text(self, sender: Sender, text: str, message_id: int | None = None) -> list[Reply]:
-        """A typed message."""
+    async def text(
+        self, sender: Sender, text: str, message_id: int | None = None, emit: Emit | None = None
+    ) -> list[Reply]:
+        """A typed message. With `emit`, an urgent reply is sent through it at once instead of being returned."""
         understanding = await self._understander.understand(text)
         async with self._database.sessions.begin() as session:
             conversation, new = await self._conversation(session, sender)
             self._follow_language(conversation, text)
             live = await cases.latest(session, sender.key, cases.LIVE)
             if live is not None:
-                return await self._during_handoff(session, conversation, live, text, message_id, understanding)
-            self._remember(sender.key, text)
-            return await self._on_text(session, conversation, sender, new, text, understanding)
+                replies = await self._during_handoff(session, conversation, live, text, message_id, understanding, emit)
+            else:
+                self._remember(sender.key, text)
+                replies = await self._on_text(session, conversation, sender, new, text, understanding, emit)
+        self.desk.wake()  # a case opened in this unit of work is published now that it is committed
+        return replies
 
     async def action(self, sender: Sender, action: str) -> list[Reply]:
         """A button press; `action` is the button's action string (untrusted: it comes back from the client)."""
         async with self._database.sessions.begin() as session:
             conversation, _ = await self._conversation(session, sender)
-            return await self._on_action(session, conversation, sender, action)
+            replies = await self._on_action(session, conversation, sender, action)
+        self.desk.wake()
+        return replies
 
     async def command(self, sender: Sender, command: str) -> list[Reply]:
         """A slash command, without the slash."""
@@ -141,9 +151,10 @@ class Pipeline:
         new: bool,
         text: str,
         understanding: Understanding,
+        emit: Emit | None,
     ) -> list[Reply]:
         if understanding.risk is RiskLevel.ACUTE:
-            return await self._crisis(session, conversation, sender, understanding)
+            return await self._crisis(session, conversation, sender, understanding, emit)
         if not _WORDS.search(text):
             return [Reply(self._content.ui("emoji_only", conversation.language), self._menu_buttons(conversation))]
 
@@ -174,7 +185,12 @@ class Pipeline:
         return replies
 
     async def _crisis(
-        self, session: AsyncSession, conversation: Conversation, sender: Sender, understanding: Understanding
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        sender: Sender,
+        understanding: Understanding,
+        emit: Emit | None,
     ) -> list[Reply]:
         """Crisis lines first, in the very first reply; then a professional (asked at once when one can come)."""
         audience = conversation.audience or "youth"  # unknown audience: include the youth line too
@@ -186,15 +202,16 @@ class Pipeline:
         conversation.safety_declines = 0
         conversation.pending_intent = None
         lines = Reply(self._content.crisis_lines(understanding.categories, audience, lang))
+        first = await _first(lines, emit)
         reason = f"acute:{category}"
         if self.desk.live and sender.chat_id is not None:
             case = await cases.open_case(
                 session, conversation.key, reason, "acute", cases.REQUESTED, conversation.audience, lang
             )
-            return [lines, *await self._open_with_desk(session, conversation, sender, case)]
+            return [*first, *await self._open_with_desk(session, conversation, sender, case)]
         await cases.open_case(session, conversation.key, reason, "acute", cases.OFFERED, conversation.audience, lang)
         offer = self._offer(conversation, "crisis_offer", reason)
-        return [lines, offer]
+        return [*first, offer]
 
     async def _during_handoff(
         self,
@@ -204,15 +221,18 @@ class Pipeline:
         text: str,
         message_id: int | None,
         understanding: Understanding,
+        emit: Emit | None,
     ) -> list[Reply]:
         """A professional has been asked or is in the chat: pass the message on; the bot stays quiet unless
         the safety net fires, or nobody has claimed the case yet."""
-        await self.desk.from_user(session, case, text, message_id)
         if understanding.risk is RiskLevel.ACUTE:
-            category = understanding.categories[0] if understanding.categories else "suicidal"
-            await self.desk.flag(session, case, category)
             audience = conversation.audience or "youth"
-            return [Reply(self._content.crisis_lines(understanding.categories, audience, conversation.language))]
+            lines = Reply(self._content.crisis_lines(understanding.categories, audience, conversation.language))
+            first = await _first(lines, emit)
+            await self.desk.from_user(session, case, text, message_id)
+            await self.desk.flag(session, case, understanding.categories[0] if understanding.categories else "suicidal")
+            return first
+        await self.desk.from_user(session, case, text, message_id)
         if case.status == cases.CLAIMED or not understanding.sure:
             return []
         if understanding.confidence < self._understander.threshold or understanding.intent in ("greet", "goodbye"):
@@ -473,3 +493,11 @@ class Pipeline:
         if command == "taal":
             return await self._on_action(session, conversation, sender, f"lang:{'en' if lang == 'nl' else 'nl'}")
         return [Reply(self._content.ui("unknown_command", lang), self._menu_buttons(conversation))]
+
+
+async def _first(reply: Reply, emit: Emit | None) -> list[Reply]:
+    """Send `reply` right now when the channel can; otherwise it goes first in the returned list."""
+    if emit is None:
+        return [reply]
+    await emit(reply)
+    return []

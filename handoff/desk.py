@@ -7,6 +7,8 @@ restart lives in the database (cases, topics, relayed message ids); message text
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 import html
 import logging
@@ -70,6 +72,7 @@ class Desk(Protocol):
     async def flag(self, session: AsyncSession, case: Case, category: str) -> None: ...
     async def share_transcript(self, session: AsyncSession, case: Case, lines: Sequence[str]) -> None: ...
     async def user_left(self, session: AsyncSession, case: Case, key: str = "user_stopped") -> None: ...
+    def wake(self) -> None: ...
 
 
 class OfflineDesk:
@@ -98,6 +101,9 @@ class OfflineDesk:
     async def user_left(self, session: AsyncSession, case: Case, key: str = "user_stopped") -> None:
         await cases.set_status(case, cases.CLOSED)
 
+    def wake(self) -> None:
+        return None
+
 
 class LiveDesk:
     live = True
@@ -121,10 +127,16 @@ class LiveDesk:
         self._hours = hours
         self._claim_timeout = claim_timeout
         self._clock = clock
+        self._wake = asyncio.Event()
+        self._stopping = False
+        # Transcripts a user agreed to share before their case reached the group; memory only, never stored.
+        self._pending_transcripts: dict[int, list[str]] = {}
 
     # -- the user's side (called by the pipeline, inside its unit of work) -----------------------------------
 
     async def open(self, session: AsyncSession, case: Case, chat_id: int | None) -> Outcome:
+        """Queue the case for the group. Publishing happens in the sweeper, after the user's unit of work has
+        committed, so the user never waits on the group (whose messages Telegram limits to 20 a minute)."""
         if chat_id is None:
             return Outcome.UNAVAILABLE
         case.chat_ref = self._chat_refs.seal(chat_id)
@@ -134,9 +146,32 @@ class LiveDesk:
             case.status = cases.OUTSIDE_HOURS
             return Outcome.OUTSIDE_HOURS
         case.status = cases.REQUESTED
-        if not await self._publish(case):
-            return Outcome.UNAVAILABLE
         return Outcome.ALERTED if in_hours else Outcome.ALERTED_OUTSIDE_HOURS
+
+    def wake(self) -> None:
+        """Something may be waiting for the group: sweep now rather than at the next interval."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self, interval: float) -> None:
+        """The sweeper: publish and re-alert, when woken and every `interval` seconds, until `stop`.
+
+        It is stopped between sweeps, not cancelled in the middle of one: cancelling a database session half-way
+        can leave the connection pool waiting for it.
+        """
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
+                await self.sweep()
+            except Exception:
+                logger.exception("handoff sweep failed")
 
     def next_opening(self) -> datetime | None:
         return self._hours.next_opening(self._clock())
@@ -167,10 +202,18 @@ class LiveDesk:
             await self._rename(case)
 
     async def share_transcript(self, session: AsyncSession, case: Case, lines: Sequence[str]) -> None:
-        if case.topic_id is None or not lines:
+        """Show the user's recent messages to the professionals (only called with the user's consent)."""
+        if not lines:
             return
-        body = "\n".join(html.escape(line) for line in lines)
-        await self._send_group(f"{self._content.group('transcript_header')}\n{body}", case.topic_id)
+        if case.topic_id is None:  # not published yet: the card will carry it
+            self._pending_transcripts[case.id] = list(lines)
+            self.wake()
+            return
+        await self._send_group(self._transcript(lines), case.topic_id)
+
+    def _transcript(self, lines: Sequence[str]) -> str:
+        body = "\n".join(f"• {html.escape(line)}" for line in lines)
+        return f"{self._content.group('transcript_header')}\n{body}"
 
     async def user_left(self, session: AsyncSession, case: Case, key: str = "user_stopped") -> None:
         """The user said /stop (or removed their data): the case closes and the topic is told."""
@@ -305,6 +348,7 @@ class LiveDesk:
     async def _publish(self, case: Case) -> bool:
         """Create the case's topic with its card, and alert the group. False when Telegram could not be reached."""
         name = self._topic_name(case)
+        transcript = self._pending_transcripts.pop(case.id, None)
         try:
             case.topic_id = await self._messenger.create_topic(name)
             card = self._content.group("card").format(
@@ -314,7 +358,7 @@ class LiveDesk:
                 opened=_aware(case.created_at).astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M"),
                 audience=self._content.group("audience", case.audience or "unknown"),
                 language=case.language,
-                transcript_note=self._content.group("transcript_none"),
+                transcript_note=self._transcript(transcript) if transcript else self._content.group("transcript_none"),
             )
             buttons = (
                 Button(self._content.group("buttons", "claim"), f"case:claim:{case.id}"),
@@ -327,6 +371,8 @@ class LiveDesk:
             )
         except DeliveryError:
             logger.error("could not publish case %s to the professionals' group", case.pseudonym)
+            if transcript:
+                self._pending_transcripts[case.id] = transcript
             return False
         case.alerted_at = self._clock()
         logger.info("case %s published (urgent=%s)", case.pseudonym, case.urgent)

@@ -7,10 +7,9 @@ pipeline sees a pseudonymous key, and nothing here logs a user id, name or messa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
@@ -141,6 +140,13 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: lis
         await context.bot.send_message(chat.id, reply.text, reply_markup=_keyboard(reply.buttons))
 
 
+def _emitter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Callable[[Reply], Awaitable[None]]:
+    async def emit(reply: Reply) -> None:
+        await _send(update, context, [reply])
+
+    return emit
+
+
 def _sender(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Sender:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
@@ -156,7 +162,8 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.message
     if message is None or message.text is None:
         return
-    replies = await _services(context).pipeline.text(_sender(update, context), message.text, message.message_id)
+    pipeline = _services(context).pipeline
+    replies = await pipeline.text(_sender(update, context), message.text, message.message_id, _emitter(update, context))
     await _send(update, context, replies)
 
 
@@ -257,15 +264,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     logger.error("error while handling an update", exc_info=context.error)
 
 
-async def _sweep_forever(desk: LiveDesk, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await desk.sweep()
-        except Exception:
-            logger.exception("handoff sweep failed")
-
-
 async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     """Register the command menu in Dutch and English and start the handoff sweeper."""
     for language, commands in COMMAND_MENU.items():
@@ -276,15 +274,23 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     services: Services = application.bot_data["services"]
     if services.desk is not None:
         interval = services.settings.handoff_sweep_seconds
-        application.bot_data["sweeper"] = asyncio.create_task(_sweep_forever(services.desk, interval))
+        application.bot_data["sweeper"] = asyncio.create_task(services.desk.run(interval))
+
+
+SWEEPER_STOP_SECONDS = 10.0
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    """Let the sweeper finish the sweep it is in, then stop it."""
     sweeper: asyncio.Task[None] | None = application.bot_data.pop("sweeper", None)
-    if sweeper is not None:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+    services: Services = application.bot_data["services"]
+    if sweeper is None or services.desk is None:
+        return
+    services.desk.stop()
+    try:
+        await asyncio.wait_for(sweeper, SWEEPER_STOP_SECONDS)
+    except TimeoutError:
+        logger.error("the handoff sweeper did not stop in time")
 
 
 def build_application(services: Services) -> Application:  # type: ignore[type-arg]
