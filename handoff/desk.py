@@ -302,6 +302,33 @@ class LiveDesk:
                 professional.display_name = name
         return self._content.group("name_set").format(name=name)
 
+    async def waiting_list(self, professional_id: int) -> str | None:
+        """The cases waiting for a professional, urgent first, then oldest first (`/casussen` in the group)."""
+        if not await self._is_member(professional_id):
+            return None
+        now = self._clock()
+        async with self._database.sessions() as session:
+            query = (
+                select(Case)
+                .where(Case.status.in_((cases.REQUESTED, cases.PARKED)))
+                .order_by(Case.urgent.desc(), Case.created_at)
+            )
+            waiting = (await session.scalars(query)).all()
+        if not waiting:
+            return self._content.group("list_empty")
+        lines = [self._content.group("list_header")]
+        for case in waiting:
+            minutes = int((now - _aware(case.created_at)).total_seconds() // 60)
+            lines.append(
+                self._content.group("list_item").format(
+                    urgency=self._content.group("urgency", "urgent" if case.urgent else "normal"),
+                    pseudonym=case.pseudonym,
+                    reason=self._reason(case),
+                    minutes=minutes,
+                )
+            )
+        return "\n".join(lines)
+
     async def case_for_topic(self, session: AsyncSession, topic_id: int) -> Case | None:
         query = select(Case).where(Case.topic_id == topic_id).order_by(Case.id.desc()).limit(1)
         return (await session.scalars(query)).first()

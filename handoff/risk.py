@@ -82,6 +82,10 @@ class Phrase:
             raise ValueError(f"risk phrase {source!r}: needs words, and '...' only between two words")
         return cls(source, tuple(words), at_end)
 
+    def may_match(self, present: frozenset[str]) -> bool:
+        """A cheap test before the real one: a phrase can only match where all its whole words occur."""
+        return all(word.prefix or word.text in present for word in self.words)
+
     def spans(self, tokens: Sequence[str], gap_stops: frozenset[str] = frozenset()) -> Iterable[tuple[int, int]]:
         """Every (start, end) of a match in ``tokens``; end is exclusive. A gap never skips a word in gap_stops."""
         for start, token in enumerate(tokens):
@@ -153,14 +157,17 @@ class SafetyNet:
     def assess(self, text: str) -> Assessment:
         tokens = self._normaliser.tokens(text)
         idiom = False
-        for phrase in self._idioms:
+        present = frozenset(tokens)
+        for phrase in (p for p in self._idioms if p.may_match(present)):
             for start, end in list(phrase.spans(tokens, self._gap_stops)):
                 tokens[start:end] = [_BLANK] * (end - start)
                 idiom = True
+        present = frozenset(tokens)
         level = RiskLevel.NONE
         found: list[str] = []
         for rule in self._rules:
-            if any(True for phrase in rule.phrases for _ in phrase.spans(tokens, self._gap_stops)):
+            candidates = (phrase for phrase in rule.phrases if phrase.may_match(present))
+            if any(True for phrase in candidates for _ in phrase.spans(tokens, self._gap_stops)):
                 found.append(rule.category)
                 level = max(level, rule.level)
         categories = tuple(c for c in found if self.levels[c] == level)

@@ -243,6 +243,8 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         feedback: str | None = None
         if command == "naam":
             feedback = await desk.set_name(user.id, argument)
+        elif command in ("casussen", "cases"):
+            feedback = await desk.waiting_list(user.id)
         elif command in ("claim", "close") and topic_id is not None:
             async with _services(context).database.sessions() as session:
                 case = await desk.case_for_topic(session, topic_id)

@@ -153,9 +153,11 @@ async def test_a_new_acute_message_during_a_handoff_still_gets_the_lines_and_fla
     [shared] = await bot.send(button_update("transcript:yes"), to=USER_CHAT)
     assert "kan je berichten lezen" in shared.params["text"]
     await wait_until(lambda: any("kan ik met een echt mens praten" in t for t in in_topic(bot)))
-    [(case_id, *_), *_] = case_rows(bot)
     topic_id = case_rows(bot)[0][3]
-    await bot.send(group_button_update(f"case:claim:{case_id}", ANNA, topic_id), to=USER_CHAT)
+    [listed] = await bot.send(topic_update("/casussen", topic_id, BRAM), to=GROUP_ID)
+    assert "vraag · " in listed.params["text"] and "vraagt zelf" in listed.params["text"]
+    await bot.send(topic_update("/claim", topic_id, ANNA), to=USER_CHAT)  # the command works like the button
+    await wait_until(lambda: case_rows(bot)[0][1] == "claimed")
 
     [lines] = await bot.send(text_update("mijn vriend slaat me en de kinderen"), to=USER_CHAT)
     assert "0800-2000" in lines.params["text"]
