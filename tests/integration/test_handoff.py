@@ -192,7 +192,7 @@ async def test_unclaimed_case_is_alerted_again_and_the_user_hears_what_to_do_mea
 
 async def test_urgent_cases_are_alerted_again_before_others(start_bot: StartBot) -> None:
     # Both cases fall due before the first periodic sweep, so one sweep re-alerts both, in order of urgency.
-    bot = await start_bot(handoff_claim_timeout=1.5, handoff_sweep_seconds=4.0)
+    bot = await start_bot(handoff_claim_timeout=3.0, handoff_sweep_seconds=6.0)
     other: dict[str, Any] = {**USER, "id": 515151, "first_name": "Kim", "username": "kim"}
     await bot.send(text_update("/start", other))
     await bot.send(button_update("aud:parent", other))
