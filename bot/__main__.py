@@ -10,6 +10,7 @@ import sys
 from bot import app
 from bot.channels import console
 from bot.config import load_settings
+from bot.storage import SchemaError
 from bot.understand import run as run_understand
 
 logger = logging.getLogger("bot")
@@ -45,6 +46,14 @@ def _telegram() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except SchemaError as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("chat", help="chat in the terminal (one message per line)")

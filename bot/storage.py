@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -104,11 +104,32 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
     async def create_schema(self) -> None:
+        """Create missing tables, and refuse an older schema clearly rather than failing mid-conversation."""
         async with self.engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)
+            missing = await connection.run_sync(_missing_columns)
+        if missing:
+            raise SchemaError(
+                "The database was made by an older version of the bot and lacks "
+                + ", ".join(missing)
+                + ". There are no migrations yet: back it up and remove it (by default data/bot.sqlite3)."
+            )
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class SchemaError(RuntimeError):
+    """The database does not match the models."""
+
+
+def _missing_columns(connection: Any) -> list[str]:
+    inspector = inspect(connection)
+    missing = []
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing += [f"{table.name}.{column.name}" for column in table.columns if column.name not in present]
+    return missing
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
