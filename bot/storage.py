@@ -35,6 +35,12 @@ class Conversation(Base):
     """An intent understood before the user said who they are, answered once they have."""
     offer_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     """Why a professional was offered ("acute:suicidal", "concern:sleep", "request"), while the offer is open."""
+    child_age: Mapped[int | None] = mapped_column(Integer, default=None)
+    """A child's age in years, when the user gave it (to fit explaining to that age); nothing else about the child."""
+    first_visit: Mapped[bool | None] = mapped_column(default=None)
+    """Whether the user has yet to make a first prison visit, when they said so."""
+    municipality: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The municipality the user named, for local help; no address or postcode."""
     safety_check: Mapped[bool] = mapped_column(default=False)
     safety_declines: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
