@@ -20,12 +20,13 @@ RASA := $(NLU_VENV)/bin/rasa
 MODEL := models/nlu.tar.gz
 NLU_INPUTS := nlu/config.yml domain.yml $(sort $(wildcard nlu/data/*/*.yml))
 RUN_DIR := run
+CV_DIR := results/crossval
 NLU_PID := $(RUN_DIR)/rasa.pid
 NLU_URL := http://127.0.0.1:$(RASA_PORT)
 # pip on some machines warns about every missing local index folder; keep real errors only.
 PIP_QUIET := { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 
-.PHONY: help run test setup train validate lint nlu-up nlu-down bench clean
+.PHONY: help run test setup train validate content crossval lint nlu-up nlu-down bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,7 +35,7 @@ run: setup train ## Start the NLU service and the bot (Telegram with TELEGRAM_BO
 	@$(MAKE) --no-print-directory nlu-up
 	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; $(PY) -m bot run
 
-test: setup train validate lint ## Set up, train if needed, validate, lint, then run every test against the real NLU service
+test: setup train validate content lint crossval ## Set up, train if needed, check data and content, lint, cross-validate, then run every test against the real NLU service
 	@$(MAKE) --no-print-directory nlu-up
 	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; RASA_URL=$(NLU_URL) $(PY) -m pytest
 
@@ -68,6 +69,20 @@ validate: $(NLU_VENV)/.installed ## Check the NLU data and domain with `rasa dat
 		| { grep -Ev 'not used in any story|Warning|declare_namespace|pkg_resources|xla_computation|^.\[0m$$|^\s*$$' || true; }
 	@echo "NLU data and domain are valid"
 
+content: $(BOT_VENV)/.installed ## Check everything in responses/ and print the content report (answers due for review)
+	@$(PY) -m bot content
+
+crossval: $(NLU_VENV)/.installed ## Cross-validate the NLU data (3 folds); print macro F1 and the most confused pairs
+	@hash=$$(cat $(NLU_INPUTS) | sha256sum | cut -d' ' -f1); \
+	if [ -f $(CV_DIR)/intent_report.json ] && [ "$$(cat $(CV_DIR)/data.hash 2>/dev/null)" = "$$hash" ]; then \
+		echo "NLU cross-validation is up to date ($${hash:0:12}); last results:"; \
+	else \
+		echo "Cross-validating the NLU data, 3 folds ($${hash:0:12}; a few minutes)"; rm -rf $(CV_DIR); \
+		set -o pipefail; RASA_MAX_CACHE_SIZE=0 $(RASA) test nlu --nlu nlu/data --config nlu/config.yml --cross-validation \
+			--folds 3 --out $(CV_DIR) --quiet 2>&1 | { grep -E 'Error|error:' || true; } \
+			&& test -f $(CV_DIR)/intent_report.json && echo "$$hash" > $(CV_DIR)/data.hash; \
+	fi; $(PY) nlu/crossval.py $(CV_DIR)
+
 lint: $(BOT_VENV)/.installed ## ruff (lint and format) and mypy
 	$(BOT_VENV)/bin/ruff check .
 	$(BOT_VENV)/bin/ruff format --check .
@@ -92,4 +107,4 @@ bench: setup train ## Print NLU parse latency, pipeline overhead and training ti
 	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; RASA_URL=$(NLU_URL) $(PY) -m bench --rasa $(RASA)
 
 clean: nlu-down ## Remove the environments, models and local data
-	rm -rf $(BOT_VENV) $(NLU_VENV) models $(RUN_DIR) data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(BOT_VENV) $(NLU_VENV) models $(RUN_DIR) results data .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot chat | understand [--no-nlu] | telegram | run`."""
+"""Command line: `python -m bot chat | understand [--no-nlu] | telegram | run | content`."""
 
 from __future__ import annotations
 
@@ -45,6 +45,22 @@ def _telegram() -> None:
         loop.run_until_complete(services.aclose())
 
 
+def _content() -> int:
+    """Check responses/ and print the content report; exit 1 with the reason when the content is broken."""
+    from datetime import date
+
+    from bot.content import Content, ContentError
+
+    try:
+        content = Content.load()
+    except ContentError as error:
+        print(f"Content check failed: {error}", file=sys.stderr)
+        return 1
+    for line in content.report(date.today()).lines():
+        print(line)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -61,7 +77,10 @@ def _main(argv: list[str] | None) -> int:
     understand.add_argument("--no-nlu", action="store_true", help="use the safety net only")
     sub.add_parser("telegram", help="run on Telegram (needs TELEGRAM_BOT_TOKEN)")
     sub.add_parser("run", help="Telegram when TELEGRAM_BOT_TOKEN is set, otherwise the console chat")
+    sub.add_parser("content", help="check responses/ and print the content report")
     args = parser.parse_args(argv)
+    if args.command == "content":
+        return _content()
 
     settings = load_settings()
     # Console and understand write to stdout; keep logs on stderr and quiet unless something is wrong.

@@ -6,20 +6,23 @@ the middle of a conversation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bot.config import ROOT
+from bot.topics import CRISIS_INTENT_CATEGORY, INTENT_TOPIC
 
 RESPONSES = ROOT / "responses"
 LANGUAGES: tuple[str, ...] = ("nl", "en")
 AUDIENCES: tuple[str, ...] = ("parent", "youth", "professional")
-# Audiences that must have their own text; a professional falls back to the parent text.
-REQUIRED_AUDIENCES: tuple[str, ...] = ("parent", "youth")
+# Every intent the model knows needs an answer, except the crisis intents (answered from crisis.yml).
+ANSWERED_INTENTS: tuple[str, ...] = tuple(intent for intent in INTENT_TOPIC if intent not in CRISIS_INTENT_CATEGORY)
 # Every text the handoff desk writes in the professionals' group.
 GROUP_TEXTS: tuple[str, ...] = (
     "topic_name",
@@ -73,13 +76,91 @@ class ContentError(ValueError):
     """The content in responses/ is missing something or malformed."""
 
 
+SLOTS: tuple[str, ...] = ("child_age", "first_visit", "municipality")
+"""What the bot may ask once and remember for the conversation (see storage.Conversation)."""
+SLOT_CHOICES: dict[str, tuple[str, ...]] = {
+    "child_age": ("under_4", "4_8", "8_12", "teen"),
+    "first_visit": ("yes", "no"),
+    "municipality": (),
+}
+STALE_AFTER = timedelta(days=365)
+"""Answers not reviewed for longer than this are reported (not refused)."""
+# Dutch phone numbers as the bot writes them: 112, 113, 0800-0113, 088-0767 000, 079-331 05 68, 0800-5463-000.
+PHONE = re.compile(r"^(11[23]|0[0-9]{2,3}-[0-9]{3,4}( ?[0-9]{2,3})*(-[0-9]{3})?)$")
+URL = re.compile(r"^https://[a-z0-9-]+(\.[a-z0-9-]+)+(/[^\s]*)?$", re.IGNORECASE)
+REGION = re.compile(r"^(national|municipality|(municipality|province):[^\W\d_][\w' -]*)$")
+
+
 @dataclass(frozen=True)
 class Answer:
     intent: str
     text: str
     follow_up: tuple[str, ...]
+    organisations: tuple[str, ...]
+    local_help: bool
     source: str
     reviewed: str
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One short question the bot asks before an answer, and which answer each reply leads to."""
+
+    slot: str
+    audiences: tuple[str, ...]
+    choose: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: str
+    name: str
+    offers: Mapping[str, str]
+    audiences: tuple[str, ...]
+    phone: str | None
+    website: str | None
+    email: str | None
+    hours: Mapping[str, str] | None
+    region: str
+    topics: tuple[str, ...]
+
+    def serves(self, municipality: str | None) -> bool:
+        """National entries serve everyone; local ones only their own municipality."""
+        kind, _, place = self.region.partition(":")
+        if kind in ("national", "municipality") and not place:
+            return True
+        return kind == "municipality" and municipality is not None and place.casefold() == municipality.casefold()
+
+
+@dataclass(frozen=True)
+class Prison:
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the content check found that is worth a person's attention but does not stop the bot."""
+
+    answers: int
+    texts: int
+    organisations: int
+    prisons: int
+    fallbacks: tuple[str, ...]
+    stale: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"content: {self.answers} answers, {self.texts} texts, {self.organisations} organisations, "
+            f"{self.prisons} prisons",
+            f"declared fallbacks ({len(self.fallbacks)}): " + (", ".join(self.fallbacks) or "none"),
+        ]
+        if self.stale:
+            lines.append(f"not reviewed for over a year ({len(self.stale)}): " + ", ".join(self.stale))
+        else:
+            lines.append("every answer was reviewed within the last year")
+        return lines
 
 
 def _load_yaml(path: Path) -> Any:
@@ -88,12 +169,26 @@ def _load_yaml(path: Path) -> Any:
             return yaml.safe_load(handle)
     except yaml.YAMLError as error:
         raise ContentError(f"{path.parent.name}/{path.name}: not valid YAML: {error}") from error
+    except FileNotFoundError as error:
+        raise ContentError(f"{path.parent.name}/{path.name}: missing") from error
 
 
 def _text(node: Any, where: str) -> str:
     if not isinstance(node, str) or not node.strip():
         raise ContentError(f"{where}: missing text")
     return node.strip()
+
+
+def _reviewed(entry: Mapping[str, Any], where: str) -> date:
+    value = entry.get("reviewed")
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as error:
+        raise ContentError(f"{where}: reviewed must be a date (YYYY-MM-DD), not {value!r}") from error
 
 
 class Content:
@@ -103,45 +198,58 @@ class Content:
         crisis: Mapping[str, Any],
         answers: Mapping[str, Any],
         group: Mapping[str, Any],
+        organisations: Mapping[str, Any] | None = None,
+        prisons: Mapping[str, Any] | None = None,
     ) -> None:
         self._ui = ui
         self._crisis = crisis
         self._answers = answers
         self._group = group
+        self._organisations = {
+            key: self._organisation(key, entry) for key, entry in (organisations or {}).items() if key != "version"
+        }
+        self.prisons: tuple[Prison, ...] = tuple(
+            Prison(key, _text(entry.get("name"), f"prisons.yml {key}.name"), tuple(map(str, entry.get("aliases", ()))))
+            for key, entry in ((prisons or {}).get("prisons") or {}).items()
+        )
 
     @classmethod
-    def load(cls, folder: Path = RESPONSES) -> Content:
+    def load(cls, folder: Path = RESPONSES, required: Iterable[str] = ANSWERED_INTENTS) -> Content:
         answers: dict[str, Any] = {}
         for path in sorted((folder / "answers").glob("*.yml")):
             for intent, entry in (_load_yaml(path) or {}).items():
                 if intent in answers:
                     raise ContentError(f"answers/{path.name}: {intent} is answered in two files")
+                if not isinstance(entry, Mapping):
+                    raise ContentError(f"answers/{path.name}: {intent} is not an answer")
                 answers[intent] = entry
+        prisons_path = folder / "prisons.yml"
         content = cls(
             _load_yaml(folder / "ui.yml"),
             _load_yaml(folder / "crisis.yml"),
             answers,
             _load_yaml(folder / "handoff.yml"),
+            _load_yaml(folder / "organisations.yml"),
+            _load_yaml(prisons_path) if prisons_path.exists() else None,
         )
-        content.check()
+        content.check(required)
         return content
 
     # -- checks ----------------------------------------------------------------------------------------------
 
-    def check(self) -> None:
-        """Raise ContentError on the first missing or malformed piece."""
-        for intent in self._answers:
-            for audience in REQUIRED_AUDIENCES:
-                for language in LANGUAGES:
-                    self.answer(intent, audience, language)
-            entry = self._answers[intent]
-            for key in ("source", "reviewed"):
-                if not str(entry.get(key) or "").strip():
-                    raise ContentError(f"answer {intent}: missing {key}")
-            for topic in entry.get("follow_up") or []:
-                self.topic_label(topic, "nl")
+    def check(self, required: Iterable[str] = ANSWERED_INTENTS) -> None:
+        """Raise ContentError on the first missing or malformed piece.
+
+        Every intent in `required` needs an answer, every answer a text for each audience and language (or a
+        declared fallback), a source and a review date; every organisation an answer refers to must exist.
+        """
+        for intent in required:
+            if intent not in self._answers:
+                raise ContentError(f"no answer for intent {intent}")
+        for intent, entry in self._answers.items():
+            self._check_answer(intent, entry)
         for key, value in self._ui.items():
-            if key in ("yes_words", "no_words"):
+            if key.endswith("_words"):
                 continue
             self._check_languages(value, f"ui.yml {key}")
         for category, per_audience in self._crisis["categories"].items():
@@ -154,6 +262,34 @@ class Content:
 
         for path in GROUP_TEXTS:
             self.group(*path.split("."))
+
+    def _check_answer(self, intent: str, entry: Mapping[str, Any]) -> None:
+        where = f"answer {intent}"
+        for key in ("source", "reviewed"):
+            if not str(entry.get(key) or "").strip():
+                raise ContentError(f"{where}: missing {key}")
+        _reviewed(entry, where)
+        fallback = entry.get("fallback") or {}
+        for audience, target in fallback.items():
+            if audience not in AUDIENCES or target not in AUDIENCES or target == audience:
+                raise ContentError(f"{where}: fallback {audience}: {target} is not a fallback between audiences")
+        for audience in AUDIENCES:
+            for language in LANGUAGES:
+                self.answer(intent, audience, language)
+                for target in self._follow_up(entry, audience):
+                    self.label(target, language)
+        for organisation in entry.get("organisations") or ():
+            if organisation not in self._organisations:
+                raise ContentError(f"{where}: organisation {organisation} is not in organisations.yml")
+        if "label" in entry:
+            self._check_languages(entry["label"], f"{where}.label")
+        ask = self.ask(intent)
+        if ask is not None:
+            for choice, target in ask.choose.items():
+                if choice not in SLOT_CHOICES[ask.slot]:
+                    raise ContentError(f"{where}: {ask.slot} has no choice {choice}")
+                if target not in self._answers:
+                    raise ContentError(f"{where}: {choice} leads to {target}, which has no answer")
 
     def _check_languages(self, node: Any, where: str) -> None:
         if isinstance(node, Mapping) and set(LANGUAGES) <= set(node):
@@ -176,13 +312,141 @@ class Content:
         if entry is None:
             raise ContentError(f"no answer for intent {intent}")
         texts = entry.get("text") or {}
-        chosen = texts.get(audience) or texts.get("parent") or {}
+        fallback = (entry.get("fallback") or {}).get(audience)
+        chosen = texts.get(audience) or (texts.get(fallback) if fallback else None) or {}
         return Answer(
             intent=intent,
             text=_text(chosen.get(language), f"answer {intent}.{audience}.{language}"),
-            follow_up=tuple(entry.get("follow_up") or ()),
+            follow_up=self._follow_up(entry, audience),
+            organisations=tuple(entry.get("organisations") or ()),
+            local_help=bool(entry.get("local_help")),
             source=str(entry.get("source", "")),
             reviewed=str(entry.get("reviewed", "")),
+        )
+
+    @staticmethod
+    def _follow_up(entry: Mapping[str, Any], audience: str) -> tuple[str, ...]:
+        follow_up = entry.get("follow_up") or ()
+        if isinstance(follow_up, Mapping):
+            follow_up = follow_up.get(audience) or ()
+        return tuple(str(target) for target in follow_up)
+
+    def ask(self, intent: str) -> Ask | None:
+        """The question to ask before answering `intent`, if its answer depends on one."""
+        node = (self._answers.get(intent) or {}).get("ask")
+        if not node:
+            return None
+        slot = node.get("slot")
+        if slot not in SLOTS:
+            raise ContentError(f"answer {intent}: ask.slot must be one of {', '.join(SLOTS)}")
+        audiences = tuple(node.get("audiences") or AUDIENCES)
+        if not set(audiences) <= set(AUDIENCES):
+            raise ContentError(f"answer {intent}: ask.audiences must be among {', '.join(AUDIENCES)}")
+        return Ask(slot, audiences, {str(key): str(value) for key, value in (node.get("choose") or {}).items()})
+
+    def label(self, target: str, language: str) -> str:
+        """A button label for a follow-up: a menu topic's label, else the answer's own label."""
+        topics = self._ui.get("topics") or {}
+        if target in topics:
+            return self.topic_label(target, language)
+        entry = self._answers.get(target)
+        if entry is None:
+            raise ContentError(f"follow-up {target} is neither a topic nor an answer")
+        try:
+            return _text(entry["label"][language], f"answer {target}.label.{language}")
+        except (KeyError, TypeError) as error:
+            raise ContentError(f"answer {target}: a follow-up button needs a label in {language}") from error
+
+    def organisation(self, key: str) -> Organisation:
+        return self._organisations[key]
+
+    @property
+    def organisations(self) -> tuple[Organisation, ...]:
+        return tuple(self._organisations.values())
+
+    def cards(self, keys: Iterable[str], audience: str, language: str) -> list[str]:
+        """Contact cards for the organisations that serve this audience, in the given order."""
+        cards = []
+        for key in keys:
+            organisation = self._organisations[key]
+            if audience in organisation.audiences:
+                cards.append(self.card(organisation, language))
+        return cards
+
+    def card(self, organisation: Organisation, language: str) -> str:
+        reach = [organisation.phone, organisation.website, organisation.email]
+        if organisation.hours:
+            reach.append(organisation.hours[language])
+        details = " · ".join(part.removeprefix("https://") for part in reach if part)
+        head = f"• {organisation.name}: {organisation.offers[language]}"
+        return f"{head}\n  {details}" if details else head
+
+    def local_organisations(self, municipality: str) -> tuple[Organisation, ...]:
+        """Entries for this municipality only (national ones are already on the answer's own cards)."""
+        return tuple(
+            organisation
+            for organisation in self._organisations.values()
+            if organisation.region.startswith("municipality:") and organisation.serves(municipality)
+        )
+
+    def report(self, today: date) -> Report:
+        """Counts, declared fallbacks and answers due for review, for `make test` to print."""
+        stale = sorted(
+            f"{intent} ({_reviewed(entry, intent).isoformat()})"
+            for intent, entry in self._answers.items()
+            if today - _reviewed(entry, intent) > STALE_AFTER
+        )
+        fallbacks = sorted(
+            f"{intent}.{audience}->{target}"
+            for intent, entry in self._answers.items()
+            for audience, target in (entry.get("fallback") or {}).items()
+        )
+        texts = sum(
+            1
+            for entry in self._answers.values()
+            for per_language in (entry.get("text") or {}).values()
+            for language in LANGUAGES
+            if isinstance(per_language, Mapping) and per_language.get(language)
+        )
+        return Report(
+            len(self._answers), texts, len(self._organisations), len(self.prisons), tuple(fallbacks), tuple(stale)
+        )
+
+    def _organisation(self, key: str, entry: Any) -> Organisation:
+        where = f"organisations.yml {key}"
+        if not isinstance(entry, Mapping):
+            raise ContentError(f"{where}: not an organisation")
+        for field in ("name", "source", "reviewed", "region"):
+            if not str(entry.get(field) or "").strip():
+                raise ContentError(f"{where}: missing {field}")
+        _reviewed(entry, where)
+        self._check_languages(entry.get("offers"), f"{where}.offers")
+        phone, website, email = entry.get("phone"), entry.get("website"), entry.get("email")
+        if phone is not None and not PHONE.match(str(phone)):
+            raise ContentError(f"{where}: malformed phone number {phone!r}")
+        if website is not None and not URL.match(str(website)):
+            raise ContentError(f"{where}: malformed website {website!r} (https://...)")
+        if email is not None and not re.fullmatch(r"[^@\s]+@[a-z0-9-]+(\.[a-z0-9-]+)+", str(email), re.IGNORECASE):
+            raise ContentError(f"{where}: malformed e-mail address {email!r}")
+        if not REGION.match(str(entry["region"])):
+            raise ContentError(f"{where}: region must be national, municipality:<name> or province:<name>")
+        audiences = tuple(entry.get("for") or ())
+        if not audiences or not set(audiences) <= set(AUDIENCES):
+            raise ContentError(f"{where}: 'for' must list audiences among {', '.join(AUDIENCES)}")
+        hours = entry.get("hours")
+        if hours is not None:
+            self._check_languages(hours, f"{where}.hours")
+        return Organisation(
+            id=key,
+            name=str(entry["name"]).strip(),
+            offers={language: str(entry["offers"][language]).strip() for language in LANGUAGES},
+            audiences=audiences,
+            phone=str(phone) if phone is not None else None,
+            website=str(website) if website is not None else None,
+            email=str(email) if email is not None else None,
+            hours={language: str(hours[language]).strip() for language in LANGUAGES} if hours else None,
+            region=str(entry["region"]),
+            topics=tuple(entry.get("topics") or ()),
         )
 
     def has_answer(self, intent: str) -> bool:

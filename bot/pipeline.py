@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import language
-from bot.content import AUDIENCES, LANGUAGES, Content
+from bot import entities, language
+from bot.content import AUDIENCES, LANGUAGES, SLOT_CHOICES, SLOTS, Content
 from bot.replies import Button, Reply, Sender
 from bot.storage import Case, Conversation, Database
-from bot.topics import MENU_TOPICS, TOPIC_INTENT
+from bot.topics import MENU_TOPICS, TOPIC_INTENT, topic_of
 from bot.understanding import Understander, Understanding
 from handoff import cases
 from handoff.desk import Desk, Outcome
@@ -32,6 +32,12 @@ CHOOSE_AUDIENCE = "choose_audience"
 CHAT = "chat"
 HANDOFF_OFFER = "handoff_offer"
 SAFETY_CHECK = "safety_check"
+ASK = "ask"
+"""The bot asked one follow-up question (a child's age, first visit, municipality) before an answer."""
+# What a button for an age group stores: the middle of the group, as the user chose a group, not an age.
+AGE_GROUP_AGES = {"under_4": 2, "4_8": 6, "8_12": 10, "teen": 14}
+# Prison names matter for these topics only: the answer then says where that prison's own rules are.
+PRISON_TOPICS = frozenset(("visit", "contact", "practical"))
 
 COMMANDS = ("start", "menu", "hulp", "privacy", "stop", "help", "taal")
 _WORDS = re.compile(r"[^\W_]+")
@@ -60,7 +66,10 @@ class Pipeline:
         self.desk = desk
         self._yes = content.words("yes_words")
         self._no = content.words("no_words")
+        self._skip_words = content.words("skip_words")
         self._recent: dict[str, deque[tuple[float, str]]] = {}
+        self._skipped: set[tuple[str, str]] = set()
+        """Follow-up questions a user chose to skip, so they are not asked again (memory only)."""
 
     # -- entry points ----------------------------------------------------------------------------------------
 
@@ -140,6 +149,7 @@ class Pipeline:
 
     def forget_recent(self, key: str) -> None:
         self._recent.pop(key, None)
+        self._skipped -= {(key, slot) for slot in SLOTS}
 
     # -- text ------------------------------------------------------------------------------------------------
 
@@ -166,8 +176,13 @@ class Pipeline:
             feeling = self._feeling(text)
             if feeling is not None:
                 return await self._on_action(session, conversation, sender, f"safe:{'ok' if feeling else 'notok'}")
-        if conversation.step in (HANDOFF_OFFER, SAFETY_CHECK):
+        if conversation.step == ASK:
+            replies = self._slot_reply(conversation, text, understanding)
+            if replies is not None:
+                return replies
+        if conversation.step in (HANDOFF_OFFER, SAFETY_CHECK, ASK):
             conversation.step = CHAT
+        self._notice(conversation, text, understanding)
 
         if not understanding.nlu_available:
             return [Reply(self._content.ui("nlu_down", conversation.language), self._menu_buttons(conversation))]
@@ -179,7 +194,7 @@ class Pipeline:
             return [self._unsure(conversation, understanding)]
 
         conversation.step = CHAT
-        replies = self._answer_intent(conversation, understanding.intent or "out_of_scope")
+        replies = self._answer_intent(conversation, understanding.intent or "out_of_scope", text)
         if understanding.risk is RiskLevel.CONCERN and conversation.step != HANDOFF_OFFER:
             replies.append(self._offer(conversation, "concern_offer", f"concern:{understanding.categories[0]}"))
         return replies
@@ -237,7 +252,7 @@ class Pipeline:
             return []
         if understanding.confidence < self._understander.threshold or understanding.intent in ("greet", "goodbye"):
             return []
-        return self._answer_intent(conversation, understanding.intent or "out_of_scope")
+        return self._answer_intent(conversation, understanding.intent or "out_of_scope", text, ask=False)
 
     def _yes_no(self, text: str) -> bool | None:
         """Yes or no to "shall I ask a professional?"; the first word decides ("nee, ik ben oké")."""
@@ -262,23 +277,144 @@ class Pipeline:
 
     # -- answers ---------------------------------------------------------------------------------------------
 
-    def _answer_intent(self, conversation: Conversation, intent: str) -> list[Reply]:
+    def _answer_intent(
+        self, conversation: Conversation, intent: str, message: str = "", *, ask: bool = True
+    ) -> list[Reply]:
+        """The answer to `intent` for this user, after one follow-up question if the answer depends on it
+        (not while a professional is being asked: the question would cross the handoff)."""
         lang, audience = conversation.language, conversation.audience or "parent"
         if intent == "talk_to_human":
             text = self._content.answer(intent, audience, lang).text
             return [self._offer(conversation, None, "request", lead=text)]
         if not self._content.has_answer(intent):
             intent = "out_of_scope"
+        question = self._content.ask(intent)
+        if question is not None and audience in question.audiences:
+            value = self._slot_choice(conversation, question.slot)
+            if value is None and ask and (conversation.key, question.slot) not in self._skipped:
+                return [self._ask(conversation, intent, question.slot)]
+            if value is not None:
+                intent = question.choose.get(value, intent)
         answer = self._content.answer(intent, audience, lang)
-        text = answer.text
+        parts = [answer.text]
+        named = entities.prison(message, self._content.prisons) if message else None
+        if named is not None and topic_of(intent) in PRISON_TOPICS:
+            parts.append(self._content.ui("prison_pointer", lang).format(prison=named.name))
+        if answer.local_help:
+            parts.append(self._local_help(conversation, audience))
+        cards = self._content.cards(answer.organisations, audience, lang)
+        if cards:
+            parts.append(self._content.ui("cards_header", lang) + "\n" + "\n".join(cards))
         if conversation.safety_check:
-            text += "\n\n" + self._content.ui("safety_footer", lang)
+            parts.append(self._content.ui("safety_footer", lang))
         if intent in ("greet", "out_of_scope"):
             buttons = self._menu_buttons(conversation)
         else:
-            buttons = tuple(self._topic_button(topic, lang) for topic in answer.follow_up)
+            buttons = tuple(self._follow_up_button(target, lang) for target in answer.follow_up)
             buttons += (Button(self._content.button("menu", lang), "menu"),)
-        return [Reply(text, buttons)]
+        return [Reply("\n\n".join(parts), buttons)]
+
+    # -- follow-up questions ---------------------------------------------------------------------------------
+
+    def _notice(self, conversation: Conversation, text: str, understanding: Understanding) -> None:
+        """Remember what a message says in passing: a child's age, a first visit, where the user lives."""
+        age = entities.child_age(text)
+        if age is not None:
+            conversation.child_age = age
+        if understanding.topic == "visit":
+            first = entities.first_visit(text)
+            if first is not None:
+                conversation.first_visit = first
+        place = entities.municipality(text)
+        if place is not None:
+            conversation.municipality = place
+
+    def _slot_choice(self, conversation: Conversation, slot: str) -> str | None:
+        """What the conversation knows for `slot`, as a choice an answer's `ask.choose` uses."""
+        if slot == "child_age":
+            return None if conversation.child_age is None else entities.age_group(conversation.child_age)
+        if slot == "first_visit":
+            return None if conversation.first_visit is None else ("yes" if conversation.first_visit else "no")
+        return conversation.municipality
+
+    def _ask(self, conversation: Conversation, intent: str, slot: str) -> Reply:
+        lang, audience = conversation.language, conversation.audience or "parent"
+        conversation.step = ASK
+        conversation.pending_intent = intent
+        choices = tuple(
+            Button(self._content.button(f"{slot}_{choice}", lang), f"slot:{slot}:{choice}")
+            for choice in SLOT_CHOICES[slot]
+        )
+        skip = Button(self._content.button("skip", lang), f"slot:{slot}:skip")
+        text = self._content.ui(f"ask_{slot}", lang, audience)
+        if conversation.safety_check:
+            text += "\n\n" + self._content.ui("safety_footer", lang)
+        return Reply(text, (*choices, skip))
+
+    def _slot_reply(self, conversation: Conversation, text: str, understanding: Understanding) -> list[Reply] | None:
+        """A typed answer to the follow-up question; None when the message is about something else."""
+        ask = self._content.ask(conversation.pending_intent or "")
+        if ask is None:
+            return None
+        value: str | None = None
+        if ask.slot == "child_age":
+            age = entities.age_reply(text)
+            if age is not None:
+                conversation.child_age = age
+                value = entities.age_group(age)
+        elif ask.slot == "first_visit":
+            first = entities.first_visit(text)
+            if first is None:
+                first = self._yes_no(text)
+            if first is not None:
+                value = "yes" if first else "no"
+        elif (
+            not understanding.sure
+            or understanding.confidence < self._understander.threshold
+            or (understanding.topic in ("out_of_scope", "greeting"))
+        ):
+            value = entities.municipality_reply(text)
+        if value is None and self._skip(text):
+            value = "skip"
+        if value is None:
+            return None
+        return self._slot_answer(conversation, ask.slot, value)
+
+    def _slot_answer(self, conversation: Conversation, slot: str, value: str) -> list[Reply]:
+        """Store the answer to the follow-up question (or that it was skipped) and give the waiting answer."""
+        if value == "skip":
+            self._skipped.add((conversation.key, slot))
+        elif slot == "child_age" and value in AGE_GROUP_AGES:
+            if conversation.child_age is None or entities.age_group(conversation.child_age) != value:
+                conversation.child_age = AGE_GROUP_AGES[value]
+        elif slot == "first_visit":
+            conversation.first_visit = value == "yes"
+        elif slot == "municipality":
+            conversation.municipality = value
+        pending, conversation.pending_intent = conversation.pending_intent, None
+        conversation.step = CHAT
+        return self._answer_intent(conversation, pending or "out_of_scope")
+
+    def _skip(self, text: str) -> bool:
+        words = {word.casefold() for word in _WORDS.findall(text)}
+        return bool(words & self._skip_words) and len(words) <= 5
+
+    def _local_help(self, conversation: Conversation, audience: str) -> str:
+        """Where to go in the user's municipality: local entries, else the sociaal wijkteam / CJG pointer."""
+        lang, place = conversation.language, conversation.municipality
+        if place is None:
+            return self._content.ui("local_help_unknown", lang)
+        text = self._content.ui("local_help", lang).format(municipality=place)
+        local = [
+            self._content.card(organisation, lang)
+            for organisation in self._content.local_organisations(place)
+            if audience in organisation.audiences
+        ]
+        return "\n".join([text, *local])
+
+    def _follow_up_button(self, target: str, lang: str) -> Button:
+        action = f"topic:{target}" if target in TOPIC_INTENT else f"answer:{target}"
+        return Button(self._content.label(target, lang), action)
 
     def _offer(self, conversation: Conversation, key: str | None, reason: str, lead: str | None = None) -> Reply:
         lang = conversation.language
@@ -446,6 +582,13 @@ class Pipeline:
         if kind == "topic" and value in TOPIC_INTENT:
             conversation.step = CHAT
             return self._answer_intent(conversation, TOPIC_INTENT[value])
+        if kind == "answer" and self._content.has_answer(value) and value != "talk_to_human":
+            conversation.step = CHAT
+            return self._answer_intent(conversation, value)
+        if kind == "slot":
+            slot, _, choice = value.partition(":")
+            if slot in SLOTS and (choice in SLOT_CHOICES[slot] or choice == "skip") and conversation.step == ASK:
+                return self._slot_answer(conversation, slot, choice)
         if value in ("yes", "no"):
             if kind == "handoff":
                 return await self._handoff_answer(session, conversation, sender, value == "yes")

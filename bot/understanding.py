@@ -88,12 +88,9 @@ class Understander:
         if risk is RiskLevel.ACUTE:
             if intent not in CRISIS_INTENT_CATEGORY:
                 intent, confidence = CATEGORY_CRISIS_INTENT[categories[0]], 1.0
-        elif intent in CRISIS_INTENT_CATEGORY:
-            # The model leaned to crisis but nothing confirms it: take its best non-crisis reading.
-            intent, confidence = next(
-                ((name, score) for name, score in parse.ranking if name not in CRISIS_INTENT_CATEGORY),
-                ("out_of_scope", 0.0),
-            )
+        else:
+            # Without a confirmed crisis, the model's best non-crisis reading counts (it may have leaned to crisis).
+            intent, confidence = _best_by_topic(parse.ranking)
         topics: list[str] = []
         for name, _ in parse.ranking:
             topic = topic_of(name)
@@ -108,3 +105,23 @@ class Understander:
             language=detected,
             alternatives=tuple(topics[:2]),
         )
+
+
+def _best_by_topic(ranking: tuple[tuple[str, float], ...]) -> tuple[str, float]:
+    """The likeliest topic, with its confidence summed over its intents, and that topic's likeliest intent.
+
+    Intents are finer than topics ("visit_costs", "visit_rules" are both "visit"): a message the model splits
+    between two questions about visits is still clearly about visits.
+    """
+    scores: dict[str, float] = {}
+    best_intent: dict[str, str] = {}
+    for name, score in ranking:
+        if name in CRISIS_INTENT_CATEGORY:
+            continue
+        topic = topic_of(name)
+        scores[topic] = scores.get(topic, 0.0) + score
+        best_intent.setdefault(topic, name)
+    if not scores:
+        return "out_of_scope", 0.0
+    topic = max(scores, key=lambda candidate: scores[candidate])
+    return best_intent[topic], min(scores[topic], 1.0)

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from bot.config import ROOT
-from bot.content import LANGUAGES, REQUIRED_AUDIENCES, Content, ContentError
+from bot.content import ANSWERED_INTENTS, AUDIENCES, LANGUAGES, PHONE, Content, ContentError
 from bot.topics import INTENT_TOPIC, MENU_TOPICS
 
 DOMAIN_INTENTS = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
-ANSWERED_INTENTS = [intent for intent in DOMAIN_INTENTS if INTENT_TOPIC[intent] != "crisis"]
-# Dutch phone numbers as the bot writes them: 112, 113, 0800-0113, 088-0767 000, 079-331 05 68, 0800-5463-000.
-PHONE = re.compile(r"^(11[23]|0[0-9]{2,3}-[0-9]{3,4}( ?[0-9]{2,3})*(-[0-9]{3})?)$")
 PHONE_LIKE = re.compile(r"(?<![\w-])0\d{2,3}-[\d -]*\d")
 
 
@@ -25,19 +25,49 @@ def test_every_domain_intent_belongs_to_a_topic() -> None:
 
 
 @pytest.mark.parametrize("intent", ANSWERED_INTENTS)
-def test_every_intent_has_an_answer_for_parents_and_young_people_in_both_languages(
-    content: Content, intent: str
-) -> None:
-    for audience in REQUIRED_AUDIENCES:
+def test_every_intent_has_an_answer_for_every_audience_in_both_languages(content: Content, intent: str) -> None:
+    for audience in AUDIENCES:
         for language in LANGUAGES:
             answer = content.answer(intent, audience, language)
             assert len(answer.text) > 20
             assert answer.source and answer.reviewed
 
 
-def test_a_professional_gets_an_answer_for_every_intent(content: Content) -> None:
-    for intent in ANSWERED_INTENTS:
-        assert content.answer(intent, "professional", "nl").text
+def test_the_content_check_passes_and_reports_what_it_counted(content: Content) -> None:
+    report = content.report(date(2026, 11, 28))
+    assert report.answers >= len(ANSWERED_INTENTS)
+    assert report.organisations >= 10 and report.prisons >= 5
+    assert report.stale == ()
+    assert any("reviewed within the last year" in line for line in report.lines())
+
+
+def test_answers_older_than_a_year_are_reported_not_refused(content: Content) -> None:
+    report = content.report(date(2028, 1, 1))
+    assert "visit (2026-11-28)" in report.stale
+    assert any(line.startswith("not reviewed for over a year") for line in report.lines())
+
+
+def test_every_organisation_an_answer_names_is_in_the_directory(content: Content) -> None:
+    named = {key for intent in content.intents for key in content.answer(intent, "parent", "nl").organisations}
+    assert named, "answers point to organisations"
+    assert named <= {organisation.id for organisation in content.organisations}
+
+
+def test_the_directory_holds_the_confirmed_lines_from_the_facts_sheet(content: Content) -> None:
+    phones = {organisation.id: organisation.phone for organisation in content.organisations}
+    assert phones["kind"] == "0800-5463-000"
+    assert phones["kindertelefoon"] == "0800-0432"
+    assert phones["veilig_thuis"] == "0800-2000"
+    assert phones["gevangenenzorg"] == "079-331 05 68"
+    assert phones["luisterlijn"] == "088-0767 000"
+    assert phones["sociaal_wijkteam"] is None  # local: no national number exists
+
+
+def test_a_contact_card_shows_name_offer_and_how_to_reach(content: Content) -> None:
+    [card] = content.cards(["kind"], "parent", "nl")
+    assert card.startswith("• Expertisecentrum")
+    assert "0800-5463-000" in card and "expertisecentrumkind.nl" in card and "https://" not in card
+    assert content.cards(["kindertelefoon"], "parent", "nl") == []  # a line for young people only
 
 
 def test_every_menu_topic_has_a_label_and_an_answer(content: Content) -> None:
@@ -76,7 +106,7 @@ def test_phone_numbers_in_all_content_are_well_formed() -> None:
 
 def test_answers_are_chat_sized(content: Content) -> None:
     for intent in ANSWERED_INTENTS:
-        for audience in REQUIRED_AUDIENCES:
+        for audience in AUDIENCES:
             for language in LANGUAGES:
                 assert len(content.answer(intent, audience, language).text) < 1200, (intent, audience, language)
 
@@ -104,6 +134,79 @@ def test_a_missing_source_is_caught(tmp_path: Path) -> None:
     del data["contact"]["source"]
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ContentError, match="source"):
+        Content.load(folder)
+
+
+def _edit(folder: Path, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+    path = folder / name
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def test_a_missing_professional_text_is_caught_unless_a_fallback_is_declared(tmp_path: Path) -> None:
+    folder = _copy_responses(tmp_path)
+
+    def drop(data: dict[str, Any]) -> None:
+        data["stigma"]["text"].pop("professional")
+        data["stigma"].pop("fallback", None)
+
+    _edit(folder, "answers/stigma.yml", drop)
+    with pytest.raises(ContentError, match=r"stigma\.professional\.nl"):
+        Content.load(folder)
+    _edit(folder, "answers/stigma.yml", lambda data: data["stigma"].update(fallback={"professional": "parent"}))
+    content = Content.load(folder)
+    assert content.answer("stigma", "professional", "nl").text == content.answer("stigma", "parent", "nl").text
+    assert "stigma.professional->parent" in content.report(date(2026, 11, 28)).fallbacks
+
+
+def test_an_intent_without_any_answer_is_caught(tmp_path: Path) -> None:
+    folder = _copy_responses(tmp_path)
+    _edit(folder, "answers/visit.yml", lambda data: data.pop("visit_costs"))
+    with pytest.raises(ContentError, match="no answer for intent visit_costs"):
+        Content.load(folder)
+
+
+def test_a_dangling_organisation_id_is_caught(tmp_path: Path) -> None:
+    folder = _copy_responses(tmp_path)
+    _edit(folder, "answers/visit.yml", lambda data: data["visit_costs"].update(organisations=["no_such_place"]))
+    with pytest.raises(ContentError, match=r"organisation no_such_place is not in organisations\.yml"):
+        Content.load(folder)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("phone", "0800 KIND", "malformed phone number"),
+        ("phone", "12345", "malformed phone number"),
+        ("website", "expertisecentrumkind.nl", "malformed website"),
+        ("website", "https://exa mple.nl", "malformed website"),
+        ("source", "", "missing source"),
+        ("region", "somewhere", "region must be"),
+    ],
+)
+def test_a_malformed_organisation_is_caught(tmp_path: Path, field: str, value: str, message: str) -> None:
+    folder = _copy_responses(tmp_path)
+    _edit(folder, "organisations.yml", lambda data: data["kind"].update({field: value}))
+    with pytest.raises(ContentError, match=message):
+        Content.load(folder)
+
+
+def test_a_follow_up_to_an_unknown_answer_is_caught(tmp_path: Path) -> None:
+    folder = _copy_responses(tmp_path)
+    _edit(folder, "answers/contact.yml", lambda data: data["contact"].update(follow_up=["contact_by_pigeon"]))
+    with pytest.raises(ContentError, match="contact_by_pigeon"):
+        Content.load(folder)
+
+
+def test_a_question_leading_to_a_missing_answer_is_caught(tmp_path: Path) -> None:
+    folder = _copy_responses(tmp_path)
+
+    def retarget(data: dict[str, Any]) -> None:
+        data["explain_to_child"]["ask"]["choose"]["teen"] = "explain_age_adult"
+
+    _edit(folder, "answers/explain_to_child.yml", retarget)
+    with pytest.raises(ContentError, match="explain_age_adult"):
         Content.load(folder)
 
 

@@ -62,9 +62,11 @@ async def test_english_telegram_user_is_welcomed_in_english(pipeline: Pipeline) 
 async def test_a_question_before_choosing_is_answered_once_the_audience_is_known(pipeline: Pipeline) -> None:
     [welcome] = await pipeline.text(USER, "hoe gaat een bezoek?")
     assert "aud:youth" in actions(welcome)
-    [answer] = await pipeline.action(USER, "aud:youth")
+    [question] = await pipeline.action(USER, "aud:youth")
+    assert actions(question) == ["slot:first_visit:yes", "slot:first_visit:no", "slot:first_visit:skip"]
+    [answer] = await pipeline.action(USER, "slot:first_visit:yes")
     assert "ID" in answer.text and "14" in answer.text
-    assert "topic:contact" in actions(answer) and "menu" in actions(answer)
+    assert "menu" in actions(answer)
 
 
 async def test_answer_depends_on_audience(pipeline: Pipeline) -> None:
@@ -170,7 +172,9 @@ async def test_when_the_nlu_service_is_down_the_menu_and_the_safety_net_still_wo
     assert "storing" in reply.text and "topic:visit" in actions(reply)
     first, _ = await pipeline.text(USER, "ik wil een einde aan mijn leven maken")
     assert "113" in first.text
-    [answer] = await pipeline.action(USER, "topic:visit")
+    [question] = await pipeline.action(USER, "topic:visit")
+    assert "slot:first_visit:no" in actions(question), "follow-up questions need no NLU"
+    [answer] = await pipeline.action(USER, "slot:first_visit:no")
     assert "dji.nl" in answer.text
 
 
@@ -206,7 +210,9 @@ async def test_language_can_be_switched_and_follows_a_clearly_english_message(pi
     set_, _ = await pipeline.command(USER, "taal")
     assert "English" in set_.text
     await pipeline.command(USER, "taal")
-    [answer] = await pipeline.text(USER, "how do I visit my husband in prison")
+    [question] = await pipeline.text(USER, "how do I visit my husband in prison")
+    assert "first visit" in question.text
+    [answer] = await pipeline.text(USER, "no, been there before")
     assert "appointment" in answer.text
 
 

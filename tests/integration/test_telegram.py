@@ -56,8 +56,21 @@ async def test_start_choose_and_ask_a_question(bot: RunningBot) -> None:
     assert bot.stand_in.calls_to("answerCallbackQuery")
     assert "topic:visit" in buttons(answer)
 
-    [visit] = await bot.send(text_update("hoe kan ik mijn man in de gevangenis bezoeken?"))
+    [question] = await bot.send(text_update("hoe kan ik mijn man in de gevangenis bezoeken?"))
+    assert buttons(question)[:2] == ["slot:first_visit:yes", "slot:first_visit:no"]
+    [visit] = await bot.send(button_update("slot:first_visit:yes"))
     assert "dji.nl" in visit.params["text"]
+
+
+async def test_a_follow_up_question_is_asked_once_and_remembered(bot: RunningBot) -> None:
+    await bot.send(text_update("/start"))
+    await bot.send(button_update("aud:parent"))
+    [question] = await bot.send(text_update("hoe vertel ik mijn kinderen dat hun vader vastzit?"))
+    assert "slot:child_age:under_4" in buttons(question)
+    [young] = await bot.send(text_update("ze is 3"))
+    [again] = await bot.send(text_update("hoe leg ik het uit aan mijn kind"))
+    assert not any(action.startswith("slot:") for action in buttons(again)), "the age is remembered"
+    assert again.params["text"] == young.params["text"]
 
 
 async def test_acute_message_gets_crisis_lines_in_the_first_reply(bot: RunningBot) -> None:

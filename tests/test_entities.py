@@ -1,0 +1,120 @@
+"""The facts the bot picks out of a message: a child's age, a prison, a first visit, a municipality."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import entities
+from bot.content import Prison
+
+PRISONS = (
+    Prison("pi_vught", "PI Vught", ("vught", "nieuw vosseveld")),
+    Prison("pi_rotterdam", "PI Rotterdam", ("de schie", "hoogvliet")),
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("mijn zoon van 5 vraagt steeds waar papa is", 5),
+        ("Mn dochter (7) huilt elke avond", 7),
+        ("ik heb een dochtertje van drie", 3),
+        ("hoe leg ik het uit aan een 6-jarige", 6),
+        ("ze is 12 jaar en wil niks zeggen", 12),
+        ("she's seven and keeps asking about her dad", 7),
+        ("my 9 year old son thinks it's his fault", 9),
+        ("my daughter is fourteen", 14),
+        ("hij zit 3 jaar vast en mijn zoon is 10", 10),
+        ("mijn baby mist haar vader", 0),
+        ("onze puber praat er niet over", 14),
+    ],
+)
+def test_a_child_s_age_is_found_in_a_sentence(text: str, age: int) -> None:
+    assert entities.child_age(text) == age
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hij heeft 4 jaar gekregen",  # a sentence, not an age
+        "he got 5 years",
+        "we mogen 10 minuten bellen met mijn kind",
+        "mijn zoon van 30 zit vast",  # an adult child: not a child's age
+        "hoe vertel ik het mijn kinderen",
+        "ik ben 35 en op",
+    ],
+)
+def test_numbers_that_are_not_a_child_s_age_are_left_alone(text: str) -> None:
+    assert entities.child_age(text) is None
+
+
+@pytest.mark.parametrize(("text", "age"), [("5", 5), ("vijf jaar", 5), ("ze is 9", 9), ("11 years", 11)])
+def test_a_bare_age_counts_when_the_bot_asked_for_one(text: str, age: int) -> None:
+    assert entities.age_reply(text) == age
+
+
+@pytest.mark.parametrize(
+    ("age", "group"),
+    [(0, "under_4"), (3, "under_4"), (4, "4_8"), (7, "4_8"), (8, "8_12"), (11, "8_12"), (12, "teen"), (17, "teen")],
+)
+def test_age_groups_follow_the_answers_choices(age: int, group: str) -> None:
+    assert entities.age_group(age) == group
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("hij zit in Vught", "PI Vught"),
+        ("Bezoektijden PI VUGHT?", "PI Vught"),
+        ("mijn vader zit in de Schie in rotterdam", "PI Rotterdam"),
+        ("how do I visit my dad in Hoogvliet", "PI Rotterdam"),
+        ("hoe werkt bezoek", None),
+        ("vughtse markt", None),  # a word that only starts like a prison's name
+    ],
+)
+def test_prisons_are_recognised_by_name_and_alias(text: str, name: str | None) -> None:
+    found = entities.prison(text, PRISONS)
+    assert (found.name if found else None) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("het is de eerste keer dat we op bezoek gaan", True),
+        ("we zijn nog nooit op bezoek geweest", True),
+        ("first time visiting, what do I bring", True),
+        ("we zijn al vaker geweest maar nu met de kleine", False),
+        ("not our first visit", False),
+        ("hoe laat is het bezoek", None),
+    ],
+)
+def test_a_first_visit_is_recognised(text: str, first: bool | None) -> None:
+    assert entities.first_visit(text) is first
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("ik woon in den bosch, waar kan ik heen", "Den Bosch"),
+        ("we live in Tilburg and need help", "Tilburg"),
+        ("de gemeente Breda helpt niet", "Breda"),
+        ("hoe betaal ik de reis", None),
+    ],
+)
+def test_a_municipality_is_found_in_a_sentence(text: str, place: str | None) -> None:
+    assert entities.municipality(text) == place
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [("Zaanstad", "Zaanstad"), ("alphen aan den rijn", "Alphen aan den Rijn"), ("bergen op zoom.", "Bergen op Zoom")],
+)
+def test_a_municipality_alone_counts_when_the_bot_asked_for_one(text: str, place: str) -> None:
+    assert entities.municipality_reply(text) == place
+
+
+@pytest.mark.parametrize(
+    "text", ["hoe werkt bezoek dan?", "dat wil ik liever niet zeggen want het is een klein dorp", "1234 AB"]
+)
+def test_questions_and_long_sentences_are_not_taken_for_a_municipality(text: str) -> None:
+    assert entities.municipality_reply(text) is None
