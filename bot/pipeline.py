@@ -408,7 +408,9 @@ class Pipeline:
         if case is None:
             return [self._menu(conversation)]
         if yes:
-            await self.desk.share_transcript(session, case, self._recent_lines(conversation.key))
+            lines = self._recent_lines(conversation.key)
+            await self.desk.share_transcript(session, case, lines)
+            case.transcript_shared = case.transcript_shared or bool(lines)
         self.forget_recent(conversation.key)
         return [Reply(self._content.ui("transcript_shared" if yes else "transcript_kept", lang))]
 
