@@ -69,8 +69,14 @@ async def build(settings: Settings, use_nlu: bool = True) -> Services:
 
 
 # Libraries that log identities or secrets below these levels: python-telegram-bot logs whole updates (names,
-# ids, text) at DEBUG, and httpx logs request URLs, which hold the bot token, at INFO. LOG_LEVEL cannot lower them.
-QUIET_LOGGERS = {"telegram": logging.INFO, "httpx": logging.WARNING, "httpcore": logging.WARNING}
+# ids, text) at DEBUG, httpx logs request URLs, which hold the bot token, at INFO, and aiosqlite logs every SQL
+# statement with its parameters (user keys, what a user told) at DEBUG. LOG_LEVEL cannot lower them.
+QUIET_LOGGERS = {
+    "telegram": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "aiosqlite": logging.INFO,
+}
 
 
 def configure_logging(level: str) -> None:
