@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import language
+from bot import language, privacy
 from bot.content import AUDIENCES, LANGUAGES, Content
+from bot.privacy import Retention
 from bot.replies import Button, Reply, Sender
 from bot.storage import Case, Conversation, Database
 from bot.topics import MENU_TOPICS, TOPIC_INTENT
@@ -32,8 +33,17 @@ CHOOSE_AUDIENCE = "choose_audience"
 CHAT = "chat"
 HANDOFF_OFFER = "handoff_offer"
 SAFETY_CHECK = "safety_check"
+FORGET_CONFIRM = "forget_confirm"
 
-COMMANDS = ("start", "menu", "hulp", "privacy", "stop", "help", "taal")
+COMMANDS = ("start", "menu", "hulp", "privacy", "mijngegevens", "mydata", "vergeet", "forget", "stop", "help", "taal")
+# Commands about the user's own data, answered without creating anything for a user the bot does not know yet.
+PRIVACY_COMMANDS = {
+    "privacy": "privacy",
+    "mijngegevens": "mydata",
+    "mydata": "mydata",
+    "vergeet": "forget",
+    "forget": "forget",
+}
 _WORDS = re.compile(r"[^\W_]+")
 # A message has to be this clearly in the other language before the bot switches language by itself.
 LANGUAGE_SWITCH_MARGIN = 2
@@ -53,7 +63,14 @@ def start_language(language_code: str | None) -> str:
 
 
 class Pipeline:
-    def __init__(self, understander: Understander, content: Content, database: Database, desk: Desk) -> None:
+    def __init__(
+        self,
+        understander: Understander,
+        content: Content,
+        database: Database,
+        desk: Desk,
+        retention: Retention | None = None,
+    ) -> None:
         self._understander = understander
         self._content = content
         self._database = database
@@ -61,6 +78,7 @@ class Pipeline:
         self._yes = content.words("yes_words")
         self._no = content.words("no_words")
         self._recent: dict[str, deque[tuple[float, str]]] = {}
+        self._retention = retention or Retention()
 
     # -- entry points ----------------------------------------------------------------------------------------
 
@@ -83,6 +101,8 @@ class Pipeline:
 
     async def action(self, sender: Sender, action: str) -> list[Reply]:
         """A button press; `action` is the button's action string (untrusted: it comes back from the client)."""
+        if action.startswith("forget:"):
+            return await self._forget_answer(sender, action.partition(":")[2])
         async with self._database.sessions.begin() as session:
             conversation, _ = await self._conversation(session, sender)
             replies = await self._on_action(session, conversation, sender, action)
@@ -91,9 +111,12 @@ class Pipeline:
 
     async def command(self, sender: Sender, command: str) -> list[Reply]:
         """A slash command, without the slash."""
+        command = command.lower()
+        if command in PRIVACY_COMMANDS:
+            return await self._privacy_command(sender, PRIVACY_COMMANDS[command])
         async with self._database.sessions.begin() as session:
             conversation, _ = await self._conversation(session, sender)
-            return await self._on_command(session, conversation, sender, command.lower())
+            return await self._on_command(session, conversation, sender, command)
 
     async def non_text(self, sender: Sender, message_id: int | None = None) -> list[Reply]:
         """A photo, voice message, sticker or anything else without text."""
@@ -111,14 +134,7 @@ class Pipeline:
         conversation = await session.get(Conversation, sender.key)
         if conversation is not None:
             return conversation, False
-        conversation = Conversation(
-            key=sender.key,
-            language=start_language(sender.language_code),
-            audience=None,
-            step=CHOOSE_AUDIENCE,
-            safety_check=False,
-            safety_declines=0,
-        )
+        conversation = _new_conversation(sender)
         session.add(conversation)
         return conversation, True
 
@@ -270,7 +286,7 @@ class Pipeline:
         if not self._content.has_answer(intent):
             intent = "out_of_scope"
         answer = self._content.answer(intent, audience, lang)
-        text = answer.text
+        text = self._retention.fill(answer.text) if intent == "privacy" else answer.text
         if conversation.safety_check:
             text += "\n\n" + self._content.ui("safety_footer", lang)
         if intent in ("greet", "out_of_scope"):
@@ -488,13 +504,76 @@ class Pipeline:
             if live is not None:
                 return [Reply(self._content.ui("handoff_waiting", lang))]
             return self._answer_intent(conversation, "talk_to_human")
-        if command == "privacy":
-            return self._answer_intent(conversation, "privacy")
         if command == "help":
             return [Reply(self._content.ui("help", lang), self._menu_buttons(conversation))]
         if command == "taal":
             return await self._on_action(session, conversation, sender, f"lang:{'en' if lang == 'nl' else 'nl'}")
         return [Reply(self._content.ui("unknown_command", lang), self._menu_buttons(conversation))]
+
+    # -- the user's data: /privacy, /mijngegevens, /vergeet -------------------------------------------------------
+
+    async def _privacy_command(self, sender: Sender, command: str) -> list[Reply]:
+        """Answer a privacy command; for a user the bot does not know, nothing is stored by asking."""
+        async with self._database.sessions.begin() as session:
+            found = await privacy.stored(session, sender.key)
+            conversation = found.conversation or _new_conversation(sender)
+            lang = conversation.language
+            if command == "privacy":
+                return self._answer_intent(conversation, "privacy")
+            if command == "mydata":
+                text = privacy.render(self._content, found, lang, self._retention)
+                return [Reply(text, self._menu_buttons(conversation) if found.conversation else ())]
+            if found.empty:
+                return [Reply(self._content.ui("forget_none", lang))]
+            return [self._forget_question(conversation, bool(privacy.open_cases(found)))]
+
+    def _forget_question(self, conversation: Conversation, live: bool) -> Reply:
+        """Ask before deleting; only a yes to this question, while it is the open one, deletes anything."""
+        lang = conversation.language
+        conversation.step = FORGET_CONFIRM
+        text = self._content.ui("forget_confirm", lang)
+        if live:
+            text += "\n\n" + self._content.ui("forget_confirm_live", lang)
+        return Reply(text, self._yes_no_buttons("forget_yes", "forget_no", "forget", lang))
+
+    async def _forget_answer(self, sender: Sender, value: str) -> list[Reply]:
+        """The answer to "delete everything?". Safe to press late or twice: a yes deletes only while the question
+        is open, and once everything is gone there is nothing left to delete."""
+        async with self._database.sessions.begin() as session:
+            conversation = await session.get(Conversation, sender.key)
+            lang = conversation.language if conversation else start_language(sender.language_code)
+            if value == "no":
+                if conversation is not None and conversation.step == FORGET_CONFIRM:
+                    conversation.step = CHAT
+                return [Reply(self._content.ui("forget_kept", lang))]
+            if conversation is None:
+                return [Reply(self._content.ui("forget_none", lang))]
+            if value != "yes" or conversation.step != FORGET_CONFIRM:
+                return [Reply(self._content.ui("forget_expired", lang))]
+            erased = await privacy.erase(session, sender.key, self.desk)
+        self.forget_recent(sender.key)
+        if erased is None:
+            return [Reply(self._content.ui("forget_none", lang))]
+        logger.info(
+            "a user's data was deleted on request: %d cases (%d open), %d relayed-message records",
+            erased.cases,
+            erased.open_cases,
+            erased.relayed,
+        )
+        after = self._content.ui("forget_done_group" if erased.published else "forget_done_chat", lang)
+        return [Reply(self._content.ui("forget_done", lang) + "\n\n" + after)]
+
+
+def _new_conversation(sender: Sender) -> Conversation:
+    """The state of a user the bot has not met: no audience yet, in the language Telegram suggests."""
+    return Conversation(
+        key=sender.key,
+        language=start_language(sender.language_code),
+        audience=None,
+        step=CHOOSE_AUDIENCE,
+        safety_check=False,
+        safety_declines=0,
+    )
 
 
 async def _first(reply: Reply, emit: Emit | None) -> list[Reply]:
