@@ -94,3 +94,15 @@ async def test_no_telegram_identity_or_text_reaches_the_database_or_the_logs(
         assert secret not in dump
         assert secret not in caplog.text
     assert 'INSERT INTO "cases"' in dump
+
+    # /vergeet: the log says how much was deleted, never whose (not even the pseudonymous key) or what.
+    assert bot.services is not None
+    key = bot.services.pseudonyms.key("telegram", USER["id"])
+    await bot.send(text_update("/vergeet"))
+    await bot.send(button_update("forget:yes"))
+    [deleted] = [r.getMessage() for r in caplog.records if "deleted on request" in r.getMessage()]
+    assert deleted.endswith(": 1 cases (1 open), 0 relayed-message records")
+    for secret in (key, str(USER["id"]), str(USER["username"]), str(USER["first_name"]), "stiefvader"):
+        assert secret not in caplog.text
+    dump = "\n".join(sqlite3.connect(bot.database).iterdump())
+    assert key not in dump and 'INSERT INTO "cases"' not in dump
