@@ -525,7 +525,9 @@ class Pipeline:
                 return [Reply(text, self._menu_buttons(conversation) if found.conversation else ())]
             if found.empty:
                 return [Reply(self._content.ui("forget_none", lang))]
-            return [self._forget_question(conversation, bool(privacy.open_cases(found)))]
+            waiting = (*cases.LIVE, cases.PARKED)
+            live = self.desk.live and any(case.status in waiting for case in privacy.open_cases(found))
+            return [self._forget_question(conversation, live)]
 
     def _forget_question(self, conversation: Conversation, live: bool) -> Reply:
         """Ask before deleting; only a yes to this question, while it is the open one, deletes anything."""

@@ -273,12 +273,13 @@ async def test_my_data_never_shows_another_users_requests(pipeline: Pipeline) ->
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("audience", AUDIENCES)
 async def test_forget_asks_first_and_a_no_deletes_nothing(
-    pipeline: Pipeline, database: Database, language: str, audience: str
+    pipeline: Pipeline, database: Database, content: Content, language: str, audience: str
 ) -> None:
     await begin(pipeline, language, audience)
     await ask_for_a_person(pipeline, language)
     [question] = await pipeline.command(user(language), COMMAND[language, "forget"])
     assert actions(question) == ["forget:yes", "forget:no"]
+    assert question.text == content.ui("forget_confirm", language)  # no professional can be waiting offline
     [kept] = await pipeline.action(user(language), "forget:no")
     assert kept.text == ("Oké, ik heb niets gewist." if language == "nl" else "Okay, nothing has been deleted.")
     assert await stored_rows(database) == (1, 1, 0)
