@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.nlu_client import NluClient
 from bot.pipeline import Pipeline
+from bot.privacy import Retention
 from bot.pseudonym import Pseudonymiser, load_or_create_secret
 from bot.storage import Database
 from bot.understanding import Understander
@@ -62,15 +63,22 @@ async def build(settings: Settings, use_nlu: bool = True) -> Services:
     await database.create_schema()
     nlu = NluClient(settings.rasa_url, settings.nlu_timeout) if use_nlu else None
     understander = Understander(safety_net, nlu, settings.nlu_threshold, settings.crisis_threshold)
-    pipeline = Pipeline(understander, content, database, OfflineDesk())
+    retention = Retention(settings.retention_case_days, settings.retention_state_days)
+    pipeline = Pipeline(understander, content, database, OfflineDesk(), retention)
     OfficeHours.parse(settings.handoff_hours)  # fail fast on a typo in HANDOFF_HOURS
     secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
     return Services(settings, database, nlu, understander, pipeline, Pseudonymiser(secret), content, secret)
 
 
 # Libraries that log identities or secrets below these levels: python-telegram-bot logs whole updates (names,
-# ids, text) at DEBUG, and httpx logs request URLs, which hold the bot token, at INFO. LOG_LEVEL cannot lower them.
-QUIET_LOGGERS = {"telegram": logging.INFO, "httpx": logging.WARNING, "httpcore": logging.WARNING}
+# ids, text) at DEBUG, httpx logs request URLs, which hold the bot token, at INFO, and aiosqlite logs every SQL
+# statement with its parameters (user keys, what a user told) at DEBUG. LOG_LEVEL cannot lower them.
+QUIET_LOGGERS = {
+    "telegram": logging.INFO,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "aiosqlite": logging.INFO,
+}
 
 
 def configure_logging(level: str) -> None:

@@ -9,6 +9,9 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 ROOT = Path(__file__).resolve().parent.parent
+# How long data is kept (days): closed cases and their relayed-message records; inactive conversation state.
+DEFAULT_RETENTION_CASE_DAYS = 30
+DEFAULT_RETENTION_STATE_DAYS = 180
 
 
 def _float(name: str, default: float) -> float:
@@ -19,6 +22,15 @@ def _float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as error:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from error
+
+
+def _days(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{name} must be a whole number of days (1 or more), got {raw!r}")
+    return int(raw)
 
 
 def _int_or_none(name: str) -> int | None:
@@ -49,6 +61,8 @@ class Settings:
     handoff_claim_timeout: float
     handoff_hours: str
     handoff_sweep_seconds: float
+    retention_case_days: int = DEFAULT_RETENTION_CASE_DAYS
+    retention_state_days: int = DEFAULT_RETENTION_STATE_DAYS
 
     def __repr__(self) -> str:
         """Never print secrets, also not by accident in a traceback."""
@@ -83,4 +97,6 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         handoff_claim_timeout=_float("HANDOFF_CLAIM_TIMEOUT", 300.0),
         handoff_hours=os.environ.get("HANDOFF_HOURS", "").strip() or "mon-fri 09:00-17:00",
         handoff_sweep_seconds=_float("HANDOFF_SWEEP_SECONDS", 15.0),
+        retention_case_days=_days("RETENTION_CASE_DAYS", DEFAULT_RETENTION_CASE_DAYS),
+        retention_state_days=_days("RETENTION_STATE_DAYS", DEFAULT_RETENTION_STATE_DAYS),
     )

@@ -463,6 +463,13 @@ class Content:
     def button(self, key: str, language: str) -> str:
         return _text(self._ui["buttons"][key][language], f"ui.yml buttons.{key}")
 
+    def value_label(self, group: str, name: str, language: str) -> str:
+        """A name for a stored value (ui.yml `roles`, `steps`, `statuses`, `reasons`), as /mijngegevens shows it."""
+        try:
+            return _text(self._ui[group][name][language], f"ui.yml {group}.{name}")
+        except KeyError as error:
+            raise ContentError(f"ui.yml {group}: no {language} label for {name}") from error
+
     def topic_label(self, topic: str, language: str) -> str:
         try:
             return _text(self._ui["topics"][topic][language], f"ui.yml topics.{topic}")

@@ -15,8 +15,9 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import entities, language
+from bot import entities, language, privacy
 from bot.content import AUDIENCES, LANGUAGES, SLOT_CHOICES, SLOTS, Content
+from bot.privacy import Retention
 from bot.replies import Button, Reply, Sender
 from bot.storage import Case, Conversation, Database
 from bot.topics import MENU_TOPICS, TOPIC_INTENT, topic_of
@@ -38,8 +39,17 @@ ASK = "ask"
 AGE_GROUP_AGES = {"under_4": 2, "4_8": 6, "8_12": 10, "teen": 14}
 # Prison names matter for these topics only: the answer then says where that prison's own rules are.
 PRISON_TOPICS = frozenset(("visit", "contact", "practical"))
+FORGET_CONFIRM = "forget_confirm"
 
-COMMANDS = ("start", "menu", "hulp", "privacy", "stop", "help", "taal")
+COMMANDS = ("start", "menu", "hulp", "privacy", "mijngegevens", "mydata", "vergeet", "forget", "stop", "help", "taal")
+# Commands about the user's own data, answered without creating anything for a user the bot does not know yet.
+PRIVACY_COMMANDS = {
+    "privacy": "privacy",
+    "mijngegevens": "mydata",
+    "mydata": "mydata",
+    "vergeet": "forget",
+    "forget": "forget",
+}
 _WORDS = re.compile(r"[^\W_]+")
 # A message has to be this clearly in the other language before the bot switches language by itself.
 LANGUAGE_SWITCH_MARGIN = 2
@@ -59,7 +69,14 @@ def start_language(language_code: str | None) -> str:
 
 
 class Pipeline:
-    def __init__(self, understander: Understander, content: Content, database: Database, desk: Desk) -> None:
+    def __init__(
+        self,
+        understander: Understander,
+        content: Content,
+        database: Database,
+        desk: Desk,
+        retention: Retention | None = None,
+    ) -> None:
         self._understander = understander
         self._content = content
         self._database = database
@@ -70,6 +87,7 @@ class Pipeline:
         self._recent: dict[str, deque[tuple[float, str]]] = {}
         self._skipped: set[tuple[str, str]] = set()
         """Follow-up questions a user chose to skip, so they are not asked again (memory only)."""
+        self._retention = retention or Retention()
 
     # -- entry points ----------------------------------------------------------------------------------------
 
@@ -92,6 +110,8 @@ class Pipeline:
 
     async def action(self, sender: Sender, action: str) -> list[Reply]:
         """A button press; `action` is the button's action string (untrusted: it comes back from the client)."""
+        if action.startswith("forget:"):
+            return await self._forget_answer(sender, action.partition(":")[2])
         async with self._database.sessions.begin() as session:
             conversation, _ = await self._conversation(session, sender)
             replies = await self._on_action(session, conversation, sender, action)
@@ -100,9 +120,12 @@ class Pipeline:
 
     async def command(self, sender: Sender, command: str) -> list[Reply]:
         """A slash command, without the slash."""
+        command = command.lower()
+        if command in PRIVACY_COMMANDS:
+            return await self._privacy_command(sender, PRIVACY_COMMANDS[command])
         async with self._database.sessions.begin() as session:
             conversation, _ = await self._conversation(session, sender)
-            return await self._on_command(session, conversation, sender, command.lower())
+            return await self._on_command(session, conversation, sender, command)
 
     async def non_text(self, sender: Sender, message_id: int | None = None) -> list[Reply]:
         """A photo, voice message, sticker or anything else without text."""
@@ -120,14 +143,7 @@ class Pipeline:
         conversation = await session.get(Conversation, sender.key)
         if conversation is not None:
             return conversation, False
-        conversation = Conversation(
-            key=sender.key,
-            language=start_language(sender.language_code),
-            audience=None,
-            step=CHOOSE_AUDIENCE,
-            safety_check=False,
-            safety_declines=0,
-        )
+        conversation = _new_conversation(sender)
         session.add(conversation)
         return conversation, True
 
@@ -296,7 +312,7 @@ class Pipeline:
             if value is not None:
                 intent = question.choose.get(value, intent)
         answer = self._content.answer(intent, audience, lang)
-        parts = [answer.text]
+        parts = [self._retention.fill(answer.text) if intent == "privacy" else answer.text]
         named = entities.prison(message, self._content.prisons) if message else None
         if named is not None and topic_of(intent) in PRISON_TOPICS:
             parts.append(self._content.ui("prison_pointer", lang).format(prison=named.name))
@@ -544,7 +560,9 @@ class Pipeline:
         if case is None:
             return [self._menu(conversation)]
         if yes:
-            await self.desk.share_transcript(session, case, self._recent_lines(conversation.key))
+            lines = self._recent_lines(conversation.key)
+            await self.desk.share_transcript(session, case, lines)
+            case.transcript_shared = case.transcript_shared or bool(lines)
         self.forget_recent(conversation.key)
         return [Reply(self._content.ui("transcript_shared" if yes else "transcript_kept", lang))]
 
@@ -629,13 +647,78 @@ class Pipeline:
             if live is not None:
                 return [Reply(self._content.ui("handoff_waiting", lang))]
             return self._answer_intent(conversation, "talk_to_human")
-        if command == "privacy":
-            return self._answer_intent(conversation, "privacy")
         if command == "help":
             return [Reply(self._content.ui("help", lang), self._menu_buttons(conversation))]
         if command == "taal":
             return await self._on_action(session, conversation, sender, f"lang:{'en' if lang == 'nl' else 'nl'}")
         return [Reply(self._content.ui("unknown_command", lang), self._menu_buttons(conversation))]
+
+    # -- the user's data: /privacy, /mijngegevens, /vergeet -------------------------------------------------------
+
+    async def _privacy_command(self, sender: Sender, command: str) -> list[Reply]:
+        """Answer a privacy command; for a user the bot does not know, nothing is stored by asking."""
+        async with self._database.sessions.begin() as session:
+            found = await privacy.stored(session, sender.key)
+            conversation = found.conversation or _new_conversation(sender)
+            lang = conversation.language
+            if command == "privacy":
+                return self._answer_intent(conversation, "privacy")
+            if command == "mydata":
+                text = privacy.render(self._content, found, lang, self._retention)
+                return [Reply(text, self._menu_buttons(conversation) if found.conversation else ())]
+            if found.empty:
+                return [Reply(self._content.ui("forget_none", lang))]
+            waiting = (*cases.LIVE, cases.PARKED)
+            live = self.desk.live and any(case.status in waiting for case in privacy.open_cases(found))
+            return [self._forget_question(conversation, live)]
+
+    def _forget_question(self, conversation: Conversation, live: bool) -> Reply:
+        """Ask before deleting; only a yes to this question, while it is the open one, deletes anything."""
+        lang = conversation.language
+        conversation.step = FORGET_CONFIRM
+        text = self._content.ui("forget_confirm", lang)
+        if live:
+            text += "\n\n" + self._content.ui("forget_confirm_live", lang)
+        return Reply(text, self._yes_no_buttons("forget_yes", "forget_no", "forget", lang))
+
+    async def _forget_answer(self, sender: Sender, value: str) -> list[Reply]:
+        """The answer to "delete everything?". Safe to press late or twice: a yes deletes only while the question
+        is open, and once everything is gone there is nothing left to delete."""
+        async with self._database.sessions.begin() as session:
+            conversation = await session.get(Conversation, sender.key)
+            lang = conversation.language if conversation else start_language(sender.language_code)
+            if value == "no":
+                if conversation is not None and conversation.step == FORGET_CONFIRM:
+                    conversation.step = CHAT
+                return [Reply(self._content.ui("forget_kept", lang))]
+            if conversation is None:
+                return [Reply(self._content.ui("forget_none", lang))]
+            if value != "yes" or conversation.step != FORGET_CONFIRM:
+                return [Reply(self._content.ui("forget_expired", lang))]
+            erased = await privacy.erase(session, sender.key, self.desk)
+        self.forget_recent(sender.key)
+        if erased is None:
+            return [Reply(self._content.ui("forget_none", lang))]
+        logger.info(
+            "a user's data was deleted on request: %d cases (%d open), %d relayed-message records",
+            erased.cases,
+            erased.open_cases,
+            erased.relayed,
+        )
+        after = self._content.ui("forget_done_group" if erased.published else "forget_done_chat", lang)
+        return [Reply(self._content.ui("forget_done", lang) + "\n\n" + after)]
+
+
+def _new_conversation(sender: Sender) -> Conversation:
+    """The state of a user the bot has not met: no audience yet, in the language Telegram suggests."""
+    return Conversation(
+        key=sender.key,
+        language=start_language(sender.language_code),
+        audience=None,
+        step=CHOOSE_AUDIENCE,
+        safety_check=False,
+        safety_declines=0,
+    )
 
 
 async def _first(reply: Reply, emit: Emit | None) -> list[Reply]:

@@ -66,6 +66,8 @@ class Case(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     """Pseudonymous key of the professional who claimed the case."""
     claimed_name: Mapped[str | None] = mapped_column(String(64), default=None)
+    transcript_shared: Mapped[bool] = mapped_column(default=False)
+    """Whether the user let the professionals read their recent messages to the bot (the text is not stored)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     realerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

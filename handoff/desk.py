@@ -418,6 +418,7 @@ class LiveDesk:
         await cases.set_status(case, cases.CLOSED)
         case.closed_at = self._clock()
         case.chat_ref = None
+        self._pending_transcripts.pop(case.id, None)  # a transcript waiting for the card goes with the case
 
     async def _tell_user(self, case: Case, key: str, suffix: str = "", **values: str) -> None:
         if case.chat_ref is None:

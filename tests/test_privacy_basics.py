@@ -49,3 +49,16 @@ async def test_an_older_database_is_refused_with_a_clear_message(tmp_path: Path)
     with pytest.raises(SchemaError, match=r"cases\.status"):
         await database.create_schema()
     await database.dispose()
+
+
+def test_retention_days_default_to_30_and_180_and_reject_nonsense(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RETENTION_CASE_DAYS", raising=False)
+    monkeypatch.setenv("RETENTION_STATE_DAYS", "")
+    settings = load_settings(env_file=None)
+    assert (settings.retention_case_days, settings.retention_state_days) == (30, 180)
+    monkeypatch.setenv("RETENTION_CASE_DAYS", "7")
+    assert load_settings(env_file=None).retention_case_days == 7
+    for wrong in ("0", "-3", "twee", "1.5"):
+        monkeypatch.setenv("RETENTION_STATE_DAYS", wrong)
+        with pytest.raises(SystemExit, match="RETENTION_STATE_DAYS"):
+            load_settings(env_file=None)

@@ -135,7 +135,9 @@ async def test_acute_message_urgent_topic_claim_relay_both_ways_close_and_the_bo
     assert bot.stand_in.calls_to("closeForumTopic")[0].params["message_thread_id"] == topic_id
     await wait_until(lambda: case_rows(bot)[0][1] == "closed")
 
-    [answer] = await bot.send(text_update("hoe kan ik mijn vader in de gevangenis bezoeken"), to=USER_CHAT)
+    [question] = await bot.send(text_update("hoe kan ik mijn vader in de gevangenis bezoeken"), to=USER_CHAT)
+    assert "slot:first_visit:yes" in buttons(question)
+    [answer] = await bot.send(button_update("slot:first_visit:no"), to=USER_CHAT)
     assert "dji.nl" in answer.params["text"]
 
 
@@ -285,6 +287,33 @@ async def test_the_user_can_stop_a_handoff(start_bot: StartBot) -> None:
     assert "weer met de bot" in stopped.params["text"]
     await wait_until(lambda: any("gestopt" in t for t in in_topic(bot)))
     assert case_rows(bot)[0][1] == "closed"
+
+
+async def test_forget_during_a_live_handoff_ends_it_tells_the_topic_and_leaves_nothing(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    case_id, topic_id = await acute_case(bot)
+    await bot.send(group_button_update(f"case:claim:{case_id}", ANNA, topic_id), to=USER_CHAT)
+    await bot.send(text_update("ik durf het niet te zeggen"), replies=1, to=GROUP_ID)
+
+    [question] = await bot.send(text_update("/vergeet"), to=USER_CHAT)
+    assert buttons(question) == ["forget:yes", "forget:no"] and "hulpverlener" in question.params["text"]
+    [done] = await bot.send(button_update("forget:yes"), to=USER_CHAT)
+    assert "gewist" in done.params["text"] and "/start" in done.params["text"]
+    await wait_until(lambda: any("/vergeet alle gegevens laten wissen" in t for t in in_topic(bot)))
+    forgot = [c for c in bot.sent(GROUP_ID) if "/vergeet" in str(c.params["text"])]
+    assert [c.params["message_thread_id"] for c in forgot] == [topic_id]
+    await wait_until(lambda: bool(bot.stand_in.calls_to("closeForumTopic")))
+    assert case_rows(bot) == []
+    with sqlite3.connect(bot.database) as connection:
+        for table in ("conversations", "cases", "relayed_messages"):
+            assert connection.execute(f"select count(*) from {table}").fetchone() == (0,)
+
+    before = len(bot.sent(USER_CHAT))
+    await bot.send(topic_update("Ben je er nog?", topic_id, ANNA), replies=0)
+    [again] = await bot.send(button_update("forget:yes"), to=USER_CHAT)  # pressed a second time
+    assert "niets te wissen" in again.params["text"]
+    await bot.settle()
+    assert all("Ben je er nog?" not in str(c.params["text"]) for c in bot.sent(USER_CHAT)[before:])
 
 
 async def test_the_professionals_group_is_not_left_but_a_strangers_group_is(start_bot: StartBot) -> None:

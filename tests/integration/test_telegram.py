@@ -43,7 +43,8 @@ async def bot(tmp_path: Path, rasa_url: str) -> AsyncIterator[RunningBot]:
 async def test_commands_are_registered_in_dutch_and_english(bot: RunningBot) -> None:
     calls = bot.stand_in.calls_to("setMyCommands")
     names = {call.params.get("language_code"): [c["command"] for c in call.params["commands"]] for call in calls}
-    assert names[None] == names["en"] == ["start", "menu", "hulp", "privacy", "stop", "help"]
+    assert names[None] == ["start", "menu", "hulp", "privacy", "mijngegevens", "vergeet", "stop", "help"]
+    assert names["en"] == ["start", "menu", "hulp", "privacy", "mydata", "forget", "stop", "help"]
 
 
 async def test_start_choose_and_ask_a_question(bot: RunningBot) -> None:
@@ -106,3 +107,15 @@ async def test_no_telegram_identity_or_text_reaches_the_database_or_the_logs(
         assert secret not in dump
         assert secret not in caplog.text
     assert 'INSERT INTO "cases"' in dump
+
+    # /vergeet: the log says how much was deleted, never whose (not even the pseudonymous key) or what.
+    assert bot.services is not None
+    key = bot.services.pseudonyms.key("telegram", USER["id"])
+    await bot.send(text_update("/vergeet"))
+    await bot.send(button_update("forget:yes"))
+    [deleted] = [r.getMessage() for r in caplog.records if "deleted on request" in r.getMessage()]
+    assert deleted.endswith(": 1 cases (1 open), 0 relayed-message records")
+    for secret in (key, str(USER["id"]), str(USER["username"]), str(USER["first_name"]), "stiefvader"):
+        assert secret not in caplog.text
+    dump = "\n".join(sqlite3.connect(bot.database).iterdump())
+    assert key not in dump and 'INSERT INTO "cases"' not in dump
