@@ -25,11 +25,13 @@ async def _chat() -> None:
 
 
 async def _understand(use_nlu: bool) -> None:
-    services = await app.build(load_settings(), use_nlu=use_nlu)
+    """Understanding only: no database, so it works on a fresh clone before anything was migrated."""
+    understander, nlu = app.build_understander(load_settings(), use_nlu=use_nlu)
     try:
-        await run_understand(services.understander)
+        await run_understand(understander)
     finally:
-        await services.aclose()
+        if nlu is not None:
+            await nlu.aclose()
 
 
 def _telegram() -> None:

@@ -61,13 +61,23 @@ async def build(settings: Settings, use_nlu: bool = True) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = Database(settings.database_url)
     await database.create_schema()
-    nlu = NluClient(settings.rasa_url, settings.nlu_timeout) if use_nlu else None
-    understander = Understander(safety_net, nlu, settings.nlu_threshold, settings.crisis_threshold)
+    understander, nlu = build_understander(settings, safety_net, use_nlu)
     retention = Retention(settings.retention_case_days, settings.retention_state_days)
     pipeline = Pipeline(understander, content, database, OfflineDesk(), retention)
     OfficeHours.parse(settings.handoff_hours)  # fail fast on a typo in HANDOFF_HOURS
     secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
     return Services(settings, database, nlu, understander, pipeline, Pseudonymiser(secret), content, secret)
+
+
+def build_understander(
+    settings: Settings, safety_net: SafetyNet | None = None, use_nlu: bool = True
+) -> tuple[Understander, NluClient | None]:
+    """The safety net and the NLU client, without a database: `python -m bot understand` needs nothing more."""
+    nlu = NluClient(settings.rasa_url, settings.nlu_timeout) if use_nlu else None
+    understander = Understander(
+        safety_net or SafetyNet.from_yaml(), nlu, settings.nlu_threshold, settings.crisis_threshold
+    )
+    return understander, nlu
 
 
 # Libraries that log identities or secrets below these levels: python-telegram-bot logs whole updates (names,

@@ -12,6 +12,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +20,7 @@ from bot import entities, language, privacy
 from bot.content import AUDIENCES, LANGUAGES, SLOT_CHOICES, SLOTS, Content
 from bot.privacy import Retention
 from bot.replies import Button, Reply, Sender
-from bot.storage import Case, Conversation, Database
+from bot.storage import Case, Conversation, Database, utcnow
 from bot.topics import MENU_TOPICS, TOPIC_INTENT, topic_of
 from bot.understanding import Understander, Understanding
 from handoff import cases
@@ -56,6 +57,7 @@ LANGUAGE_SWITCH_MARGIN = 2
 # What a user wrote recently, kept in memory only, for a case card when the user agrees to share it.
 RECENT_MESSAGES = 8
 RECENT_SECONDS = 30 * 60
+ACTIVITY_RESOLUTION = timedelta(hours=1)
 
 Emit = Callable[[Reply], Awaitable[None]]
 """Sends one reply at once, before the pipeline is done (the crisis lines must not wait for the group)."""
@@ -142,6 +144,7 @@ class Pipeline:
     async def _conversation(self, session: AsyncSession, sender: Sender) -> tuple[Conversation, bool]:
         conversation = await session.get(Conversation, sender.key)
         if conversation is not None:
+            _touch(conversation)
             return conversation, False
         conversation = _new_conversation(sender)
         session.add(conversation)
@@ -727,3 +730,14 @@ async def _first(reply: Reply, emit: Emit | None) -> list[Reply]:
         return [reply]
     await emit(reply)
     return []
+
+
+def _touch(conversation: Conversation) -> None:
+    """Mark the conversation as active (the retention purge counts inactivity from `updated_at`); at most once
+    per ACTIVITY_RESOLUTION, so that reading a message costs no extra write."""
+    now = utcnow()
+    seen = conversation.updated_at
+    if seen.tzinfo is None:  # SQLite hands back naive UTC
+        seen = seen.replace(tzinfo=UTC)
+    if now - seen > ACTIVITY_RESOLUTION:
+        conversation.updated_at = now

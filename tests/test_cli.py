@@ -45,6 +45,14 @@ def test_understand_without_nlu_answers_every_line_from_the_safety_net(tmp_path:
     assert set(records[0]) == {"text", "topic", "intent", "confidence", "risk", "language"}
 
 
+def test_understand_needs_no_database(tmp_path: Path) -> None:
+    """The contract works on a fresh clone before any database exists, and beside one it cannot use."""
+    (tmp_path / "bot.sqlite3").write_bytes(b"not a database")
+    result = run_bot(["understand", "--no-nlu"], "hallo\n", tmp_path)
+    assert json.loads(result.stdout)["risk"] == "none"
+    assert (tmp_path / "bot.sqlite3").read_bytes() == b"not a database"
+
+
 def test_understand_falls_back_when_the_nlu_service_cannot_be_reached(tmp_path: Path) -> None:
     result = run_bot(["understand"], MESSAGES, tmp_path)
     records = [json.loads(line) for line in result.stdout.splitlines()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -222,3 +223,18 @@ async def test_state_is_kept_under_the_pseudonymous_key_only(pipeline: Pipeline,
     async with database.sessions() as session:
         [conversation] = (await session.scalars(select(Conversation))).all()
     assert (conversation.key, conversation.audience, conversation.language) == (KEY, "youth", "nl")
+
+
+async def test_any_message_counts_as_activity_for_the_retention_purge(pipeline: Pipeline, database: Database) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+    async with database.sessions.begin() as session:
+        conversation = await session.get(Conversation, KEY)
+        assert conversation is not None
+        conversation.updated_at = long_ago
+    await pipeline.text(USER, "hoi")  # changes nothing else in the conversation
+    async with database.sessions() as session:
+        conversation = await session.get(Conversation, KEY)
+        assert conversation is not None
+        assert conversation.updated_at.replace(tzinfo=UTC) > long_ago + timedelta(days=300)
