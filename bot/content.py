@@ -52,6 +52,8 @@ GROUP_TEXTS: tuple[str, ...] = (
     "already_claimed",
     "not_open",
     "user_message",
+    "user_message_part",
+    "cut_marker",
     "user_non_text",
     "flag",
     "user_stopped",

@@ -24,7 +24,7 @@ from bot.content import Content
 from bot.pseudonym import Pseudonymiser
 from bot.replies import Button
 from bot.storage import Case, Database, Professional, RelayedMessage, utcnow
-from handoff import cases
+from handoff import cases, display
 from handoff.chatref import ChatRefs
 from handoff.hours import AMSTERDAM, OfficeHours
 
@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 
 PROFESSIONAL_CHANNEL = "telegram-professional"
 MAX_NAME = 40
+# A message longer than Telegram allows is relayed in at most this many parts (Telegram itself caps a user's message
+# at 4,096 characters, so this only bites for other channels); the last part then ends with a marker.
+MAX_RELAY_PARTS = 4
+# Each line of a shared transcript keeps at least this much when the case card has to be shortened to fit.
+MIN_TRANSCRIPT_LINE = 80
 
 
 class Outcome(enum.Enum):
@@ -188,8 +193,30 @@ class LiveDesk:
             return
         if text is None:
             await self._send_group(self._content.group("user_non_text"), case.topic_id)
-        else:
-            await self._send_group(self._content.group("user_message").format(text=html.escape(text)), case.topic_id)
+            return
+        for part in self._relayed(text):
+            await self._send_group(part, case.topic_id)
+
+    def _relayed(self, text: str) -> list[str]:
+        """The group messages that carry a user's text: neutralised, escaped, and split to fit Telegram."""
+        text = display.neutralise(text)
+        whole = self._content.group("user_message").format(text=html.escape(text))
+        if display.visible_length(whole) <= display.TELEGRAM_TEXT_LIMIT:
+            return [whole]
+        template = self._content.group("user_message_part")
+        frame = template.format(text="", part=MAX_RELAY_PARTS, parts=MAX_RELAY_PARTS)
+        room = display.TELEGRAM_TEXT_LIMIT - display.visible_length(frame)
+        pieces = display.split(text, room)
+        if len(pieces) > MAX_RELAY_PARTS:
+            marker = self._content.group("cut_marker")
+            pieces = [
+                *pieces[: MAX_RELAY_PARTS - 1],
+                display.truncate(" ".join(pieces[MAX_RELAY_PARTS - 1 :]), room, marker),
+            ]
+        return [
+            template.format(text=html.escape(piece), part=number, parts=len(pieces))
+            for number, piece in enumerate(pieces, start=1)
+        ]
 
     async def flag(self, session: AsyncSession, case: Case, category: str) -> None:
         """A new acute message during a handoff: the topic is flagged (and renamed urgent)."""
@@ -209,11 +236,20 @@ class LiveDesk:
             self._pending_transcripts[case.id] = list(lines)
             self.wake()
             return
-        await self._send_group(self._transcript(lines), case.topic_id)
+        await self._send_group(self._transcript(lines, display.TELEGRAM_TEXT_LIMIT), case.topic_id)
 
-    def _transcript(self, lines: Sequence[str]) -> str:
-        body = "\n".join(f"• {html.escape(line)}" for line in lines)
-        return f"{self._content.group('transcript_header')}\n{body}"
+    def _transcript(self, lines: Sequence[str], room: int) -> str:
+        """The user's recent messages, neutralised and escaped; each line is shortened (with a marker) as far as
+        needed to keep the whole within `room` characters as Telegram counts them."""
+        header = self._content.group("transcript_header")
+        lines = [display.neutralise(line) for line in lines]
+        bullets = "• " * len(lines) + "\n" * len(lines)
+        share = (room - display.visible_length(header) - display.units(bullets)) // max(len(lines), 1)
+        marker = self._content.group("cut_marker")
+        body = "\n".join(
+            f"• {html.escape(display.truncate(line, max(share, MIN_TRANSCRIPT_LINE), marker))}" for line in lines
+        )
+        return f"{header}\n{body}"
 
     async def user_left(self, session: AsyncSession, case: Case, key: str = "user_stopped") -> None:
         """The user said /stop (or removed their data): the case closes and the topic is told."""
@@ -290,7 +326,7 @@ class LiveDesk:
     async def set_name(self, professional_id: int, name: str) -> str | None:
         if not await self._is_member(professional_id):
             return None
-        name = " ".join(name.split())[:MAX_NAME]
+        name = " ".join(display.neutralise(name).split())[:MAX_NAME]
         if not name:
             return self._content.group("name_usage")
         key = self._pseudonyms.key(PROFESSIONAL_CHANNEL, professional_id)
@@ -378,15 +414,7 @@ class LiveDesk:
         transcript = self._pending_transcripts.pop(case.id, None)
         try:
             case.topic_id = await self._messenger.create_topic(name)
-            card = self._content.group("card").format(
-                pseudonym=case.pseudonym,
-                reason=html.escape(self._reason(case)),
-                risk=case.risk,
-                opened=_aware(case.created_at).astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M"),
-                audience=self._content.group("audience", case.audience or "unknown"),
-                language=case.language,
-                transcript_note=self._transcript(transcript) if transcript else self._content.group("transcript_none"),
-            )
+            card = self._card(case, transcript)
             buttons = (
                 Button(self._content.group("buttons", "claim"), f"case:claim:{case.id}"),
                 Button(self._content.group("buttons", "close"), f"case:close:{case.id}"),
@@ -404,6 +432,25 @@ class LiveDesk:
         case.alerted_at = self._clock()
         logger.info("case %s published (urgent=%s)", case.pseudonym, case.urgent)
         return True
+
+    def _card(self, case: Case, transcript: Sequence[str] | None) -> str:
+        """The case card; a shared transcript is shortened as far as needed for the card to fit in one message."""
+
+        def card(note: str) -> str:
+            return self._content.group("card").format(
+                pseudonym=case.pseudonym,
+                reason=html.escape(self._reason(case)),
+                risk=case.risk,
+                opened=_aware(case.created_at).astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M"),
+                audience=self._content.group("audience", case.audience or "unknown"),
+                language=case.language,
+                transcript_note=note,
+            )
+
+        if not transcript:
+            return card(self._content.group("transcript_none"))
+        room = display.TELEGRAM_TEXT_LIMIT - display.visible_length(card(""))
+        return card(self._transcript(transcript, room))
 
     async def _first_delivery(self, session: AsyncSession, case: Case, direction: str, message_id: int) -> bool:
         try:
