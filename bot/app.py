@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.config import Settings
 from bot.content import Content
+from bot.flood import FloodGuard
 from bot.nlu_client import NluClient
 from bot.pipeline import Pipeline
 from bot.pseudonym import Pseudonymiser, load_or_create_secret
@@ -62,7 +63,8 @@ async def build(settings: Settings, use_nlu: bool = True) -> Services:
     await database.create_schema()
     nlu = NluClient(settings.rasa_url, settings.nlu_timeout) if use_nlu else None
     understander = Understander(safety_net, nlu, settings.nlu_threshold, settings.crisis_threshold)
-    pipeline = Pipeline(understander, content, database, OfflineDesk())
+    flood = FloodGuard(settings.flood_messages, settings.flood_seconds)
+    pipeline = Pipeline(understander, content, database, OfflineDesk(), flood)
     OfficeHours.parse(settings.handoff_hours)  # fail fast on a typo in HANDOFF_HOURS
     secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
     return Services(settings, database, nlu, understander, pipeline, Pseudonymiser(secret), content, secret)

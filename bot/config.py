@@ -8,6 +8,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from bot.flood import DEFAULT_LIMIT, DEFAULT_WINDOW
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -19,6 +21,16 @@ def _float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as error:
         raise SystemExit(f"{name} must be a number, got {raw!r}") from error
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from error
 
 
 def _int_or_none(name: str) -> int | None:
@@ -49,6 +61,9 @@ class Settings:
     handoff_claim_timeout: float
     handoff_hours: str
     handoff_sweep_seconds: float
+    flood_messages: int = DEFAULT_LIMIT
+    """Messages per user answered within `flood_seconds`; beyond that the bot asks once to slow down."""
+    flood_seconds: float = DEFAULT_WINDOW
 
     def __repr__(self) -> str:
         """Never print secrets, also not by accident in a traceback."""
@@ -83,4 +98,6 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         handoff_claim_timeout=_float("HANDOFF_CLAIM_TIMEOUT", 300.0),
         handoff_hours=os.environ.get("HANDOFF_HOURS", "").strip() or "mon-fri 09:00-17:00",
         handoff_sweep_seconds=_float("HANDOFF_SWEEP_SECONDS", 15.0),
+        flood_messages=_int("FLOOD_MESSAGES", DEFAULT_LIMIT),
+        flood_seconds=_float("FLOOD_SECONDS", DEFAULT_WINDOW),
     )
