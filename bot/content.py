@@ -60,6 +60,7 @@ GROUP_TEXTS: tuple[str, ...] = (
     "user_forgot",
     "closed",
     "text_only",
+    "edit_not_relayed",
     "list_header",
     "list_item",
     "list_empty",

@@ -323,6 +323,15 @@ class LiveDesk:
                 return
             await self._tell_user(case, "handoff_message", who=self._who(case), text=text)
 
+    async def edit_note(self, topic_id: int, professional_id: int) -> str | None:
+        """The claimer edited a message in their case's topic: say that the user does not see edits."""
+        key = self._pseudonyms.key(PROFESSIONAL_CHANNEL, professional_id)
+        async with self._database.sessions() as session:
+            case = await self.case_for_topic(session, topic_id)
+        if case is None or case.status != cases.CLAIMED or case.claimed_by != key:
+            return None
+        return self._content.group("edit_not_relayed")
+
     async def set_name(self, professional_id: int, name: str) -> str | None:
         if not await self._is_member(professional_id):
             return None
