@@ -136,6 +136,9 @@ class LiveDesk:
         self._stopping = False
         # Transcripts a user agreed to share before their case reached the group; memory only, never stored.
         self._pending_transcripts: dict[int, list[str]] = {}
+        # What users wrote, on its way to their case's topic (see `_queue`); memory only, never stored.
+        self._outbox: dict[int, list[str]] = {}
+        self._couriers: dict[int, asyncio.Task[None]] = {}
 
     # -- the user's side (called by the pipeline, inside its unit of work) -----------------------------------
 
@@ -192,10 +195,10 @@ class LiveDesk:
         if not await self._first_delivery(session, case, "in", message_id):
             return
         if text is None:
-            await self._send_group(self._content.group("user_non_text"), case.topic_id)
+            self._queue(self._content.group("user_non_text"), case.topic_id)
             return
         for part in self._relayed(text):
-            await self._send_group(part, case.topic_id)
+            self._queue(part, case.topic_id)
 
     def _relayed(self, text: str) -> list[str]:
         """The group messages that carry a user's text: neutralised, escaped, and split to fit Telegram."""
@@ -223,7 +226,7 @@ class LiveDesk:
         if case.topic_id is None:
             return
         reason = html.escape(self._content.group("reason", category))
-        await self._send_group(self._content.group("flag").format(reason=reason), case.topic_id)
+        self._queue(self._content.group("flag").format(reason=reason), case.topic_id)
         if not case.urgent:
             case.urgent = True
             await self._rename(case)
@@ -255,6 +258,7 @@ class LiveDesk:
         """The user said /stop (or removed their data): the case closes and the topic is told."""
         await self._close(case)
         if case.topic_id is not None:
+            await self._delivered(case.topic_id)
             await self._send_group(self._content.group(key), case.topic_id)
             await self._close_topic(case.topic_id)
 
@@ -302,6 +306,7 @@ class LiveDesk:
             await self._close(case)
             text = self._content.group("closed").format(name=name, pseudonym=case.pseudonym)
             if case.topic_id is not None:
+                await self._delivered(case.topic_id)
                 await self._send_group(html.escape(text), case.topic_id)
                 await self._close_topic(case.topic_id)
             return text
@@ -486,6 +491,38 @@ class LiveDesk:
         except (DeliveryError, ValueError):
             logger.error("could not reach the user of case %s", case.pseudonym)
 
+    def _queue(self, html_text: str, topic_id: int) -> None:
+        """Pass a user's message on to their case's topic without making the user wait for it.
+
+        Telegram lets a bot post only 20 messages a minute in a group, and updates are handled one at a time, so
+        relaying inside the update would let one user's burst of messages hold up every other user — including
+        someone who needs the crisis lines. A courier task per topic sends in order instead, and merges what
+        piles up into as few messages as fit.
+        """
+        self._outbox.setdefault(topic_id, []).append(html_text)
+        if topic_id not in self._couriers:
+            self._couriers[topic_id] = asyncio.create_task(self._courier(topic_id))
+
+    async def _courier(self, topic_id: int) -> None:
+        try:
+            while pending := self._outbox.get(topic_id):
+                batch = _fitting(pending)
+                del pending[: len(batch)]
+                await self._send_group("\n\n".join(batch), topic_id)
+        finally:
+            self._outbox.pop(topic_id, None)
+            self._couriers.pop(topic_id, None)
+
+    async def _delivered(self, topic_id: int) -> None:
+        """Wait until what users wrote to this topic has been sent (before the topic is told it closes)."""
+        while (courier := self._couriers.get(topic_id)) is not None:
+            await courier
+
+    async def drain(self) -> None:
+        """Send everything still on its way to the group (at shutdown)."""
+        while self._couriers:
+            await asyncio.gather(*self._couriers.values(), return_exceptions=True)
+
     async def _send_group(self, html_text: str, topic_id: int | None) -> None:
         try:
             await self._messenger.to_group(html_text, topic_id)
@@ -534,6 +571,18 @@ class LiveDesk:
             audience=self._content.group("audience", case.audience or "unknown"),
             language=case.language,
         )
+
+
+def _fitting(messages: Sequence[str]) -> list[str]:
+    """The first message, and as many after it as fit with it into one Telegram message."""
+    batch = [messages[0]]
+    length = display.visible_length(messages[0])
+    for message in messages[1:]:
+        length += 2 + display.visible_length(message)
+        if length > display.TELEGRAM_TEXT_LIMIT:
+            break
+        batch.append(message)
+    return batch
 
 
 def _aware(moment: datetime) -> datetime:

@@ -104,6 +104,7 @@ async def relay(desk: LiveDesk, database: Database, case_id: int, text: str, mes
         case = await session.get(Case, case_id)
         assert case is not None
         await desk.from_user(session, case, text, message_id)
+    await desk.drain()
 
 
 def topic_texts(recorder: Recorder) -> list[str]:

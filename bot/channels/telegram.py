@@ -377,8 +377,16 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
 SWEEPER_STOP_SECONDS = 10.0
 
 
+async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
+    """Send what users wrote that is still on its way to the professionals' group."""
+    services: Services = application.bot_data["services"]
+    if services.desk is not None:
+        await services.desk.drain()
+
+
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
     """Let the sweeper finish the sweep it is in, then stop it."""
+    await post_stop(application)  # a no-op when post_stop ran (run_polling); the test harness calls only this
     sweeper: asyncio.Task[None] | None = application.bot_data.pop("sweeper", None)
     services: Services = application.bot_data["services"]
     if sweeper is None or services.desk is None:
@@ -398,7 +406,7 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-    application = builder.post_init(post_init).post_shutdown(post_shutdown).build()
+    application = builder.post_init(post_init).post_stop(post_stop).post_shutdown(post_shutdown).build()
     application.bot_data["services"] = services
     group = settings.handoff_chat_id
     if group is not None:

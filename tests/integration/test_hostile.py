@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -85,6 +86,13 @@ def in_topic(bot: RunningBot) -> list[str]:
 def quoted(message: str) -> str:
     """The user's own words in a relayed message, as the professional reads them."""
     return html.unescape(message.split("<blockquote>", 1)[1].rsplit("</blockquote>", 1)[0])
+
+
+def quotes(bot: RunningBot) -> list[str]:
+    """Every user message relayed to a topic so far, in order (several may share one group message)."""
+    return [
+        html.unescape(q) for text in in_topic(bot) for q in re.findall(r"<blockquote>(.*?)</blockquote>", text, re.S)
+    ]
 
 
 async def chatting(bot: RunningBot) -> None:
@@ -396,3 +404,23 @@ async def test_hostile_scenarios_leave_no_text_or_identity_in_the_logs_or_the_da
     for leak in [*identities[:-1], *words]:  # Anna chose no name, so "Anna" is not stored either
         assert leak not in dump, leak
     assert "error while handling an update" not in caplog.text
+
+
+async def test_during_a_handoff_all_fifty_messages_of_a_flood_reach_the_professional(start_bot: StartBot) -> None:
+    bot = await start_bot()
+    await claimed_case(bot)
+    to_user = len(bot.sent(USER_CHAT))
+    started = asyncio.get_running_loop().time()
+    for n in range(50):
+        bot.stand_in.push(text_update(f"bericht nummer {n}"))
+    other: dict[str, Any] = {**USER, "id": 515151, "first_name": "Kim", "username": "kim"}
+    bot.stand_in.push(text_update("ik wil niet meer leven", other))  # someone else, in danger, right after
+    await wait_until(lambda: any("113" in str(c.params["text"]) for c in bot.sent(other["id"])), within=60)
+    crisis_after = asyncio.get_running_loop().time() - started
+
+    expected = [f"bericht nummer {n}" for n in range(50)]
+    await wait_until(lambda: quotes(bot)[-50:] == expected, within=60)
+    messages = len(in_topic(bot))
+    print(f"crisis reply to another user after {crisis_after:.1f} s; 50 relayed in {messages} group messages")
+    assert len(bot.sent(USER_CHAT)) == to_user  # no slow-down notice while a professional is there
+    assert crisis_after < 5
