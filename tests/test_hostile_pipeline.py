@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +21,8 @@ from bot.replies import Sender
 from bot.storage import Case, Database
 from bot.understanding import Understander
 from handoff.desk import OfflineDesk
-from handoff.risk import SafetyNet
+from handoff.normalise import FORMAT_CHARACTERS
+from handoff.risk import RiskLevel, SafetyNet
 from tests.conftest import scripted_nlu
 from tests.test_pipeline import by_keyword
 
@@ -282,3 +285,18 @@ async def test_pressing_yes_twice_asks_for_one_professional_only(pipeline: Pipel
     assert "/stop" in again.text
     async with database.sessions() as session:
         assert len((await session.scalars(select(Case))).all()) == 1
+
+
+# -- invisible characters cannot hide danger ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hidden", ["\u00ad", "\u200b", "\u200d", "\u202e", "\u2066", "\ufeff", "\u2060"])
+def test_invisible_characters_inside_words_do_not_hide_danger(safety_net: SafetyNet, hidden: str) -> None:
+    assert safety_net.assess(f"ik wil niet meer le{hidden}ven").level is RiskLevel.ACUTE
+    assert safety_net.assess(f"i{hidden}k w{hidden}il d{hidden}ood").level is RiskLevel.ACUTE
+
+
+def test_every_invisible_format_character_is_taken_out_before_matching() -> None:
+    format_characters = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
+    assert all(FORMAT_CHARACTERS.fullmatch(char) for char in format_characters)
+    assert not FORMAT_CHARACTERS.search("abc ÄÖÜ 😭 \n\t")
