@@ -125,12 +125,13 @@ class Pipeline:
     async def command(
         self, sender: Sender, command: str, argument: str = "", message_id: int | None = None, emit: Emit | None = None
     ) -> list[Reply]:
-        """A slash command, without the slash. Words after it are read by the safety net: "/hulp ik wil dood"
-        gets the crisis lines like any message would."""
-        if _WORDS.search(argument):
-            understanding = await self._understander.understand(argument)
+        """A slash command, without the slash. The safety net reads the words after it, and an unknown command's
+        name too: "/hulp ik wil dood" and "/ik wil dood" get the crisis lines like any message would."""
+        said = f"{command} {argument}" if command not in COMMANDS else argument
+        if _WORDS.search(said):
+            understanding = await self._understander.understand(said)
             if understanding.risk is RiskLevel.ACUTE:
-                return await self._understood(sender, argument, message_id, understanding, emit)
+                return await self._understood(sender, said, message_id, understanding, emit)
         async with self._database.sessions.begin() as session:
             conversation, _ = await self._conversation(session, sender)
             return await self._on_command(session, conversation, sender, command.lower())

@@ -216,6 +216,8 @@ async def test_danger_after_a_command_still_gets_the_crisis_lines(pipeline: Pipe
     await chatting(pipeline)
     first, _ = await pipeline.command(USER, "hulp", "ik wil niet meer leven")
     assert "113" in first.text
+    first, *_ = await pipeline.command(USER, "ik", "wil niet meer leven")  # Telegram takes "/ik" for a command
+    assert "113" in first.text
     [help_] = await pipeline.command(USER, "help", "hoe werkt dit")
     assert "/menu" in help_.text
 
