@@ -492,7 +492,7 @@ class LiveDesk:
             logger.error("could not reach the user of case %s", case.pseudonym)
 
     def _queue(self, html_text: str, topic_id: int) -> None:
-        """Pass a user's message on to their case's topic without making the user wait for it.
+        """Pass a user's message (or a flag about it) on to their case's topic without making the user wait.
 
         Telegram lets a bot post only 20 messages a minute in a group, and updates are handled one at a time, so
         relaying inside the update would let one user's burst of messages hold up every other user — including
@@ -509,6 +509,8 @@ class LiveDesk:
                 batch = _fitting(pending)
                 del pending[: len(batch)]
                 await self._send_group("\n\n".join(batch), topic_id)
+        except Exception:
+            logger.exception("relaying to a topic failed")
         finally:
             self._outbox.pop(topic_id, None)
             self._couriers.pop(topic_id, None)
