@@ -23,6 +23,8 @@ _REPEATS = re.compile(r"([a-z])\1+")
 
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", FORMAT_CHARACTERS.sub("", text).casefold())
+    if decomposed.isascii():  # nothing to drop (the common case, and fast for a very long message)
+        return decomposed
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -42,11 +44,11 @@ class Normaliser:
 
     def tokens(self, text: str) -> list[str]:
         """Tokens of ``text``: folded, apostrophes dropped ("m'n" -> "mn"), repeats collapsed, spellings expanded."""
-        folded = _APOSTROPHES.sub("", _fold(text))
+        # Collapsing repeats in the whole text at once equals collapsing each token: a run of one letter never
+        # crosses the separators between tokens.
+        folded = _collapse(_APOSTROPHES.sub("", _fold(text)))
         result: list[str] = []
-        for raw in _NOT_WORD.split(folded):
-            if not raw:
-                continue
-            token = _collapse(raw)
-            result.extend(self._spellings.get(token, [token]))
+        for token in _NOT_WORD.split(folded):
+            if token:
+                result.extend(self._spellings.get(token, [token]))
         return result

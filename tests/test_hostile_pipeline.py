@@ -142,7 +142,9 @@ def test_the_flood_guard_forgets_nothing_it_should_not_and_keeps_no_text() -> No
 # -- long messages -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("pattern", ["ik ", "ik wil ", "bezoek ", "snij* ", "a", "😭"])
+@pytest.mark.parametrize(
+    "pattern", ["ik ", "ik wil niet dood ", "bezoek ", "snij* ", "a", "😭", "ik wil niet méér lévén "]
+)
 def test_the_safety_net_reads_100000_characters_well_under_a_second(safety_net: SafetyNet, pattern: str) -> None:
     text = (pattern * (100_000 // len(pattern) + 1))[:100_000]
     started = time.perf_counter()
