@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.config import Settings
 from bot.content import Content
+from bot.flood import FloodGuard
 from bot.nlu_client import NluClient
 from bot.pipeline import Pipeline
 from bot.privacy import Retention
@@ -63,7 +64,8 @@ async def build(settings: Settings, use_nlu: bool = True) -> Services:
     await database.create_schema()
     understander, nlu = build_understander(settings, safety_net, use_nlu)
     retention = Retention(settings.retention_case_days, settings.retention_state_days)
-    pipeline = Pipeline(understander, content, database, OfflineDesk(), retention)
+    flood = FloodGuard(settings.flood_messages, settings.flood_seconds)
+    pipeline = Pipeline(understander, content, database, OfflineDesk(), retention=retention, flood=flood)
     OfficeHours.parse(settings.handoff_hours)  # fail fast on a typo in HANDOFF_HOURS
     secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
     return Services(settings, database, nlu, understander, pipeline, Pseudonymiser(secret), content, secret)

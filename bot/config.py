@@ -8,6 +8,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from bot.flood import DEFAULT_LIMIT, DEFAULT_WINDOW
+
 ROOT = Path(__file__).resolve().parent.parent
 # How long data is kept (days): closed cases and their relayed-message records; inactive conversation state.
 DEFAULT_RETENTION_CASE_DAYS = 30
@@ -31,6 +33,16 @@ def _days(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SystemExit(f"{name} must be a whole number of days (1 or more), got {raw!r}")
     return int(raw)
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from error
 
 
 def _int_or_none(name: str) -> int | None:
@@ -63,6 +75,9 @@ class Settings:
     handoff_sweep_seconds: float
     retention_case_days: int = DEFAULT_RETENTION_CASE_DAYS
     retention_state_days: int = DEFAULT_RETENTION_STATE_DAYS
+    flood_messages: int = DEFAULT_LIMIT
+    """Messages per user answered within `flood_seconds`; beyond that the bot asks once to slow down."""
+    flood_seconds: float = DEFAULT_WINDOW
 
     def __repr__(self) -> str:
         """Never print secrets, also not by accident in a traceback."""
@@ -99,4 +114,6 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         handoff_sweep_seconds=_float("HANDOFF_SWEEP_SECONDS", 15.0),
         retention_case_days=_days("RETENTION_CASE_DAYS", DEFAULT_RETENTION_CASE_DAYS),
         retention_state_days=_days("RETENTION_STATE_DAYS", DEFAULT_RETENTION_STATE_DAYS),
+        flood_messages=_int("FLOOD_MESSAGES", DEFAULT_LIMIT),
+        flood_seconds=_float("FLOOD_SECONDS", DEFAULT_WINDOW),
     )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import entities, language, privacy
 from bot.content import AUDIENCES, LANGUAGES, SLOT_CHOICES, SLOTS, Content
+from bot.flood import DEFAULT_LIMIT, DEFAULT_WINDOW, FloodGuard, Verdict
 from bot.privacy import Retention
 from bot.replies import Button, Reply, Sender
 from bot.storage import Case, Conversation, Database, utcnow
@@ -78,8 +79,10 @@ class Pipeline:
         database: Database,
         desk: Desk,
         retention: Retention | None = None,
+        flood: FloodGuard | None = None,
     ) -> None:
         self._understander = understander
+        self._flood = flood or FloodGuard(DEFAULT_LIMIT, DEFAULT_WINDOW)
         self._content = content
         self._database = database
         self.desk = desk
@@ -98,14 +101,38 @@ class Pipeline:
     ) -> list[Reply]:
         """A typed message. With `emit`, an urgent reply is sent through it at once instead of being returned."""
         understanding = await self._understander.understand(text)
+        return await self._understood(sender, text, message_id, understanding, emit)
+
+    async def edited(self, sender: Sender, text: str, emit: Emit | None = None) -> list[Reply]:
+        """An edit of an earlier message. It is not read as a new question, but the safety net reads it: danger
+        gets the crisis lines as a new message would. During a handoff the user hears that edits are not passed
+        on (the professional has the first version)."""
+        understanding = await self._understander.understand(text)
+        async with self._database.sessions() as session:
+            conversation = await session.get(Conversation, sender.key)
+            live = conversation is not None and await cases.latest(session, sender.key, cases.LIVE) is not None
+            lang = conversation.language if conversation is not None else start_language(sender.language_code)
+        replies: list[Reply] = []
+        if understanding.risk is RiskLevel.ACUTE:
+            replies = await self._understood(sender, text, None, understanding, emit)
+        if live:
+            replies.append(Reply(self._content.ui("edit_not_relayed", lang)))
+        return replies
+
+    async def _understood(
+        self, sender: Sender, text: str, message_id: int | None, understanding: Understanding, emit: Emit | None
+    ) -> list[Reply]:
         async with self._database.sessions.begin() as session:
             conversation, new = await self._conversation(session, sender)
             self._follow_language(conversation, text)
             live = await cases.latest(session, sender.key, cases.LIVE)
-            if live is not None:
+            if live is not None:  # never braked: every message of a handoff reaches the professional
                 replies = await self._during_handoff(session, conversation, live, text, message_id, understanding, emit)
             else:
                 self._remember(sender.key, text)
+                braked = self._braked(sender.key, conversation, understanding.risk is RiskLevel.ACUTE)
+                if braked is not None:
+                    return braked
                 replies = await self._on_text(session, conversation, sender, new, text, understanding, emit)
         self.desk.wake()  # a case opened in this unit of work is published now that it is committed
         return replies
@@ -120,9 +147,17 @@ class Pipeline:
         self.desk.wake()
         return replies
 
-    async def command(self, sender: Sender, command: str) -> list[Reply]:
-        """A slash command, without the slash."""
+    async def command(
+        self, sender: Sender, command: str, argument: str = "", message_id: int | None = None, emit: Emit | None = None
+    ) -> list[Reply]:
+        """A slash command, without the slash. The safety net reads the words after it, and an unknown command's
+        name too: "/hulp ik wil dood" and "/ik wil dood" get the crisis lines like any message would."""
         command = command.lower()
+        said = f"{command} {argument}" if command not in COMMANDS else argument
+        if _WORDS.search(said):
+            understanding = await self._understander.understand(said)
+            if understanding.risk is RiskLevel.ACUTE:
+                return await self._understood(sender, said, message_id, understanding, emit)
         if command in PRIVACY_COMMANDS:
             return await self._privacy_command(sender, PRIVACY_COMMANDS[command])
         async with self._database.sessions.begin() as session:
@@ -137,6 +172,9 @@ class Pipeline:
             if live is not None:
                 await self.desk.from_user(session, live, None, message_id)
                 return [Reply(self._content.ui("handoff_text_only", conversation.language))]
+            braked = self._braked(sender.key, conversation, acute=False)
+            if braked is not None:
+                return braked
             return [Reply(self._content.ui("non_text", conversation.language), self._menu_buttons(conversation))]
 
     # -- state -----------------------------------------------------------------------------------------------
@@ -169,6 +207,16 @@ class Pipeline:
     def forget_recent(self, key: str) -> None:
         self._recent.pop(key, None)
         self._skipped -= {(key, slot) for slot in SLOTS}
+
+    def _braked(self, key: str, conversation: Conversation, acute: bool) -> list[Reply] | None:
+        """During a flood: the slow-down notice once, then nothing (None: answer as usual). Acute messages are
+        counted but never braked."""
+        verdict = self._flood.check(key)
+        if acute or verdict is Verdict.ANSWER:
+            return None
+        if verdict is Verdict.NOTICE:
+            return [Reply(self._content.ui("slow_down", conversation.language))]
+        return []
 
     # -- text ------------------------------------------------------------------------------------------------
 
@@ -523,6 +571,8 @@ class Pipeline:
         conversation.step = CHAT
         conversation.offer_reason = None
         offered = await cases.latest(session, conversation.key, (cases.OFFERED,))
+        if yes and await cases.latest(session, conversation.key, cases.LIVE) is not None:
+            return [Reply(self._content.ui("handoff_waiting", lang))]  # a second press, or an old button
         if yes:
             if offered is not None:
                 case = offered

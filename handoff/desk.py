@@ -24,7 +24,7 @@ from bot.content import Content
 from bot.pseudonym import Pseudonymiser
 from bot.replies import Button
 from bot.storage import Case, Database, Professional, RelayedMessage, utcnow
-from handoff import cases
+from handoff import cases, display
 from handoff.chatref import ChatRefs
 from handoff.hours import AMSTERDAM, OfficeHours
 
@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 
 PROFESSIONAL_CHANNEL = "telegram-professional"
 MAX_NAME = 40
+# A message longer than Telegram allows is relayed in at most this many parts (Telegram itself caps a user's message
+# at 4,096 characters, so this only bites for other channels); the last part then ends with a marker.
+MAX_RELAY_PARTS = 4
+# Each line of a shared transcript keeps at least this much when the case card has to be shortened to fit.
+MIN_TRANSCRIPT_LINE = 80
 
 
 class Outcome(enum.Enum):
@@ -131,6 +136,9 @@ class LiveDesk:
         self._stopping = False
         # Transcripts a user agreed to share before their case reached the group; memory only, never stored.
         self._pending_transcripts: dict[int, list[str]] = {}
+        # What users wrote, on its way to their case's topic (see `_queue`); memory only, never stored.
+        self._outbox: dict[int, list[str]] = {}
+        self._couriers: dict[int, asyncio.Task[None]] = {}
 
     # -- the user's side (called by the pipeline, inside its unit of work) -----------------------------------
 
@@ -187,16 +195,38 @@ class LiveDesk:
         if not await self._first_delivery(session, case, "in", message_id):
             return
         if text is None:
-            await self._send_group(self._content.group("user_non_text"), case.topic_id)
-        else:
-            await self._send_group(self._content.group("user_message").format(text=html.escape(text)), case.topic_id)
+            self._queue(self._content.group("user_non_text"), case.topic_id)
+            return
+        for part in self._relayed(text):
+            self._queue(part, case.topic_id)
+
+    def _relayed(self, text: str) -> list[str]:
+        """The group messages that carry a user's text: neutralised, escaped, and split to fit Telegram."""
+        text = display.neutralise(text)
+        whole = self._content.group("user_message").format(text=html.escape(text))
+        if display.visible_length(whole) <= display.TELEGRAM_TEXT_LIMIT:
+            return [whole]
+        template = self._content.group("user_message_part")
+        frame = template.format(text="", part=MAX_RELAY_PARTS, parts=MAX_RELAY_PARTS)
+        room = display.TELEGRAM_TEXT_LIMIT - display.visible_length(frame)
+        pieces = display.split(text, room)
+        if len(pieces) > MAX_RELAY_PARTS:
+            marker = self._content.group("cut_marker")
+            pieces = [
+                *pieces[: MAX_RELAY_PARTS - 1],
+                display.truncate(" ".join(pieces[MAX_RELAY_PARTS - 1 :]), room, marker),
+            ]
+        return [
+            template.format(text=html.escape(piece), part=number, parts=len(pieces))
+            for number, piece in enumerate(pieces, start=1)
+        ]
 
     async def flag(self, session: AsyncSession, case: Case, category: str) -> None:
         """A new acute message during a handoff: the topic is flagged (and renamed urgent)."""
         if case.topic_id is None:
             return
         reason = html.escape(self._content.group("reason", category))
-        await self._send_group(self._content.group("flag").format(reason=reason), case.topic_id)
+        self._queue(self._content.group("flag").format(reason=reason), case.topic_id)
         if not case.urgent:
             case.urgent = True
             await self._rename(case)
@@ -209,16 +239,26 @@ class LiveDesk:
             self._pending_transcripts[case.id] = list(lines)
             self.wake()
             return
-        await self._send_group(self._transcript(lines), case.topic_id)
+        await self._send_group(self._transcript(lines, display.TELEGRAM_TEXT_LIMIT), case.topic_id)
 
-    def _transcript(self, lines: Sequence[str]) -> str:
-        body = "\n".join(f"• {html.escape(line)}" for line in lines)
-        return f"{self._content.group('transcript_header')}\n{body}"
+    def _transcript(self, lines: Sequence[str], room: int) -> str:
+        """The user's recent messages, neutralised and escaped; each line is shortened (with a marker) as far as
+        needed to keep the whole within `room` characters as Telegram counts them."""
+        header = self._content.group("transcript_header")
+        lines = [display.neutralise(line) for line in lines]
+        bullets = "• " * len(lines) + "\n" * len(lines)
+        share = (room - display.visible_length(header) - display.units(bullets)) // max(len(lines), 1)
+        marker = self._content.group("cut_marker")
+        body = "\n".join(
+            f"• {html.escape(display.truncate(line, max(share, MIN_TRANSCRIPT_LINE), marker))}" for line in lines
+        )
+        return f"{header}\n{body}"
 
     async def user_left(self, session: AsyncSession, case: Case, key: str = "user_stopped") -> None:
         """The user said /stop (or removed their data): the case closes and the topic is told."""
         await self._close(case)
         if case.topic_id is not None:
+            await self._delivered(case.topic_id)
             await self._send_group(self._content.group(key), case.topic_id)
             await self._close_topic(case.topic_id)
 
@@ -266,6 +306,7 @@ class LiveDesk:
             await self._close(case)
             text = self._content.group("closed").format(name=name, pseudonym=case.pseudonym)
             if case.topic_id is not None:
+                await self._delivered(case.topic_id)
                 await self._send_group(html.escape(text), case.topic_id)
                 await self._close_topic(case.topic_id)
             return text
@@ -287,10 +328,19 @@ class LiveDesk:
                 return
             await self._tell_user(case, "handoff_message", who=self._who(case), text=text)
 
+    async def edit_note(self, topic_id: int, professional_id: int) -> str | None:
+        """The claimer edited a message in their case's topic: say that the user does not see edits."""
+        key = self._pseudonyms.key(PROFESSIONAL_CHANNEL, professional_id)
+        async with self._database.sessions() as session:
+            case = await self.case_for_topic(session, topic_id)
+        if case is None or case.status != cases.CLAIMED or case.claimed_by != key:
+            return None
+        return self._content.group("edit_not_relayed")
+
     async def set_name(self, professional_id: int, name: str) -> str | None:
         if not await self._is_member(professional_id):
             return None
-        name = " ".join(name.split())[:MAX_NAME]
+        name = " ".join(display.neutralise(name).split())[:MAX_NAME]
         if not name:
             return self._content.group("name_usage")
         key = self._pseudonyms.key(PROFESSIONAL_CHANNEL, professional_id)
@@ -378,15 +428,7 @@ class LiveDesk:
         transcript = self._pending_transcripts.pop(case.id, None)
         try:
             case.topic_id = await self._messenger.create_topic(name)
-            card = self._content.group("card").format(
-                pseudonym=case.pseudonym,
-                reason=html.escape(self._reason(case)),
-                risk=case.risk,
-                opened=_aware(case.created_at).astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M"),
-                audience=self._content.group("audience", case.audience or "unknown"),
-                language=case.language,
-                transcript_note=self._transcript(transcript) if transcript else self._content.group("transcript_none"),
-            )
+            card = self._card(case, transcript)
             buttons = (
                 Button(self._content.group("buttons", "claim"), f"case:claim:{case.id}"),
                 Button(self._content.group("buttons", "close"), f"case:close:{case.id}"),
@@ -404,6 +446,25 @@ class LiveDesk:
         case.alerted_at = self._clock()
         logger.info("case %s published (urgent=%s)", case.pseudonym, case.urgent)
         return True
+
+    def _card(self, case: Case, transcript: Sequence[str] | None) -> str:
+        """The case card; a shared transcript is shortened as far as needed for the card to fit in one message."""
+
+        def card(note: str) -> str:
+            return self._content.group("card").format(
+                pseudonym=case.pseudonym,
+                reason=html.escape(self._reason(case)),
+                risk=case.risk,
+                opened=_aware(case.created_at).astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M"),
+                audience=self._content.group("audience", case.audience or "unknown"),
+                language=case.language,
+                transcript_note=note,
+            )
+
+        if not transcript:
+            return card(self._content.group("transcript_none"))
+        room = display.TELEGRAM_TEXT_LIMIT - display.visible_length(card(""))
+        return card(self._transcript(transcript, room))
 
     async def _first_delivery(self, session: AsyncSession, case: Case, direction: str, message_id: int) -> bool:
         try:
@@ -430,6 +491,40 @@ class LiveDesk:
             )
         except (DeliveryError, ValueError):
             logger.error("could not reach the user of case %s", case.pseudonym)
+
+    def _queue(self, html_text: str, topic_id: int) -> None:
+        """Pass a user's message (or a flag about it) on to their case's topic without making the user wait.
+
+        Telegram lets a bot post only 20 messages a minute in a group, and updates are handled one at a time, so
+        relaying inside the update would let one user's burst of messages hold up every other user — including
+        someone who needs the crisis lines. A courier task per topic sends in order instead, and merges what
+        piles up into as few messages as fit.
+        """
+        self._outbox.setdefault(topic_id, []).append(html_text)
+        if topic_id not in self._couriers:
+            self._couriers[topic_id] = asyncio.create_task(self._courier(topic_id))
+
+    async def _courier(self, topic_id: int) -> None:
+        try:
+            while pending := self._outbox.get(topic_id):
+                batch = _fitting(pending)
+                del pending[: len(batch)]
+                await self._send_group("\n\n".join(batch), topic_id)
+        except Exception:
+            logger.exception("relaying to a topic failed")
+        finally:
+            self._outbox.pop(topic_id, None)
+            self._couriers.pop(topic_id, None)
+
+    async def _delivered(self, topic_id: int) -> None:
+        """Wait until what users wrote to this topic has been sent (before the topic is told it closes)."""
+        while (courier := self._couriers.get(topic_id)) is not None:
+            await courier
+
+    async def drain(self) -> None:
+        """Send everything still on its way to the group (at shutdown)."""
+        while self._couriers:
+            await asyncio.gather(*self._couriers.values(), return_exceptions=True)
 
     async def _send_group(self, html_text: str, topic_id: int | None) -> None:
         try:
@@ -479,6 +574,18 @@ class LiveDesk:
             audience=self._content.group("audience", case.audience or "unknown"),
             language=case.language,
         )
+
+
+def _fitting(messages: Sequence[str]) -> list[str]:
+    """The first message, and as many after it as fit with it into one Telegram message."""
+    batch = [messages[0]]
+    length = display.visible_length(messages[0])
+    for message in messages[1:]:
+        length += 2 + display.visible_length(message)
+        if length > display.TELEGRAM_TEXT_LIMIT:
+            break
+        batch.append(message)
+    return batch
 
 
 def _aware(moment: datetime) -> datetime:

@@ -10,12 +10,21 @@ import unicodedata
 from collections.abc import Mapping
 
 _APOSTROPHES = re.compile("[\u0027\u2019\u2018\u0060\u00b4]")
+# Invisible format characters (Unicode category Cf: soft hyphen, zero-width space and joiners, bidi controls, ...).
+# Inside a word they would split it ("le\u00adven" -> "le", "ven") and let a message slip past the safety net.
+FORMAT_CHARACTERS = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 _REPEATS = re.compile(r"([a-z])\1+")
 
 
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    decomposed = unicodedata.normalize("NFKD", FORMAT_CHARACTERS.sub("", text).casefold())
+    if decomposed.isascii():  # nothing to drop (the common case, and fast for a very long message)
+        return decomposed
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -35,11 +44,11 @@ class Normaliser:
 
     def tokens(self, text: str) -> list[str]:
         """Tokens of ``text``: folded, apostrophes dropped ("m'n" -> "mn"), repeats collapsed, spellings expanded."""
-        folded = _APOSTROPHES.sub("", _fold(text))
+        # Collapsing repeats in the whole text at once equals collapsing each token: a run of one letter never
+        # crosses the separators between tokens.
+        folded = _collapse(_APOSTROPHES.sub("", _fold(text)))
         result: list[str] = []
-        for raw in _NOT_WORD.split(folded):
-            if not raw:
-                continue
-            token = _collapse(raw)
-            result.extend(self._spellings.get(token, [token]))
+        for token in _NOT_WORD.split(folded):
+            if token:
+                result.extend(self._spellings.get(token, [token]))
         return result

@@ -86,13 +86,29 @@ class Phrase:
         """A cheap test before the real one: a phrase can only match where all its whole words occur."""
         return all(word.prefix or word.text in present for word in self.words)
 
-    def spans(self, tokens: Sequence[str], gap_stops: frozenset[str] = frozenset()) -> Iterable[tuple[int, int]]:
-        """Every (start, end) of a match in ``tokens``; end is exclusive. A gap never skips a word in gap_stops."""
-        for start, token in enumerate(tokens):
-            if self.words[0].matches(token):
-                end = self._match_from(tokens, 1, start + 1, gap_stops)
-                if end is not None:
-                    yield start, end
+    def spans(
+        self,
+        tokens: Sequence[str],
+        gap_stops: frozenset[str] = frozenset(),
+        positions: Mapping[str, Sequence[int]] | None = None,
+    ) -> Iterable[tuple[int, int]]:
+        """Every (start, end) of a match in ``tokens``; end is exclusive. A gap never skips a word in gap_stops.
+
+        With ``positions`` (where each distinct token occurs, see `token_positions`) only the places where the
+        first word occurs are tried, which keeps a very long message fast.
+        """
+        for start in self._starts(tokens, positions):
+            end = self._match_from(tokens, 1, start + 1, gap_stops)
+            if end is not None:
+                yield start, end
+
+    def _starts(self, tokens: Sequence[str], positions: Mapping[str, Sequence[int]] | None) -> Iterable[int]:
+        first = self.words[0]
+        if positions is None:
+            return (start for start, token in enumerate(tokens) if first.matches(token))
+        if not first.prefix:
+            return positions.get(first.text, ())
+        return sorted(at for token, places in positions.items() if first.matches(token) for at in places)
 
     def _match_from(
         self, tokens: Sequence[str], word_index: int, position: int, gap_stops: frozenset[str]
@@ -112,6 +128,14 @@ class Phrase:
             if tokens[at] == _BLANK or tokens[at] in gap_stops:
                 return None
         return None
+
+
+def token_positions(tokens: Sequence[str]) -> dict[str, list[int]]:
+    """Where each distinct token occurs, in order."""
+    positions: dict[str, list[int]] = {}
+    for at, token in enumerate(tokens):
+        positions.setdefault(token, []).append(at)
+    return positions
 
 
 @dataclass(frozen=True)
@@ -162,12 +186,13 @@ class SafetyNet:
             for start, end in list(phrase.spans(tokens, self._gap_stops)):
                 tokens[start:end] = [_BLANK] * (end - start)
                 idiom = True
-        present = frozenset(tokens)
+        positions = token_positions(tokens)
+        present = frozenset(positions)
         level = RiskLevel.NONE
         found: list[str] = []
         for rule in self._rules:
             candidates = (phrase for phrase in rule.phrases if phrase.may_match(present))
-            if any(True for phrase in candidates for _ in phrase.spans(tokens, self._gap_stops)):
+            if any(True for phrase in candidates for _ in phrase.spans(tokens, self._gap_stops, positions)):
                 found.append(rule.category)
                 level = max(level, rule.level)
         categories = tuple(c for c in found if self.levels[c] == level)

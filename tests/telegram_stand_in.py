@@ -6,8 +6,10 @@ It serves the methods the bot calls with realistic JSON, records every call, and
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +36,22 @@ _JSON_PARAMETERS = {
 }
 
 
+# Telegram's limit on a message: 4,096 characters after entities are parsed, counted in UTF-16 code units.
+TEXT_LIMIT = 4096
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _too_long(params: dict[str, Any]) -> bool:
+    text = str(params.get("text", ""))
+    if params.get("parse_mode") == "HTML":
+        text = html.unescape(_TAG.sub("", text))
+    return len(text.encode("utf-16-le")) // 2 > TEXT_LIMIT
+
+
+class _Refused(Exception):
+    """The Bot API answers this request with an error, as Telegram would."""
+
+
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -53,6 +71,8 @@ class StandIn:
     members: set[int] = field(default_factory=set)
     """Who is in the professionals' group (getChatMember answers "member" for them, "left" for others)."""
     calls: list[Call] = field(default_factory=list)
+    refused: list[Call] = field(default_factory=list)
+    """Requests Telegram would have refused (a message over 4,096 characters); they are not in `calls`."""
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _condition: threading.Condition = field(default_factory=threading.Condition)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -95,9 +115,14 @@ class StandIn:
                 body = self.rfile.read(length).decode()
                 params = stand_in._params(self.headers.get("Content-Type") or "", body)
                 method = self.path.rsplit("/", 1)[-1]
-                result = stand_in._answer(method, params)
-                payload = json.dumps({"ok": True, "result": result}).encode()
-                self.send_response(200)
+                try:
+                    answer: dict[str, Any] = {"ok": True, "result": stand_in._answer(method, params)}
+                    status = 200
+                except _Refused as refusal:
+                    answer = {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
+                    status = 400
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -132,6 +157,10 @@ class StandIn:
     def _answer(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getUpdates":
             return self._get_updates(params)
+        if method == "sendMessage" and _too_long(params):
+            with self._condition:
+                self.refused.append(Call(method, params))
+            raise _Refused("message is too long")
         with self._condition:
             self.calls.append(Call(method, params))
             self._condition.notify_all()
@@ -283,3 +312,64 @@ def group_button_update(data: str, user: dict[str, Any], topic_id: int) -> dict[
             "message": card,
         }
     }
+
+
+def edited_text_update(text: str, message_id: int, user: dict[str, Any] = USER) -> dict[str, Any]:
+    """The user edits an earlier message of theirs (Telegram sends the whole message again, with edit_date)."""
+    message = _message(private_chat(user), user, text=text, edit_date=int(time.time()))
+    message["message_id"] = message_id
+    return {"edited_message": message}
+
+
+CHANNEL: dict[str, Any] = {"id": -1001111111111, "type": "channel", "title": "Some channel"}
+
+
+def channel_post_update(text: str, chat: dict[str, Any] = CHANNEL) -> dict[str, Any]:
+    """A post in a channel the bot is an administrator of (posts have no sender)."""
+    return {"channel_post": {"message_id": next(_MESSAGE_IDS), "date": int(time.time()), "chat": chat, "text": text}}
+
+
+def added_to_channel_update(chat: dict[str, Any] = CHANNEL, user: dict[str, Any] = USER) -> dict[str, Any]:
+    """Someone made the bot an administrator of a channel."""
+    bot = {"id": BOT_ID, "is_bot": True, "first_name": "Steun bij detentie", "username": BOT_USERNAME}
+    return {
+        "my_chat_member": {
+            "chat": chat,
+            "from": user,
+            "date": int(time.time()),
+            "old_chat_member": {"status": "left", "user": bot},
+            "new_chat_member": {
+                "status": "administrator",
+                "user": bot,
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": False,
+                "can_manage_video_chats": False,
+                "can_restrict_members": False,
+                "can_promote_members": False,
+                "can_change_info": False,
+                "can_invite_users": False,
+                "can_post_messages": True,
+                "can_post_stories": False,
+                "can_edit_stories": False,
+                "can_delete_stories": False,
+            },
+        }
+    }
+
+
+def inline_query_update(query: str, user: dict[str, Any] = USER) -> dict[str, Any]:
+    """The user types "@bot <query>" in some other chat."""
+    return {"inline_query": {"id": str(time.time_ns()), "from": user, "query": query, "offset": ""}}
+
+
+def raw_button_update(
+    data: str | None, user: dict[str, Any] = USER, chat: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A button press with any data (or none), on a message in `chat` (default: the user's private chat)."""
+    message = _message(chat or private_chat(user), {"id": BOT_ID, "is_bot": True, "first_name": "Steun"}, text="...")
+    query: dict[str, Any] = {"id": str(time.time_ns()), "from": user, "chat_instance": "-5000", "message": message}
+    if data is not None:
+        query["data"] = data
+    return {"callback_query": query}

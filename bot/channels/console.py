@@ -48,7 +48,8 @@ async def chat(pipeline: Pipeline, user_key: str, source: TextIO = sys.stdin, ou
         if message.isdigit() and 1 <= int(message) <= len(offered):
             replies = await pipeline.action(sender, offered[int(message) - 1].action)
         elif message.startswith("/"):
-            replies = await pipeline.command(sender, message[1:].split()[0].split("@")[0] if message[1:] else "")
+            head, _, argument = message[1:].partition(" ")
+            replies = await pipeline.command(sender, head.split("@")[0], argument)
         else:
             replies = await pipeline.text(sender, message)
         offered = render(replies, out) or offered

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -18,7 +19,9 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -26,6 +29,7 @@ from telegram.ext import (
 from bot.app import Services
 from bot.pipeline import COMMANDS
 from bot.replies import Button, Reply, Sender
+from handoff import display
 from handoff.desk import DeliveryError, LiveDesk
 
 logger = logging.getLogger(__name__)
@@ -57,6 +61,10 @@ PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 MEMBER_STATUSES = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER)
 MEMBERSHIP_CACHE_SECONDS = 60.0
 TOPIC_NAME_LIMIT = 128
+# A case button's data: "case:claim:<id>" or "case:close:<id>", the id a positive 64-bit integer.
+CASE_BUTTON = re.compile(r"case:(claim|close):([1-9][0-9]{0,17})", re.ASCII)
+# The update kinds the bot asks Telegram for; everything else is never delivered (and ignored if it is).
+ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "callback_query", "inline_query", "my_chat_member"]
 
 
 def _keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
@@ -106,8 +114,12 @@ class TelegramMessenger:
         return message.message_id
 
     async def to_user(self, chat_id: int, text: str, buttons: Sequence[Button] = ()) -> int:
+        """Send plain text to a user, split into several messages when it is longer than Telegram allows."""
+        pieces = display.split(text)
         try:
-            message = await self._bot.send_message(chat_id, text, reply_markup=_keyboard(buttons))
+            for piece in pieces[:-1]:
+                await self._bot.send_message(chat_id, piece)
+            message = await self._bot.send_message(chat_id, pieces[-1], reply_markup=_keyboard(buttons))
         except TelegramError as error:
             raise DeliveryError(type(error).__name__) from error
         return message.message_id
@@ -141,7 +153,10 @@ async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: lis
     if chat is None:
         return
     for reply in replies:
-        await context.bot.send_message(chat.id, reply.text, reply_markup=_keyboard(reply.buttons))
+        pieces = display.split(reply.text)  # the bot's own texts are short; this only guards the limit
+        for piece in pieces[:-1]:
+            await context.bot.send_message(chat.id, piece)
+        await context.bot.send_message(chat.id, pieces[-1], reply_markup=_keyboard(reply.buttons))
 
 
 def _emitter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Callable[[Reply], Awaitable[None]]:
@@ -162,31 +177,71 @@ def _sender(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Sender:
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A typed message in a private chat."""
+    """A typed message in a private chat. One that starts with a slash Telegram did not take for a command ("/"
+    alone, "/🙂") is handled as an unknown command."""
     message = update.message
     if message is None or message.text is None:
+        return
+    if message.text.startswith("/"):
+        await on_command(update, context)
         return
     pipeline = _services(context).pipeline
     replies = await pipeline.text(_sender(update, context), message.text, message.message_id, _emitter(update, context))
     await _send(update, context, replies)
 
 
+def command_parts(text: str, username: str | None) -> tuple[str, str]:
+    """The command's name and the words after it. A command addressed to another bot ("/start@OtherBot") has
+    an empty name, so it is answered as an unknown command."""
+    head, _, argument = text[1:].partition(" ") if text.startswith("/") else ("", "", text)
+    name, _, addressee = head.partition("@")
+    if addressee and (username is None or addressee.lower() != username.lower()):
+        name = ""
+    return name.lower(), argument
+
+
 async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Any slash command in a private chat; unknown ones get a kind list of what works."""
+    """Any slash command in a private chat; unknown ones get a kind list of what works. Words after a command
+    still pass the safety net (in the pipeline)."""
     message = update.message
     if message is None or message.text is None:
         return
-    name = message.text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(message.text) > 1 else ""
-    await _send(update, context, await _services(context).pipeline.command(_sender(update, context), name))
+    name, argument = command_parts(message.text, context.bot.username)
+    pipeline = _services(context).pipeline
+    replies = await pipeline.command(
+        _sender(update, context), name, argument, message.message_id, _emitter(update, context)
+    )
+    await _send(update, context, replies)
+
+
+async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited text in a private chat: read by the safety net only (see `Pipeline.edited`)."""
+    message = update.edited_message
+    if message is None or message.text is None:
+        return
+    pipeline = _services(context).pipeline
+    await _send(
+        update, context, await pipeline.edited(_sender(update, context), message.text, _emitter(update, context))
+    )
+
+
+async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Inline mode ("@bot question" in another chat) is not offered: it would put a user's question in a chat
+    others read. The query is answered with nothing, and its text is not looked at."""
+    if update.inline_query is not None:
+        await update.inline_query.answer([], cache_time=0, is_personal=True)
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press on one of the bot's buttons, in a private chat or in the professionals' group."""
     query = update.callback_query
-    if query is None or update.effective_chat is None:
+    if query is None:
         return
     chat = update.effective_chat
     settings = _services(context).settings
+    if chat is None:  # a button on an inline message: the bot sends none, so there is nothing to do
+        await query.answer()
+        return
     if chat.id == settings.handoff_chat_id and chat.type != ChatType.PRIVATE:
         await _on_case_button(update, context)
         return
@@ -207,12 +262,40 @@ async def on_stranger_group(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     chat = update.effective_chat
     if chat is None:
         return
-    await context.bot.send_message(
-        chat.id,
-        "Ik werk alleen in een privégesprek. Stuur me een persoonlijk bericht. / I only work in a private chat.",
-    )
-    await context.bot.leave_chat(chat.id)
-    logger.info("left a group chat")
+    try:
+        await context.bot.send_message(
+            chat.id,
+            "Ik werk alleen in een privégesprek. Stuur me een persoonlijk bericht. / I only work in a private chat.",
+        )
+    except TelegramError:
+        logger.info("could not say goodbye in a group chat (no right to write)")
+    await _leave(context, chat.id, "group chat")
+
+
+async def on_channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A post in a channel the bot was made admin of: the bot serves no channel, so it leaves without a word
+    (a line in a channel would reach every subscriber). Posts are never read."""
+    chat = update.effective_chat
+    if chat is not None and chat.id != _services(context).settings.handoff_chat_id:
+        await _leave(context, chat.id, "channel")
+
+
+async def on_added_to_channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot was added to a channel: leave at once, before any post arrives."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != ChatType.CHANNEL:
+        return
+    if change.new_chat_member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER):
+        await on_channel(update, context)
+
+
+async def _leave(context: ContextTypes.DEFAULT_TYPE, chat_id: int, kind: str) -> None:
+    try:
+        await context.bot.leave_chat(chat_id)
+    except TelegramError:
+        logger.info("could not leave a %s (already gone?)", kind)
+        return
+    logger.info("left a %s", kind)
 
 
 # -- professionals, in their group ---------------------------------------------------------------------------------
@@ -223,12 +306,12 @@ async def _on_case_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     desk = _desk(context)
     if query is None or desk is None:
         return
-    kind, _, rest = (query.data or "").partition(":")
-    action, _, case_id = rest.partition(":")
-    if kind != "case" or action not in ("claim", "close") or not case_id.isdigit():
+    button = CASE_BUTTON.fullmatch(query.data or "")
+    if button is None:
         await query.answer()
         logger.info("ignored an unknown button in the professionals' group")
         return
+    action, case_id = button.groups()
     handler = desk.claim if action == "claim" else desk.close
     feedback = await handler(int(case_id), query.from_user.id)
     await query.answer(feedback or None, show_alert=bool(feedback) and action == "claim")
@@ -262,6 +345,18 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await desk.from_professional(topic_id, user.id, text, message.message_id)
 
 
+async def on_group_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A professional edited a message in a case's topic: the user never sees edits, so the claimer is told."""
+    message, user, desk = update.edited_message, update.effective_user, _desk(context)
+    if message is None or user is None or desk is None or not message.is_topic_message:
+        return
+    if message.message_thread_id is None or (message.text or "").startswith("/"):
+        return
+    feedback = await desk.edit_note(message.message_thread_id, user.id)
+    if feedback:
+        await message.reply_text(feedback)
+
+
 # -- the application -----------------------------------------------------------------------------------------------
 
 
@@ -286,8 +381,16 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
 SWEEPER_STOP_SECONDS = 10.0
 
 
+async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
+    """Send what users wrote that is still on its way to the professionals' group."""
+    services: Services = application.bot_data["services"]
+    if services.desk is not None:
+        await services.desk.drain()
+
+
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
     """Let the sweeper finish the sweep it is in, then stop it."""
+    await post_stop(application)  # a no-op when post_stop ran (run_polling); the test harness calls only this
     sweeper: asyncio.Task[None] | None = application.bot_data.pop("sweeper", None)
     services: Services = application.bot_data["services"]
     if sweeper is None or services.desk is None:
@@ -307,13 +410,15 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-    application = builder.post_init(post_init).post_shutdown(post_shutdown).build()
+    application = builder.post_init(post_init).post_stop(post_stop).post_shutdown(post_shutdown).build()
     application.bot_data["services"] = services
     group = settings.handoff_chat_id
     if group is not None:
         services.attach_desk(TelegramMessenger(application.bot, group))
         professionals = filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
         application.add_handler(MessageHandler(professionals, on_group_message))
+        edits = filters.Chat(chat_id=group) & filters.UpdateType.EDITED_MESSAGE & filters.TEXT
+        application.add_handler(MessageHandler(edits, on_group_edit))
         strangers = filters.ChatType.GROUPS & ~filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE
     else:
         strangers = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
@@ -321,6 +426,11 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_command))
     application.add_handler(MessageHandler(PRIVATE & filters.TEXT, on_text))
     application.add_handler(MessageHandler(PRIVATE & ~filters.StatusUpdate.ALL, on_other))
+    edited = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE & filters.TEXT
+    application.add_handler(MessageHandler(edited, on_edited))
+    application.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, on_channel))
+    application.add_handler(ChatMemberHandler(on_added_to_channel, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(on_error)
     return application
@@ -329,4 +439,4 @@ def build_application(services: Services) -> Application:  # type: ignore[type-a
 def run_polling(services: Services) -> None:
     application = build_application(services)
     logger.info("Telegram bot starts polling; commands: %s", ", ".join(COMMANDS))
-    application.run_polling(allowed_updates=["message", "callback_query"])
+    application.run_polling(allowed_updates=ALLOWED_UPDATES)
