@@ -25,6 +25,7 @@ from bot.content import Content
 from bot.nlu_client import NluClient
 from bot.pipeline import Pipeline
 from bot.replies import Sender
+from bot.schema import migrate
 from bot.storage import Database
 from bot.understanding import Understander
 from handoff.desk import OfflineDesk
@@ -72,7 +73,7 @@ def _instant_nlu() -> NluClient:
 async def pipeline_latency(messages: list[str], nlu: NluClient) -> list[float]:
     with tempfile.TemporaryDirectory() as folder:
         database = Database(f"sqlite+aiosqlite:///{folder}/bench.sqlite3")
-        await database.create_schema()
+        await migrate(database)
         understander = Understander(SafetyNet.from_yaml(), nlu, 0.45, 0.5)
         pipeline = Pipeline(understander, Content.load(), database, OfflineDesk())
         try:

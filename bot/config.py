@@ -33,6 +33,15 @@ def _int_or_none(name: str) -> int | None:
         ) from error
 
 
+def _days(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{name} must be a whole number of days, at least 1, got {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     telegram_token: str | None
@@ -49,6 +58,8 @@ class Settings:
     handoff_claim_timeout: float
     handoff_hours: str
     handoff_sweep_seconds: float
+    retention_case_days: int
+    retention_state_days: int
 
     def __repr__(self) -> str:
         """Never print secrets, also not by accident in a traceback."""
@@ -83,4 +94,6 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         handoff_claim_timeout=_float("HANDOFF_CLAIM_TIMEOUT", 300.0),
         handoff_hours=os.environ.get("HANDOFF_HOURS", "").strip() or "mon-fri 09:00-17:00",
         handoff_sweep_seconds=_float("HANDOFF_SWEEP_SECONDS", 15.0),
+        retention_case_days=_days("RETENTION_CASE_DAYS", 30),
+        retention_state_days=_days("RETENTION_STATE_DAYS", 180),
     )

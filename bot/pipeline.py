@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import language
 from bot.content import AUDIENCES, LANGUAGES, Content
 from bot.replies import Button, Reply, Sender
-from bot.storage import Case, Conversation, Database
+from bot.storage import Case, Conversation, Database, utcnow
 from bot.topics import MENU_TOPICS, TOPIC_INTENT
 from bot.understanding import Understander, Understanding
 from handoff import cases
@@ -110,6 +110,7 @@ class Pipeline:
     async def _conversation(self, session: AsyncSession, sender: Sender) -> tuple[Conversation, bool]:
         conversation = await session.get(Conversation, sender.key)
         if conversation is not None:
+            conversation.updated_at = utcnow()  # the last activity, from which retention counts
             return conversation, False
         conversation = Conversation(
             key=sender.key,

@@ -1,0 +1,73 @@
+"""Migrations make the schema, on SQLite and on PostgreSQL; the bot refuses a database that is not migrated."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from bot.schema import SchemaError, alembic_config, head, migrate, verify
+from bot.storage import Base, Database
+
+MIGRATE = "Run make migrate (or: python -m bot migrate)."
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    differences: list[Any] = compare_metadata(context, Base.metadata)
+    return differences
+
+
+async def test_the_migrations_make_exactly_the_schema_of_the_models(database: Database) -> None:
+    """A model changed without a migration fails here (write one: see alembic.ini)."""
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []
+    await verify(database)
+
+
+async def test_an_empty_database_is_refused_until_it_is_migrated(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        with pytest.raises(SchemaError, match=re.escape("The database has no tables yet. " + MIGRATE)):
+            await verify(database)
+        assert await migrate(database) == (None, head())
+        await verify(database)
+        assert await migrate(database) == (head(), head())
+    finally:
+        await database.dispose()
+
+
+async def test_a_database_from_before_migrations_is_refused_and_not_touched(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        for step in (verify, migrate):
+            with pytest.raises(SchemaError, match=r"from before migrations\. Back it up and remove it"):
+                await step(database)
+    finally:
+        await database.dispose()
+
+
+async def test_a_database_migrated_by_a_newer_version_is_refused(database: Database) -> None:
+    async with database.engine.begin() as connection:
+        await connection.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+    with pytest.raises(SchemaError, match="at migration f00d, which this version of the bot does not know"):
+        await verify(database)
+
+
+async def test_every_migration_can_be_undone_and_redone(database: Database) -> None:
+    def down_and_up(connection: Connection) -> None:
+        command.downgrade(alembic_config(connection), "base")
+        assert MigrationContext.configure(connection).get_current_revision() is None
+        command.upgrade(alembic_config(connection), "head")
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(down_and_up)
+    await verify(database)
