@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from bot import schema
+from bot.config import ROOT
 from bot.schema import SchemaError, alembic_config, head, migrate, verify
 from bot.storage import Base, Database
 
@@ -70,4 +75,46 @@ async def test_every_migration_can_be_undone_and_redone(database: Database) -> N
 
     async with database.engine.begin() as connection:
         await connection.run_sync(down_and_up)
+    await verify(database)
+
+
+NEXT_MIGRATION = '''"""A later migration, for the test: one more column."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("professionals", sa.Column("test_only", sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    op.drop_column("professionals", "test_only")
+'''
+
+
+async def test_an_older_database_is_refused_until_it_is_migrated_forward(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot gains a migration (here a copy of migrations/ with one more): the database it left behind is refused,
+    and `migrate` brings it forward."""
+    newer = tmp_path / "migrations"
+    shutil.copytree(ROOT / "migrations", newer, ignore=shutil.ignore_patterns("__pycache__"))
+    (newer / "versions" / "9999_test_only.py").write_text(NEXT_MIGRATION.format(head=head()), encoding="utf-8")
+
+    def newer_config(connection: Connection | None = None) -> Config:
+        config = alembic_config(connection)
+        config.set_main_option("script_location", str(newer))
+        return config
+
+    older = head()
+    monkeypatch.setattr(schema, "alembic_config", newer_config)
+    with pytest.raises(SchemaError, match=re.escape(f"at migration {older}, older than this bot (9999). {MIGRATE}")):
+        await verify(database)
+    assert await migrate(database) == (older, "9999")
     await verify(database)
