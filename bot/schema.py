@@ -44,6 +44,8 @@ async def migrate(database: Database) -> tuple[str | None, str]:
         before = await connection.run_sync(_current)
         if before is None and await connection.run_sync(_has_tables):
             raise SchemaError(_unversioned())
+        if before is not None and not _known(before):
+            raise SchemaError(_from_newer(before))
         await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
     return before, head()
 
@@ -59,10 +61,7 @@ async def verify(database: Database) -> None:
     if current is None:
         raise SchemaError(_unversioned() if has_tables else f"The database has no tables yet. Run {MIGRATE_COMMAND}.")
     if not _known(current):
-        raise SchemaError(
-            f"The database is at migration {current}, which this version of the bot does not know: it was migrated "
-            "by a newer version. Run that version, or restore a backup."
-        )
+        raise SchemaError(_from_newer(current))
     raise SchemaError(f"The database is at migration {current}, older than this bot ({newest}). Run {MIGRATE_COMMAND}.")
 
 
@@ -85,4 +84,11 @@ def _unversioned() -> str:
     return (
         "The database was made by a version of the bot from before migrations. Back it up and remove it "
         f"(by default data/bot.sqlite3), then run {MIGRATE_COMMAND}."
+    )
+
+
+def _from_newer(revision: str) -> str:
+    return (
+        f"The database is at migration {revision}, which this version of the bot does not know: it was migrated "
+        "by a newer version. Run that version, or restore a backup."
     )
