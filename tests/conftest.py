@@ -1,7 +1,8 @@
 """Shared fixtures. Unit tests fake only the NLU service's HTTP answers; integration tests use the real one.
 
 Database tests run twice, on SQLite and on PostgreSQL (`TEST_DATABASE_URL_PG`, which `.ci/run` sets up). Without
-that variable the PostgreSQL runs are skipped, saying why; in CI (`CI=true`) they fail instead.
+that variable the PostgreSQL runs are skipped, saying why; in CI (`CI=true`) they fail instead, so that a broken
+PostgreSQL set-up cannot pass unnoticed.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def unreachable_nlu() -> NluClient:
 def postgres_url() -> Iterator[str]:
     """A database of this test run's own on the PostgreSQL server of `TEST_DATABASE_URL_PG`, dropped at the end."""
     if not POSTGRES_URL:
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI", "").lower() in ("true", "1"):
             pytest.fail("TEST_DATABASE_URL_PG is not set: in CI the PostgreSQL tests must run (see .ci/run)")
         pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL_PG (bash .ci/postgres sets one up)")
     name = f"bot_test_run_{os.getpid()}"
