@@ -26,18 +26,24 @@ NLU_URL := http://127.0.0.1:$(RASA_PORT)
 # pip on some machines warns about every missing local index folder; keep real errors only.
 PIP_QUIET := { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 
-.PHONY: help run test setup train validate content crossval lint nlu-up nlu-down bench clean
+.PHONY: help run test setup train validate content crossval lint nlu-up nlu-down bench clean migrate purge
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-run: setup train ## Start the NLU service and the bot (Telegram with TELEGRAM_BOT_TOKEN, else the console chat)
+run: setup train migrate ## Migrate the database, start the NLU service and the bot (Telegram with a token, else the console)
 	@$(MAKE) --no-print-directory nlu-up
 	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; $(PY) -m bot run
 
 test: setup train validate content lint crossval ## Set up, train if needed, check data and content, lint, cross-validate, then run every test against the real NLU service
 	@$(MAKE) --no-print-directory nlu-up
 	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; RASA_URL=$(NLU_URL) $(PY) -m pytest
+
+migrate: $(BOT_VENV)/.installed ## Create or upgrade the database schema (DATABASE_URL, or SQLite in DATA_DIR)
+	@$(PY) -m bot migrate
+
+purge: $(BOT_VENV)/.installed ## Remove cases and conversation state past their retention; prints the counts
+	@$(PY) -m bot purge
 
 setup: $(BOT_VENV)/.installed $(NLU_VENV)/.installed ## Create both virtual environments (only what is missing)
 

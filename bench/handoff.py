@@ -60,7 +60,10 @@ async def measure(rasa_url: str, samples: int = SAMPLES) -> tuple[list[float], l
             handoff_claim_timeout=3600.0,
             handoff_hours="always",
             handoff_sweep_seconds=3600.0,
+            retention_case_days=30,
+            retention_state_days=180,
         )
+        await app.migrate(settings)
         services = await app.build(settings)
         application = build_application(services)
         await application.initialize()

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot chat | understand [--no-nlu] | telegram | run | content`."""
+"""Command line: `python -m bot chat | understand [--no-nlu] | telegram | run | migrate | purge | content`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from bot import app
 from bot.channels import console
 from bot.config import load_settings
-from bot.storage import SchemaError
+from bot.schema import SchemaError, verify
 from bot.understand import run as run_understand
 
 logger = logging.getLogger("bot")
@@ -25,13 +25,31 @@ async def _chat() -> None:
 
 
 async def _understand(use_nlu: bool) -> None:
-    """Understanding only: no database, so it works on a fresh clone before anything was migrated."""
-    understander, nlu = app.build_understander(load_settings(), use_nlu=use_nlu)
+    understander, nlu = app.understanding(load_settings(), use_nlu)
     try:
         await run_understand(understander)
     finally:
         if nlu is not None:
             await nlu.aclose()
+
+
+async def _migrate() -> None:
+    before, after = await app.migrate(load_settings())
+    if before == after:
+        print(f"The database is up to date (migration {after}).")
+    else:
+        print(f"The database was migrated from {before or 'empty'} to {after}.")
+
+
+async def _purge() -> None:
+    settings = load_settings()
+    database = app.open_database(settings)
+    try:
+        await verify(database)
+        purged = await app.retention(settings, database).purge()
+    finally:
+        await database.dispose()
+    print(f"Removed {purged.cases} cases and {purged.conversations} conversations past their retention.")
 
 
 def _telegram() -> None:
@@ -80,6 +98,8 @@ def _main(argv: list[str] | None) -> int:
     sub.add_parser("telegram", help="run on Telegram (needs TELEGRAM_BOT_TOKEN)")
     sub.add_parser("run", help="Telegram when TELEGRAM_BOT_TOKEN is set, otherwise the console chat")
     sub.add_parser("content", help="check responses/ and print the content report")
+    sub.add_parser("migrate", help="create or upgrade the database schema (the bot refuses an unmigrated database)")
+    sub.add_parser("purge", help="remove cases and conversation state past their retention; prints counts")
     args = parser.parse_args(argv)
     if args.command == "content":
         return _content()
@@ -97,6 +117,10 @@ def _main(argv: list[str] | None) -> int:
             print()  # Ctrl-C ends the chat quietly; the conversation state is already saved
     elif command == "understand":
         asyncio.run(_understand(use_nlu=not args.no_nlu))
+    elif command == "migrate":
+        asyncio.run(_migrate())
+    elif command == "purge":
+        asyncio.run(_purge())
     else:
         _telegram()
     return 0

@@ -6,13 +6,14 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot import privacy, schema
 from bot.config import Settings
 from bot.content import Content
 from bot.flood import FloodGuard
 from bot.nlu_client import NluClient
 from bot.pipeline import Pipeline
-from bot.privacy import Retention
 from bot.pseudonym import Pseudonymiser, load_or_create_secret
+from bot.retention import Retention
 from bot.storage import Database
 from bot.understanding import Understander
 from handoff.chatref import ChatRefs
@@ -31,6 +32,7 @@ class Services:
     pseudonyms: Pseudonymiser
     content: Content
     secret: bytes
+    retention: Retention
     desk: LiveDesk | None = None
 
     def attach_desk(self, messenger: Messenger) -> LiveDesk:
@@ -55,31 +57,53 @@ class Services:
         await self.database.dispose()
 
 
-async def build(settings: Settings, use_nlu: bool = True) -> Services:
-    """Load content and phrases (failing fast on broken YAML), open the database, connect the NLU client."""
-    content = Content.load()
-    safety_net = SafetyNet.from_yaml()
+def open_database(settings: Settings) -> Database:
+    """The configured database (its folder created for the SQLite default); the schema is not checked here."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    database = Database(settings.database_url)
-    await database.create_schema()
-    understander, nlu = build_understander(settings, safety_net, use_nlu)
-    retention = Retention(settings.retention_case_days, settings.retention_state_days)
-    flood = FloodGuard(settings.flood_messages, settings.flood_seconds)
-    pipeline = Pipeline(understander, content, database, OfflineDesk(), retention=retention, flood=flood)
-    OfficeHours.parse(settings.handoff_hours)  # fail fast on a typo in HANDOFF_HOURS
-    secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
-    return Services(settings, database, nlu, understander, pipeline, Pseudonymiser(secret), content, secret)
+    return Database(settings.database_url)
 
 
-def build_understander(
-    settings: Settings, safety_net: SafetyNet | None = None, use_nlu: bool = True
-) -> tuple[Understander, NluClient | None]:
-    """The safety net and the NLU client, without a database: `python -m bot understand` needs nothing more."""
+async def migrate(settings: Settings) -> tuple[str | None, str]:
+    """Bring the configured database to the newest migration; returns the migrations before and after."""
+    database = open_database(settings)
+    try:
+        return await schema.migrate(database)
+    finally:
+        await database.dispose()
+
+
+def retention(settings: Settings, database: Database) -> Retention:
+    return Retention(database, settings.retention_case_days, settings.retention_state_days)
+
+
+def understanding(settings: Settings, use_nlu: bool = True) -> tuple[Understander, NluClient | None]:
+    """The safety net and the NLU client: all that `python -m bot understand` needs (no database)."""
+    safety_net = SafetyNet.from_yaml()
     nlu = NluClient(settings.rasa_url, settings.nlu_timeout) if use_nlu else None
-    understander = Understander(
-        safety_net or SafetyNet.from_yaml(), nlu, settings.nlu_threshold, settings.crisis_threshold
-    )
-    return understander, nlu
+    return Understander(safety_net, nlu, settings.nlu_threshold, settings.crisis_threshold), nlu
+
+
+async def build(settings: Settings, use_nlu: bool = True) -> Services:
+    """Load content and phrases (failing fast on broken YAML), open the database (refusing one that is not
+    migrated), remove what is past its retention, connect the NLU client."""
+    content = Content.load()
+    understander, nlu = understanding(settings, use_nlu)
+    OfficeHours.parse(settings.handoff_hours)  # fail fast on a typo in HANDOFF_HOURS
+    database = open_database(settings)
+    try:
+        await schema.verify(database)
+        purger = retention(settings, database)
+        await purger.purge()
+    except BaseException:
+        await database.dispose()
+        if nlu is not None:
+            await nlu.aclose()
+        raise
+    periods = privacy.Retention(settings.retention_case_days, settings.retention_state_days)
+    flood = FloodGuard(settings.flood_messages, settings.flood_seconds)
+    pipeline = Pipeline(understander, content, database, OfflineDesk(), retention=periods, flood=flood)
+    secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
+    return Services(settings, database, nlu, understander, pipeline, Pseudonymiser(secret), content, secret, purger)
 
 
 # Libraries that log identities or secrets below these levels: python-telegram-bot logs whole updates (names,

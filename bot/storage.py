@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, event, inspect
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -19,7 +19,16 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    pass
+    """Constraints are named by convention, so that a migration can name the one it changes on any database."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 class Conversation(Base):
@@ -103,7 +112,7 @@ class Professional(Base):
 
 
 class Database:
-    """Owns the engine; hands out one session per unit of work."""
+    """Owns the engine; hands out one session per unit of work. The schema comes from migrations (`bot.schema`)."""
 
     def __init__(self, url: str) -> None:
         self.engine: AsyncEngine = create_async_engine(url)
@@ -111,33 +120,8 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
-    async def create_schema(self) -> None:
-        """Create missing tables, and refuse an older schema clearly rather than failing mid-conversation."""
-        async with self.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-            missing = await connection.run_sync(_missing_columns)
-        if missing:
-            raise SchemaError(
-                "The database was made by an older version of the bot and lacks "
-                + ", ".join(missing)
-                + ". There are no migrations yet: back it up and remove it (by default data/bot.sqlite3)."
-            )
-
     async def dispose(self) -> None:
         await self.engine.dispose()
-
-
-class SchemaError(RuntimeError):
-    """The database does not match the models."""
-
-
-def _missing_columns(connection: Any) -> list[str]:
-    inspector = inspect(connection)
-    missing = []
-    for table in Base.metadata.sorted_tables:
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        missing += [f"{table.name}.{column.name}" for column in table.columns if column.name not in present]
-    return missing
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

@@ -1,28 +1,39 @@
-"""Shared fixtures. Unit tests fake only the NLU service's HTTP answers; integration tests use the real one."""
+"""Shared fixtures. Unit tests fake only the NLU service's HTTP answers; integration tests use the real one.
+
+Database tests run twice, on SQLite and on PostgreSQL (`TEST_DATABASE_URL_PG`, which `.ci/run` sets up). Without
+that variable the PostgreSQL runs are skipped, saying why; in CI (`CI=true`) they fail instead, so that a broken
+PostgreSQL set-up cannot pass unnoticed.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import ROOT, Settings
 from bot.content import Content
 from bot.nlu_client import NluClient
 from bot.pipeline import Pipeline
+from bot.schema import migrate
 from bot.storage import Database
 from bot.understanding import Understander
 from handoff.desk import OfflineDesk
 from handoff.risk import SafetyNet
 
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL_PG", "").strip()
 
 
 def load_cases(relative: str) -> list[dict[str, Any]]:
@@ -57,6 +68,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "handoff_claim_timeout": 300.0,
         "handoff_hours": "always",
         "handoff_sweep_seconds": 15.0,
+        "retention_case_days": 30,
+        "retention_state_days": 180,
     }
     values.update(overrides)
     return Settings(**values)
@@ -91,10 +104,56 @@ def unreachable_nlu() -> NluClient:
     return NluClient("http://nlu.test", 1.0, transport=httpx.MockTransport(handler))
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this test run's own on the PostgreSQL server of `TEST_DATABASE_URL_PG`, dropped at the end."""
+    if not POSTGRES_URL:
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail("TEST_DATABASE_URL_PG is not set: in CI the PostgreSQL tests must run (see .ci/run)")
+        pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL_PG (bash .ci/postgres sets one up)")
+    name = f"bot_test_run_{os.getpid()}"
+    _as_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    _as_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _as_admin(*statements: str) -> None:
+    """Run statements outside a transaction, in a thread of its own (this may be called inside an event loop)."""
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, _execute(*statements)).result()
+
+
+async def _execute(*statements: str) -> None:
+    engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        await engine.dispose()
+    return url
+
+
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}")
-    await db.create_schema()
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """A migrated, empty database, on SQLite and on PostgreSQL."""
+    db = Database(database_url)
+    await migrate(db)
     yield db
     await db.dispose()
 

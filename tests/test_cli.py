@@ -1,4 +1,4 @@
-"""The command line as a user runs it: `python -m bot understand` and `python -m bot chat`, as subprocesses."""
+"""The command line as a user runs it (`understand`, `migrate`, `chat`, `purge`), as subprocesses."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from pathlib import Path
 from bot.config import ROOT
 
 
-def run_bot(args: list[str], stdin: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_bot(
+    args: list[str], stdin: str, tmp_path: Path, check: bool = True, **env: str
+) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
         "DATA_DIR": str(tmp_path),
@@ -28,7 +30,7 @@ def run_bot(args: list[str], stdin: str, tmp_path: Path, **env: str) -> subproce
         cwd=ROOT,
         env=environment,
         timeout=60,
-        check=True,
+        check=check,
     )
 
 
@@ -61,7 +63,22 @@ def test_understand_falls_back_when_the_nlu_service_cannot_be_reached(tmp_path: 
     assert records[0]["risk"] == "acute"
 
 
+def test_the_bot_refuses_an_unmigrated_database_and_says_what_to_run(tmp_path: Path) -> None:
+    result = run_bot(["chat"], "hallo\n", tmp_path, check=False)
+    assert result.returncode == 2
+    assert (
+        "Cannot start: The database has no tables yet. Run make migrate (or: python -m bot migrate)." in result.stderr
+    )
+    assert result.stdout == ""
+
+
+def test_migrate_creates_the_schema_once_then_purge_reports_counts(tmp_path: Path) -> None:
+    assert "migrated from empty to" in run_bot(["migrate"], "", tmp_path).stdout
+    assert run_bot(["purge"], "", tmp_path).stdout == "Removed 0 cases and 0 conversations past their retention.\n"
+
+
 def test_console_chat_with_piped_stdin_and_no_nlu_service(tmp_path: Path) -> None:
+    run_bot(["migrate"], "", tmp_path)
     result = run_bot(["chat"], "2\nhoe regel ik een bezoek\n1\nik wil dood\n/foo\n", tmp_path)
     out = result.stdout
     assert "Wie ben jij?" in out

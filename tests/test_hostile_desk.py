@@ -16,6 +16,7 @@ import pytest
 from bot.content import Content
 from bot.pseudonym import Pseudonymiser
 from bot.replies import Button
+from bot.schema import migrate
 from bot.storage import Case, Conversation, Database
 from handoff import cases, display
 from handoff.chatref import ChatRefs
@@ -63,7 +64,7 @@ class Recorder:
 @pytest.fixture
 async def desk(tmp_path: Path, content: Content) -> AsyncIterator[tuple[LiveDesk, Recorder, Database]]:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'desk.sqlite3'}")
-    await database.create_schema()
+    await migrate(database)
     recorder = Recorder()
     live = LiveDesk(
         database,

@@ -21,6 +21,7 @@ from bot.content import Content
 from bot.flood import FloodGuard
 from bot.pipeline import Pipeline
 from bot.replies import Reply, Sender
+from bot.schema import migrate
 from bot.storage import Case, Database
 from bot.understanding import Understander
 from handoff import cases
@@ -106,7 +107,7 @@ class World:
     def __init__(self, folder: Path, safety_net: SafetyNet, content: Content) -> None:
         self.loop = asyncio.new_event_loop()
         self.database = Database(f"sqlite+aiosqlite:///{folder / 'property.sqlite3'}")
-        self.loop.run_until_complete(self.database.create_schema())
+        self.loop.run_until_complete(migrate(self.database))
         understander = Understander(safety_net, scripted_nlu(made_up_nlu), 0.45, 0.5)
         no_brake = FloodGuard(10**9, 1.0)  # floods have their own tests; here every message must be answered
         self.pipeline = Pipeline(understander, content, self.database, OfflineDesk(), flood=no_brake)

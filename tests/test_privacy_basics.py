@@ -37,20 +37,6 @@ def test_settings_repr_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.telegram_token == "123:SECRET-TOKEN"
 
 
-async def test_an_older_database_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    import sqlite3
-
-    from bot.storage import Database, SchemaError
-
-    path = tmp_path / "old.sqlite3"
-    with sqlite3.connect(path) as connection:
-        connection.execute("CREATE TABLE cases (id INTEGER PRIMARY KEY, user_key VARCHAR(64))")
-    database = Database(f"sqlite+aiosqlite:///{path}")
-    with pytest.raises(SchemaError, match=r"cases\.status"):
-        await database.create_schema()
-    await database.dispose()
-
-
 def test_retention_days_default_to_30_and_180_and_reject_nonsense(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RETENTION_CASE_DAYS", raising=False)
     monkeypatch.setenv("RETENTION_STATE_DAYS", "")

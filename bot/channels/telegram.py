@@ -366,13 +366,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Register the command menu in Dutch and English and start the handoff sweeper."""
+    """Register the command menu in Dutch and English; start the daily purge and the handoff sweeper."""
     for language, commands in COMMAND_MENU.items():
         await application.bot.set_my_commands(
             [BotCommand(name, description) for name, description in commands],
             language_code=None if language == "nl" else language,
         )
     services: Services = application.bot_data["services"]
+    application.bot_data["retention"] = asyncio.create_task(services.retention.run())
     if services.desk is not None:
         interval = services.settings.handoff_sweep_seconds
         application.bot_data["sweeper"] = asyncio.create_task(services.desk.run(interval))
@@ -389,17 +390,24 @@ async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
-    """Let the sweeper finish the sweep it is in, then stop it."""
+    """Let the sweeper and the daily purge finish what they are doing, then stop them."""
     await post_stop(application)  # a no-op when post_stop ran (run_polling); the test harness calls only this
-    sweeper: asyncio.Task[None] | None = application.bot_data.pop("sweeper", None)
     services: Services = application.bot_data["services"]
-    if sweeper is None or services.desk is None:
-        return
-    services.desk.stop()
+    retention: asyncio.Task[None] | None = application.bot_data.pop("retention", None)
+    if retention is not None:
+        services.retention.stop()
+        await _finish(retention, "the daily purge")
+    sweeper: asyncio.Task[None] | None = application.bot_data.pop("sweeper", None)
+    if sweeper is not None and services.desk is not None:
+        services.desk.stop()
+        await _finish(sweeper, "the handoff sweeper")
+
+
+async def _finish(task: asyncio.Task[None], what: str) -> None:
     try:
-        await asyncio.wait_for(sweeper, SWEEPER_STOP_SECONDS)
+        await asyncio.wait_for(task, SWEEPER_STOP_SECONDS)
     except TimeoutError:
-        logger.error("the handoff sweeper did not stop in time")
+        logger.error("%s did not stop in time", what)
 
 
 def build_application(services: Services) -> Application:  # type: ignore[type-arg]

@@ -32,6 +32,7 @@ class RunningBot:
         self.services: Services | None = None
 
     async def start(self) -> None:
+        await app.migrate(self._settings)  # nothing to do at a restart
         self.services = await app.build(self._settings)
         application = build_application(self.services)
         await application.initialize()

@@ -1,0 +1,93 @@
+"""Retention: the bot keeps what it stores for a limited time.
+
+A case that is over (closed, declined, or an offer or out-of-hours request left standing) is removed
+`RETENTION_CASE_DAYS` after it closed or last changed, with the ids of its relayed messages. A user's conversation
+state is removed `RETENTION_STATE_DAYS` after their last message, with all their cases. A case that is live
+(requested, claimed) or parked for the next working day is never removed, and neither is its user's state.
+
+The purge runs when the bot starts, daily while it runs, and as `python -m bot purge`. It logs counts only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Executable, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage import Case, Conversation, Database, RelayedMessage, utcnow
+from handoff import cases
+
+logger = logging.getLogger(__name__)
+
+KEPT = (*cases.LIVE, cases.PARKED)
+"""Cases that still need a professional: never removed, and their user's state is kept with them."""
+DAY = 24 * 60 * 60.0
+
+
+@dataclass(frozen=True)
+class Purged:
+    """How much one purge removed (counts only: nothing that identifies anyone)."""
+
+    cases: int
+    conversations: int
+
+
+async def purge(session: AsyncSession, now: datetime, case_days: int, state_days: int) -> Purged:
+    """Remove what is past its retention, in the caller's unit of work."""
+    with_kept_case = select(Case.user_key).where(Case.status.in_(KEPT))
+    stale = select(Conversation.key).where(
+        Conversation.updated_at < now - timedelta(days=state_days), Conversation.key.not_in(with_kept_case)
+    )
+    last_change = func.coalesce(Case.closed_at, Case.updated_at)
+    ended = Case.status.not_in(KEPT) & (last_change < now - timedelta(days=case_days))
+    expired = or_(ended, Case.user_key.in_(stale))
+    await session.execute(delete(RelayedMessage).where(RelayedMessage.case_id.in_(select(Case.id).where(expired))))
+    removed_cases = await _count(session, delete(Case).where(expired))
+    removed_conversations = await _count(session, delete(Conversation).where(Conversation.key.in_(stale)))
+    return Purged(removed_cases, removed_conversations)
+
+
+async def _count(session: AsyncSession, statement: Executable) -> int:
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount
+
+
+class Retention:
+    """Runs the purge as one unit of work, once or daily."""
+
+    def __init__(
+        self, database: Database, case_days: int, state_days: int, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._database = database
+        self._case_days = case_days
+        self._state_days = state_days
+        self._clock = clock
+        self._stop = asyncio.Event()
+
+    async def purge(self) -> Purged:
+        async with self._database.sessions.begin() as session:
+            purged = await purge(session, self._clock(), self._case_days, self._state_days)
+        logger.info("retention: removed %d cases and %d conversations", purged.cases, purged.conversations)
+        return purged
+
+    async def run(self, interval: float = DAY) -> None:
+        """Purge every `interval` seconds until `stop`; stopped between purges, never in the middle of one."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), interval)
+            if self._stop.is_set():
+                return
+            try:
+                await self.purge()
+            except Exception:
+                logger.exception("retention purge failed")
+
+    def stop(self) -> None:
+        self._stop.set()

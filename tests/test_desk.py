@@ -1,0 +1,117 @@
+"""The handoff desk on a real database (SQLite and PostgreSQL): two professionals claiming one case at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.content import Content
+from bot.pseudonym import Pseudonymiser
+from bot.replies import Button
+from bot.storage import Case, Conversation, Database
+from handoff import cases
+from handoff.chatref import ChatRefs
+from handoff.desk import PROFESSIONAL_CHANNEL, LiveDesk
+from handoff.hours import OfficeHours
+
+ANNA, BRAM = 1001, 1002
+USER_CHAT = 555
+ROUNDS = 20
+
+
+class RecordingMessenger:
+    """Telegram as the desk sees it: everyone is a member; messages are recorded. Each call yields to the loop,
+    so two claims interleave the way two updates handled concurrently do."""
+
+    def __init__(self) -> None:
+        self.to_users: list[tuple[int, str]] = []
+        self.to_groups: list[tuple[int | None, str]] = []
+        self._topics = 0
+
+    async def create_topic(self, name: str) -> int:
+        self._topics += 1
+        return self._topics
+
+    async def rename_topic(self, topic_id: int, name: str) -> None:
+        await asyncio.sleep(0)
+
+    async def close_topic(self, topic_id: int) -> None:
+        await asyncio.sleep(0)
+
+    async def to_group(self, html_text: str, topic_id: int | None = None, buttons: Sequence[Button] = ()) -> int:
+        await asyncio.sleep(0)
+        self.to_groups.append((topic_id, html_text))
+        return len(self.to_groups)
+
+    async def to_user(self, chat_id: int, text: str, buttons: Sequence[Button] = ()) -> int:
+        await asyncio.sleep(0)
+        self.to_users.append((chat_id, text))
+        return len(self.to_users)
+
+    async def is_member(self, user_id: int) -> bool:
+        await asyncio.sleep(0)
+        return True
+
+
+def make_desk(database: Database, content: Content, messenger: RecordingMessenger) -> LiveDesk:
+    return LiveDesk(
+        database,
+        messenger,
+        content,
+        ChatRefs(b"test-secret"),
+        Pseudonymiser(b"test-secret"),
+        OfficeHours.parse("always"),
+        timedelta(minutes=5),
+    )
+
+
+async def requested_case(database: Database, topic_id: int) -> int:
+    key = f"user-{topic_id}"
+    async with database.sessions.begin() as session:
+        session.add(Conversation(key=key))
+        await session.flush()
+        case = await cases.open_case(session, key, "acute:suicidal", "acute", cases.REQUESTED, None, "nl")
+        case.topic_id = topic_id
+        case.chat_ref = ChatRefs(b"test-secret").seal(USER_CHAT)
+        await session.flush()
+        return case.id
+
+
+async def test_two_professionals_claiming_at_the_same_moment_exactly_one_wins(
+    database: Database, content: Content
+) -> None:
+    messenger = RecordingMessenger()
+    desk = make_desk(database, content, messenger)
+    await desk.set_name(ANNA, "Anna")
+    await desk.set_name(BRAM, "Bram")
+    keys = {
+        ANNA: Pseudonymiser(b"test-secret").key(PROFESSIONAL_CHANNEL, ANNA),
+        BRAM: Pseudonymiser(b"test-secret").key(PROFESSIONAL_CHANNEL, BRAM),
+    }
+    for topic_id in range(1, ROUNDS + 1):
+        case_id = await requested_case(database, topic_id)
+        told_before = len(messenger.to_users)
+        anna, bram = await asyncio.gather(desk.claim(case_id, ANNA), desk.claim(case_id, BRAM))
+
+        async with database.sessions() as session:
+            case = (await session.scalars(select(Case).where(Case.id == case_id))).one()
+        assert case.status == cases.CLAIMED
+        winner, loser = (ANNA, BRAM) if case.claimed_by == keys[ANNA] else (BRAM, ANNA)
+        assert case.claimed_by == keys[winner]
+        name = {ANNA: "Anna", BRAM: "Bram"}
+        replies = {ANNA: anna, BRAM: bram}
+        assert replies[winner] == content.group("claimed").format(name=name[winner], pseudonym=case.pseudonym)
+        assert replies[loser] == content.group("already_claimed").format(name=name[winner])
+        joined = [text for _, text in messenger.to_users[told_before:]]
+        assert len(joined) == 1 and name[winner] in joined[0]  # the user is told once, about the winner
+
+
+async def test_a_claim_on_a_case_that_is_no_longer_open_is_refused(database: Database, content: Content) -> None:
+    messenger = RecordingMessenger()
+    desk = make_desk(database, content, messenger)
+    case_id = await requested_case(database, 1)
+    assert await desk.close(case_id, ANNA) is not None
+    assert await desk.claim(case_id, BRAM) == content.group("not_open")
