@@ -43,8 +43,8 @@ async def bot(tmp_path: Path, rasa_url: str) -> AsyncIterator[RunningBot]:
 async def test_commands_are_registered_in_dutch_and_english(bot: RunningBot) -> None:
     calls = bot.stand_in.calls_to("setMyCommands")
     names = {call.params.get("language_code"): [c["command"] for c in call.params["commands"]] for call in calls}
-    assert names[None] == ["start", "menu", "hulp", "privacy", "mijngegevens", "vergeet", "stop", "help"]
-    assert names["en"] == ["start", "menu", "hulp", "privacy", "mydata", "forget", "stop", "help"]
+    assert names[None] == ["start", "menu", "hulp", "privacy", "mijngegevens", "vergeet", "taal", "stop", "help"]
+    assert names["en"] == ["start", "menu", "hulp", "privacy", "mydata", "forget", "taal", "stop", "help"]
 
 
 async def test_start_choose_and_ask_a_question(bot: RunningBot) -> None:
