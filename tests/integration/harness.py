@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,12 @@ class RunningBot:
 def buttons(call: Call) -> list[str]:
     markup = call.params.get("reply_markup") or {"inline_keyboard": []}
     return [button["callback_data"] for row in markup["inline_keyboard"] for button in row]
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 15.0) -> None:
+    """Poll until `condition` holds; fail the test when it does not within `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)

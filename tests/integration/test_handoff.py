@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from handoff.hours import AMSTERDAM, DAYS
-from tests.integration.harness import RunningBot, buttons
+from tests.integration.harness import RunningBot, buttons, wait_until
 from tests.telegram_stand_in import (
     GROUP_ID,
     USER,
@@ -72,14 +71,6 @@ def in_topic(bot: RunningBot) -> list[str]:
 def case_rows(bot: RunningBot) -> list[tuple[Any, ...]]:
     with sqlite3.connect(bot.database) as connection:
         return connection.execute("select id, status, urgent, topic_id, claimed_name from cases order by id").fetchall()
-
-
-async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def acute_case(bot: RunningBot) -> tuple[int, int]:

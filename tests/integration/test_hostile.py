@@ -16,7 +16,7 @@ import pytest
 
 from bot import app
 from handoff import display
-from tests.integration.harness import RunningBot, buttons
+from tests.integration.harness import RunningBot, buttons, wait_until
 from tests.telegram_stand_in import (
     BOT_USERNAME,
     CHANNEL,
@@ -64,14 +64,6 @@ async def start_bot(tmp_path: Path, rasa_url: str) -> AsyncIterator[StartBot]:
     for bot in running:
         await bot.stop()
     stand_in.stop()
-
-
-async def wait_until(condition: Callable[[], bool], within: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 def case_rows(bot: RunningBot) -> list[tuple[Any, ...]]:
