@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from bot.content import Prison
 
 MAX_CHILD_AGE = 18
+MAX_AGES_REPLY_WORDS = 8
 
 _NUMBER_WORDS = {
     **dict.fromkeys(("nul", "zero"), 0),
@@ -137,9 +138,14 @@ def age_reply(text: str) -> int | None:
     age = child_age(text)
     if age is not None:
         return age
-    match = _BARE_AGE.match(_with_digits(text).strip())
+    folded = _with_digits(text).strip()
+    match = _BARE_AGE.match(folded)
     if match and int(match.group(1)) <= MAX_CHILD_AGE:
         return int(match.group(1))
+    # "4 en 9", "ze zijn 3 en 7 jaar": more than one child; the youngest needs the simplest words.
+    ages = [int(number) for number in re.findall(r"\b\d{1,2}\b", folded) if int(number) <= MAX_CHILD_AGE]
+    if ages and len(folded.split()) <= MAX_AGES_REPLY_WORDS:
+        return min(ages)
     return None
 
 

@@ -48,7 +48,10 @@ def test_numbers_that_are_not_a_child_s_age_are_left_alone(text: str) -> None:
     assert entities.child_age(text) is None
 
 
-@pytest.mark.parametrize(("text", "age"), [("5", 5), ("vijf jaar", 5), ("ze is 9", 9), ("11 years", 11)])
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [("5", 5), ("vijf jaar", 5), ("ze is 9", 9), ("11 years", 11), ("ze zijn 4 en 9", 4), ("7, 10 and 13", 7)],
+)
 def test_a_bare_age_counts_when_the_bot_asked_for_one(text: str, age: int) -> None:
     assert entities.age_reply(text) == age
 
