@@ -13,6 +13,7 @@ import os
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,13 @@ from bot.config import ROOT, Settings
 from bot.content import Content
 from bot.nlu_client import NluClient
 from bot.pipeline import Pipeline
+from bot.pseudonym import Pseudonymiser
 from bot.schema import migrate
 from bot.storage import Database
 from bot.understanding import Understander
-from handoff.desk import OfflineDesk
+from handoff.chatref import ChatRefs
+from handoff.desk import LiveDesk, Messenger, OfflineDesk
+from handoff.hours import OfficeHours
 from handoff.risk import SafetyNet
 
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
@@ -180,3 +184,16 @@ def rasa_url() -> str:
     except OSError as error:
         pytest.fail(f"the NLU service does not answer on {RASA_URL} ({error}); run `make nlu-up` or `make test`")
     return RASA_URL
+
+
+def make_desk(database: Database, content: Content, messenger: Messenger, secret: bytes = b"test-secret") -> LiveDesk:
+    """A live desk as the Telegram channel builds it, around a messenger the test records or fakes."""
+    return LiveDesk(
+        database,
+        messenger,
+        content,
+        ChatRefs(secret),
+        Pseudonymiser(secret),
+        OfficeHours.parse("always"),
+        timedelta(minutes=5),
+    )

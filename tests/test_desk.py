@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -14,8 +13,8 @@ from bot.replies import Button
 from bot.storage import Case, Conversation, Database
 from handoff import cases
 from handoff.chatref import ChatRefs
-from handoff.desk import PROFESSIONAL_CHANNEL, LiveDesk
-from handoff.hours import OfficeHours
+from handoff.desk import PROFESSIONAL_CHANNEL
+from tests.conftest import make_desk
 
 ANNA, BRAM = 1001, 1002
 USER_CHAT = 555
@@ -54,18 +53,6 @@ class RecordingMessenger:
     async def is_member(self, user_id: int) -> bool:
         await asyncio.sleep(0)
         return True
-
-
-def make_desk(database: Database, content: Content, messenger: RecordingMessenger) -> LiveDesk:
-    return LiveDesk(
-        database,
-        messenger,
-        content,
-        ChatRefs(b"test-secret"),
-        Pseudonymiser(b"test-secret"),
-        OfficeHours.parse("always"),
-        timedelta(minutes=5),
-    )
 
 
 async def requested_case(database: Database, topic_id: int) -> int:

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import html
 from collections.abc import AsyncIterator, Sequence
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.content import Content
-from bot.pseudonym import Pseudonymiser
 from bot.replies import Button
 from bot.schema import migrate
 from bot.storage import Case, Conversation, Database
 from handoff import cases, display
-from handoff.chatref import ChatRefs
 from handoff.desk import MAX_RELAY_PARTS, DeliveryError, LiveDesk
-from handoff.hours import OfficeHours
+from tests.conftest import make_desk
 
 SECRET = b"test-secret"
 MEMBER = 1001
@@ -66,15 +63,7 @@ async def desk(tmp_path: Path, content: Content) -> AsyncIterator[tuple[LiveDesk
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'desk.sqlite3'}")
     await migrate(database)
     recorder = Recorder()
-    live = LiveDesk(
-        database,
-        recorder,
-        content,
-        ChatRefs(SECRET),
-        Pseudonymiser(SECRET),
-        OfficeHours.parse("always"),
-        timedelta(minutes=5),
-    )
+    live = make_desk(database, content, recorder, SECRET)
     yield live, recorder, database
     await database.dispose()
 

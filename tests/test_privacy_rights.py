@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -18,16 +17,13 @@ from bot.content import AUDIENCES, GROUP_TEXTS, LANGUAGES, Content
 from bot.nlu_client import NluClient
 from bot.pipeline import ASK, FORGET_CONFIRM, Pipeline
 from bot.privacy import Retention
-from bot.pseudonym import Pseudonymiser
 from bot.replies import Button, Reply, Sender
 from bot.storage import Case, Conversation, Database, RelayedMessage
 from bot.understanding import Understander
 from handoff import cases
-from handoff.chatref import ChatRefs
 from handoff.desk import LiveDesk, OfflineDesk
-from handoff.hours import OfficeHours
 from handoff.risk import SafetyNet
-from tests.conftest import scripted_nlu
+from tests.conftest import make_desk, scripted_nlu
 
 KEY = "a" * 64
 OTHER_KEY = "b" * 64
@@ -121,15 +117,7 @@ def pipeline(make_pipeline: MakePipeline) -> Pipeline:
 @pytest.fixture
 def live(pipeline: Pipeline, database: Database, content: Content) -> tuple[LiveDesk, FakeMessenger]:
     messenger = FakeMessenger()
-    desk = LiveDesk(
-        database,
-        messenger,
-        content,
-        ChatRefs(b"test-secret"),
-        Pseudonymiser(b"test-secret"),
-        OfficeHours.parse("always"),
-        timedelta(minutes=5),
-    )
+    desk = make_desk(database, content, messenger)
     pipeline.desk = desk
     return desk, messenger
 
