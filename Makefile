@@ -100,7 +100,7 @@ nlu-up: $(NLU_VENV)/.installed ## Start the NLU service in the background; retur
 	test -f $(MODEL) || { echo "No model: run make train"; exit 1; }; \
 	nohup $(RASA) run --enable-api -m $(MODEL) -i 127.0.0.1 -p $(RASA_PORT) > $(RUN_DIR)/rasa.log 2>&1 & echo $$! > $(NLU_PID); \
 	for i in $$(seq 1 180); do \
-		if $(PY) bench/wait_for_nlu.py $(NLU_URL); then echo "NLU service answers on $(NLU_URL)"; exit 0; fi; \
+		if $(PY) nlu/wait_ready.py $(NLU_URL); then echo "NLU service answers on $(NLU_URL)"; exit 0; fi; \
 		kill -0 $$(cat $(NLU_PID)) 2>/dev/null || { echo "NLU service died:"; tail -20 $(RUN_DIR)/rasa.log; exit 1; }; \
 		sleep 1; \
 	done; echo "NLU service did not answer in time"; tail -20 $(RUN_DIR)/rasa.log; exit 1

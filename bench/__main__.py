@@ -22,15 +22,15 @@ import yaml
 from bench import handoff
 from bot.config import ROOT
 from bot.content import Content
-from bot.flood import FloodGuard
-from bot.nlu_client import NluClient
-from bot.pipeline import Pipeline
+from bot.conversation.flood import FloodGuard
+from bot.conversation.pipeline import Pipeline
 from bot.replies import Sender
-from bot.schema import migrate
-from bot.storage import Database
-from bot.understanding import Understander
+from bot.storage.models import Database
+from bot.storage.schema import migrate
+from bot.understanding.nlu_client import NluClient
+from bot.understanding.understander import Understander
 from handoff.desk import OfflineDesk
-from handoff.risk import SafetyNet
+from safety.risk import SafetyNet
 
 MESSAGES = 500
 

@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 from bot import app
-from bot.channels.telegram import build_application
 from bot.config import Settings
-from tests.telegram_stand_in import GROUP_ID, StandIn, text_update
+from standin.bot_api import GROUP_ID, StandIn, text_update
 
 SAMPLES = 20
 # Telegram allows a bot 20 messages a minute in one group, and every case makes three calls there (topic,
@@ -64,8 +63,7 @@ async def measure(rasa_url: str, samples: int = SAMPLES) -> tuple[list[float], l
             retention_state_days=180,
         )
         await app.migrate(settings)
-        services = await app.build(settings)
-        application = build_application(services)
+        application, services = await app.build_telegram(settings)
         await application.initialize()
         assert application.updater is not None and application.post_init is not None
         await application.post_init(application)

@@ -10,8 +10,8 @@ import sys
 from bot import app
 from bot.channels import console
 from bot.config import load_settings
-from bot.schema import SchemaError, verify
-from bot.understand import run as run_understand
+from bot.storage.schema import SchemaError, verify
+from bot.understanding.cli import run as run_understand
 
 logger = logging.getLogger("bot")
 
@@ -53,16 +53,21 @@ async def _purge() -> None:
 
 
 def _telegram() -> None:
-    from bot.channels import telegram  # imported here: the console needs no Telegram stack
+    from bot.channels.telegram.application import run_polling  # imported here: the console needs no Telegram stack
 
     settings = load_settings()
     loop = asyncio.new_event_loop()
-    services = loop.run_until_complete(app.build(settings))
     asyncio.set_event_loop(loop)
     try:
-        telegram.run_polling(services)
+        application, services = loop.run_until_complete(app.build_telegram(settings))
+    except BaseException:
+        loop.close()
+        raise
+    try:
+        run_polling(application)
     finally:
         loop.run_until_complete(services.aclose())
+        loop.close()
 
 
 def _content() -> int:

@@ -5,21 +5,26 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from bot import privacy, schema
 from bot.config import Settings
 from bot.content import Content
-from bot.flood import FloodGuard
-from bot.nlu_client import NluClient
-from bot.pipeline import Pipeline
+from bot.conversation import privacy
+from bot.conversation.flood import FloodGuard
+from bot.conversation.pipeline import Pipeline
 from bot.pseudonym import Pseudonymiser, load_or_create_secret
-from bot.retention import Retention
-from bot.storage import Database
-from bot.understanding import Understander
+from bot.storage import schema
+from bot.storage.models import Database
+from bot.storage.retention import Retention
+from bot.understanding.nlu_client import NluClient
+from bot.understanding.understander import Understander
 from handoff.chatref import ChatRefs
 from handoff.desk import LiveDesk, Messenger, OfflineDesk
 from handoff.hours import OfficeHours
-from handoff.risk import SafetyNet
+from safety.risk import SafetyNet
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 
 @dataclass
@@ -34,22 +39,7 @@ class Services:
     secret: bytes
     retention: Retention
     desk: LiveDesk | None = None
-
-    def attach_desk(self, messenger: Messenger) -> LiveDesk:
-        """Connect the professionals' group: from now on cases become live handoffs."""
-        settings = self.settings
-        desk = LiveDesk(
-            self.database,
-            messenger,
-            self.content,
-            ChatRefs(self.secret),
-            self.pseudonyms,
-            OfficeHours.parse(settings.handoff_hours),
-            timedelta(seconds=settings.handoff_claim_timeout),
-        )
-        self.pipeline.desk = desk
-        self.desk = desk
-        return desk
+    """The live handoff desk, when a professionals' group is connected (Telegram with HANDOFF_CHAT_ID)."""
 
     async def aclose(self) -> None:
         if self.nlu is not None:
@@ -83,9 +73,10 @@ def understanding(settings: Settings, use_nlu: bool = True) -> tuple[Understande
     return Understander(safety_net, nlu, settings.nlu_threshold, settings.crisis_threshold), nlu
 
 
-async def build(settings: Settings, use_nlu: bool = True) -> Services:
+async def build(settings: Settings, use_nlu: bool = True, messenger: Messenger | None = None) -> Services:
     """Load content and phrases (failing fast on broken YAML), open the database (refusing one that is not
-    migrated), remove what is past its retention, connect the NLU client."""
+    migrated), remove what is past its retention, connect the NLU client; with a messenger for the professionals'
+    group, a live handoff desk, else an offline one that only records cases."""
     content = Content.load()
     understander, nlu = understanding(settings, use_nlu)
     OfficeHours.parse(settings.handoff_hours)  # fail fast on a typo in HANDOFF_HOURS
@@ -101,9 +92,36 @@ async def build(settings: Settings, use_nlu: bool = True) -> Services:
         raise
     periods = privacy.Retention(settings.retention_case_days, settings.retention_state_days)
     flood = FloodGuard(settings.flood_messages, settings.flood_seconds)
-    pipeline = Pipeline(understander, content, database, OfflineDesk(), retention=periods, flood=flood)
     secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
-    return Services(settings, database, nlu, understander, pipeline, Pseudonymiser(secret), content, secret, purger)
+    pseudonyms = Pseudonymiser(secret)
+    live: LiveDesk | None = None
+    if messenger is not None:
+        live = LiveDesk(
+            database,
+            messenger,
+            content,
+            ChatRefs(secret),
+            pseudonyms,
+            OfficeHours.parse(settings.handoff_hours),
+            timedelta(seconds=settings.handoff_claim_timeout),
+        )
+    desk = live if live is not None else OfflineDesk()
+    pipeline = Pipeline(understander, content, database, desk, retention=periods, flood=flood)
+    return Services(settings, database, nlu, understander, pipeline, pseudonyms, content, secret, purger, live)
+
+
+async def build_telegram(settings: Settings) -> tuple[Application, Services]:  # type: ignore[type-arg]
+    """The Telegram application and the services behind it; with HANDOFF_CHAT_ID, the live desk in its group."""
+    # Imported here: the console and the command line need no Telegram stack.
+    from bot.channels.telegram import application as telegram
+    from bot.channels.telegram.messenger import TelegramMessenger
+
+    ptb = telegram.new_application(settings)
+    group = settings.handoff_chat_id
+    messenger = TelegramMessenger(ptb.bot, group) if group is not None else None
+    services = await build(settings, messenger=messenger)
+    telegram.install_handlers(ptb, services)
+    return ptb, services
 
 
 # Libraries that log identities or secrets below these levels: python-telegram-bot logs whole updates (names,

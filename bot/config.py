@@ -8,12 +8,13 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot.flood import DEFAULT_LIMIT, DEFAULT_WINDOW
-
 ROOT = Path(__file__).resolve().parent.parent
 # How long data is kept (days): closed cases and their relayed-message records; inactive conversation state.
 DEFAULT_RETENTION_CASE_DAYS = 30
 DEFAULT_RETENTION_STATE_DAYS = 180
+# A user's messages answered per window before the gentle slow-down note (see bot.conversation.flood).
+DEFAULT_FLOOD_MESSAGES = 8
+DEFAULT_FLOOD_SECONDS = 10.0
 
 
 def _float(name: str, default: float) -> float:
@@ -75,9 +76,9 @@ class Settings:
     handoff_sweep_seconds: float
     retention_case_days: int = DEFAULT_RETENTION_CASE_DAYS
     retention_state_days: int = DEFAULT_RETENTION_STATE_DAYS
-    flood_messages: int = DEFAULT_LIMIT
+    flood_messages: int = DEFAULT_FLOOD_MESSAGES
     """Messages per user answered within `flood_seconds`; beyond that the bot asks once to slow down."""
-    flood_seconds: float = DEFAULT_WINDOW
+    flood_seconds: float = DEFAULT_FLOOD_SECONDS
 
     def __repr__(self) -> str:
         """Never print secrets, also not by accident in a traceback."""
@@ -114,6 +115,6 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         handoff_sweep_seconds=_float("HANDOFF_SWEEP_SECONDS", 15.0),
         retention_case_days=_days("RETENTION_CASE_DAYS", DEFAULT_RETENTION_CASE_DAYS),
         retention_state_days=_days("RETENTION_STATE_DAYS", DEFAULT_RETENTION_STATE_DAYS),
-        flood_messages=_int("FLOOD_MESSAGES", DEFAULT_LIMIT),
-        flood_seconds=_float("FLOOD_SECONDS", DEFAULT_WINDOW),
+        flood_messages=_int("FLOOD_MESSAGES", DEFAULT_FLOOD_MESSAGES),
+        flood_seconds=_float("FLOOD_SECONDS", DEFAULT_FLOOD_SECONDS),
     )

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from bot.config import ROOT
-from bot.topics import CRISIS_INTENT_CATEGORY, INTENT_TOPIC
+from bot.understanding.topics import CRISIS_INTENT_CATEGORY, INTENT_TOPIC
 
 RESPONSES = ROOT / "responses"
 LANGUAGES: tuple[str, ...] = ("nl", "en")

@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content import Content
 from bot.pseudonym import Pseudonymiser
 from bot.replies import Button
-from bot.storage import Case, Database, Professional, RelayedMessage, utcnow
-from handoff import cases, display
+from bot.storage import cases
+from bot.storage.models import Case, Database, Professional, RelayedMessage, utcnow
+from handoff import display
 from handoff.chatref import ChatRefs
 from handoff.hours import AMSTERDAM, OfficeHours
 

@@ -1,4 +1,4 @@
-"""Alembic's entry point. `bot.schema` runs it on a connection it passes in `config.attributes["connection"]`;
+"""Alembic's entry point. `bot.storage.schema` runs it on a connection it passes in `config.attributes["connection"]`;
 the `alembic` command line (for writing migrations) runs it on the bot's configured database."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bot.config import load_settings
-from bot.storage import Base, Database
+from bot.storage.models import Base, Database
 
 
 def run_on(connection: Connection) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.topics import topic_of  # noqa: E402
+from bot.understanding.topics import topic_of  # noqa: E402
 
 MOST_CONFUSED = 8
 F1_AIM = 0.90

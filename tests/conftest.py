@@ -25,16 +25,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import ROOT, Settings
 from bot.content import Content
-from bot.nlu_client import NluClient
-from bot.pipeline import Pipeline
+from bot.conversation.pipeline import Pipeline
 from bot.pseudonym import Pseudonymiser
-from bot.schema import migrate
-from bot.storage import Database
-from bot.understanding import Understander
+from bot.storage.models import Database
+from bot.storage.schema import migrate
+from bot.understanding.nlu_client import NluClient
+from bot.understanding.understander import Understander
 from handoff.chatref import ChatRefs
 from handoff.desk import LiveDesk, Messenger, OfflineDesk
 from handoff.hours import OfficeHours
-from handoff.risk import SafetyNet
+from safety.risk import SafetyNet
 
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL_PG", "").strip()

@@ -14,7 +14,7 @@ import yaml
 
 from bot.config import ROOT
 from bot.content import ANSWERED_INTENTS, AUDIENCES, LANGUAGES, PHONE, Content, ContentError
-from bot.topics import INTENT_TOPIC, MENU_TOPICS
+from bot.understanding.topics import INTENT_TOPIC, MENU_TOPICS
 
 DOMAIN_INTENTS = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
 PHONE_LIKE = re.compile(r"(?<![\w-])0\d{2,3}-[\d -]*\d")

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bot.content import Content
 from bot.pseudonym import Pseudonymiser
 from bot.replies import Button
-from bot.storage import Case, Conversation, Database
-from handoff import cases
+from bot.storage import cases
+from bot.storage.models import Case, Conversation, Database
 from handoff.chatref import ChatRefs
 from handoff.desk import PROFESSIONAL_CHANNEL
 from tests.conftest import make_desk

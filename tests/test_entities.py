@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import entities
 from bot.content import Prison
+from bot.understanding import entities
 
 PRISONS = (
     Prison("pi_vught", "PI Vught", ("vught", "nieuw vosseveld")),

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.content import Content
-from bot.nlu_client import NluClient
-from bot.pipeline import Pipeline
+from bot.conversation.pipeline import Pipeline
 from bot.replies import Reply, Sender
-from bot.storage import Conversation, Database
+from bot.storage.models import Conversation, Database
+from bot.understanding.nlu_client import NluClient
 from tests.conftest import scripted_nlu
 
 KEY = "f" * 64

@@ -14,9 +14,10 @@ import pytest
 
 from bot.content import Content
 from bot.replies import Button
-from bot.schema import migrate
-from bot.storage import Case, Conversation, Database
-from handoff import cases, display
+from bot.storage import cases
+from bot.storage.models import Case, Conversation, Database
+from bot.storage.schema import migrate
+from handoff import display
 from handoff.desk import MAX_RELAY_PARTS, DeliveryError, LiveDesk
 from tests.conftest import make_desk
 

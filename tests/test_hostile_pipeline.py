@@ -12,15 +12,15 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
-from bot.flood import FloodGuard, Verdict
-from bot.nlu_client import NluClient
-from bot.pipeline import Pipeline
+from bot.conversation.flood import FloodGuard, Verdict
+from bot.conversation.pipeline import Pipeline
 from bot.replies import Sender
-from bot.storage import Case, Conversation, Database
-from bot.understanding import Understander
+from bot.storage.models import Case, Conversation, Database
+from bot.understanding.nlu_client import NluClient
+from bot.understanding.understander import Understander
 from handoff.desk import OfflineDesk
-from handoff.normalise import FORMAT_CHARACTERS
-from handoff.risk import RiskLevel, SafetyNet
+from safety.normalise import FORMAT_CHARACTERS
+from safety.risk import RiskLevel, SafetyNet
 from tests.conftest import scripted_nlu
 from tests.test_pipeline import by_keyword
 

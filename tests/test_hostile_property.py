@@ -18,15 +18,15 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.content import Content
-from bot.flood import FloodGuard
-from bot.pipeline import Pipeline
+from bot.conversation.flood import FloodGuard
+from bot.conversation.pipeline import Pipeline
 from bot.replies import Reply, Sender
-from bot.schema import migrate
-from bot.storage import Case, Database
-from bot.understanding import Understander
-from handoff import cases
+from bot.storage import cases
+from bot.storage.models import Case, Database
+from bot.storage.schema import migrate
+from bot.understanding.understander import Understander
 from handoff.desk import OfflineDesk
-from handoff.risk import SafetyNet
+from safety.risk import SafetyNet
 from tests.conftest import scripted_nlu
 
 INTENTS = (

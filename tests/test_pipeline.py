@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.nlu_client import NluClient
-from bot.pipeline import Pipeline
+from bot.conversation.pipeline import Pipeline
 from bot.replies import Reply, Sender
-from bot.storage import Case, Conversation, Database
+from bot.storage.models import Case, Conversation, Database
+from bot.understanding.nlu_client import NluClient
 from tests.conftest import scripted_nlu, unreachable_nlu
 
 KEY = "k" * 64

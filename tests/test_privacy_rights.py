@@ -14,15 +14,15 @@ from sqlalchemy import func, select
 
 from bot import app
 from bot.content import AUDIENCES, GROUP_TEXTS, LANGUAGES, Content
-from bot.nlu_client import NluClient
-from bot.pipeline import ASK, FORGET_CONFIRM, Pipeline
-from bot.privacy import Retention
+from bot.conversation.pipeline import ASK, FORGET_CONFIRM, Pipeline
+from bot.conversation.privacy import Retention
 from bot.replies import Button, Reply, Sender
-from bot.storage import Case, Conversation, Database, RelayedMessage
-from bot.understanding import Understander
-from handoff import cases
+from bot.storage import cases
+from bot.storage.models import Case, Conversation, Database, RelayedMessage
+from bot.understanding.nlu_client import NluClient
+from bot.understanding.understander import Understander
 from handoff.desk import LiveDesk, OfflineDesk
-from handoff.risk import SafetyNet
+from safety.risk import SafetyNet
 from tests.conftest import make_desk, scripted_nlu
 
 KEY = "a" * 64

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.nlu_client import NluClient
-from bot.pipeline import Pipeline
+from bot.conversation.pipeline import Pipeline
 from bot.replies import Sender
-from bot.retention import Purged, Retention
-from bot.storage import Case, Conversation, Database, RelayedMessage, utcnow
-from handoff import cases
+from bot.storage import cases
+from bot.storage.models import Case, Conversation, Database, RelayedMessage, utcnow
+from bot.storage.retention import Purged, Retention
+from bot.understanding.nlu_client import NluClient
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=utcnow().tzinfo)
 CASE_DAYS, STATE_DAYS = 30, 180

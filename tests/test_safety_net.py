@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from handoff.normalise import Normaliser
-from handoff.risk import Phrase, RiskLevel, SafetyNet
+from safety.normalise import Normaliser
+from safety.risk import Phrase, RiskLevel, SafetyNet
 from tests.conftest import load_cases
 
 RISK_CASES = load_cases("tests/data/risk_cases.yml")

@@ -15,10 +15,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from bot import schema
 from bot.config import ROOT
-from bot.schema import SchemaError, alembic_config, head, migrate, verify
-from bot.storage import Base, Database
+from bot.storage import schema
+from bot.storage.models import Base, Database
+from bot.storage.schema import SchemaError, alembic_config, head, migrate, verify
 
 MIGRATE = "Run make migrate (or: python -m bot migrate)."
 

@@ -9,7 +9,7 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bot.pipeline import Pipeline
+from bot.conversation.pipeline import Pipeline
 from bot.replies import Button, Reply, Sender
 
 CONSOLE_USER = "console-user"

@@ -11,9 +11,8 @@ from telegram.ext import Application
 
 from bot import app
 from bot.app import Services
-from bot.channels.telegram import build_application
+from standin.bot_api import Call, StandIn
 from tests.conftest import make_settings
-from tests.telegram_stand_in import Call, StandIn
 
 
 class RunningBot:
@@ -34,8 +33,7 @@ class RunningBot:
 
     async def start(self) -> None:
         await app.migrate(self._settings)  # nothing to do at a restart
-        self.services = await app.build(self._settings)
-        application = build_application(self.services)
+        application, self.services = await app.build_telegram(self._settings)
         await application.initialize()
         assert application.post_init is not None
         await application.post_init(application)

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from handoff.hours import AMSTERDAM, DAYS
-from tests.integration.harness import RunningBot, buttons, wait_until
-from tests.telegram_stand_in import (
+from standin.bot_api import (
     GROUP_ID,
     USER,
     StandIn,
@@ -24,6 +23,7 @@ from tests.telegram_stand_in import (
     text_update,
     topic_update,
 )
+from tests.integration.harness import RunningBot, buttons, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,7 @@ import pytest
 
 from bot import app
 from handoff import display
-from tests.integration.harness import RunningBot, buttons, wait_until
-from tests.telegram_stand_in import (
+from standin.bot_api import (
     BOT_USERNAME,
     CHANNEL,
     GROUP_ID,
@@ -35,6 +34,7 @@ from tests.telegram_stand_in import (
     text_update,
     topic_update,
 )
+from tests.integration.harness import RunningBot, buttons, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import ROOT
-from bot.nlu_client import NluClient
-from bot.understanding import Understander
-from handoff.risk import RiskLevel, SafetyNet
+from bot.understanding.nlu_client import NluClient
+from bot.understanding.understander import Understander
+from safety.risk import RiskLevel, SafetyNet
 from tests.conftest import load_cases
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot import app
-from tests.integration.harness import RunningBot, buttons
-from tests.telegram_stand_in import (
+from standin.bot_api import (
     USER,
     StandIn,
     button_update,
@@ -23,6 +22,7 @@ from tests.telegram_stand_in import (
     sticker_update,
     text_update,
 )
+from tests.integration.harness import RunningBot, buttons
 
 pytestmark = pytest.mark.integration
 

@@ -16,18 +16,19 @@ from datetime import UTC, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import entities, language, privacy
 from bot.content import AUDIENCES, LANGUAGES, SLOT_CHOICES, SLOTS, Content
-from bot.flood import DEFAULT_LIMIT, DEFAULT_WINDOW, FloodGuard, Verdict
-from bot.privacy import Retention
+from bot.conversation import privacy
+from bot.conversation.flood import DEFAULT_LIMIT, DEFAULT_WINDOW, FloodGuard, Verdict
+from bot.conversation.privacy import Retention
 from bot.replies import Button, Reply, Sender
-from bot.storage import Case, Conversation, Database, utcnow
-from bot.topics import MENU_TOPICS, TOPIC_INTENT, topic_of
-from bot.understanding import Understander, Understanding
-from handoff import cases
+from bot.storage import cases
+from bot.storage.models import Case, Conversation, Database, utcnow
+from bot.understanding import entities, language
+from bot.understanding.topics import MENU_TOPICS, TOPIC_INTENT, topic_of
+from bot.understanding.understander import Understander, Understanding
 from handoff.desk import Desk, Outcome
 from handoff.hours import AMSTERDAM
-from handoff.risk import RiskLevel
+from safety.risk import RiskLevel
 
 logger = logging.getLogger(__name__)
 

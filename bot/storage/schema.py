@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from bot.config import ROOT
-from bot.storage import Base, Database
+from bot.storage.models import Base, Database
 
 MIGRATE_COMMAND = "make migrate (or: python -m bot migrate)"
 

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import TextIO
 
-from bot.understanding import Understander
+from bot.understanding.understander import Understander
 
 
 async def run(understander: Understander, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:

@@ -112,7 +112,7 @@ class Professional(Base):
 
 
 class Database:
-    """Owns the engine; hands out one session per unit of work. The schema comes from migrations (`bot.schema`)."""
+    """Owns the engine; hands out one session per unit of work. The schema comes from migrations (`schema`)."""
 
     def __init__(self, url: str) -> None:
         self.engine: AsyncEngine = create_async_engine(url)

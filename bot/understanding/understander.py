@@ -5,10 +5,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot import language
-from bot.nlu_client import NluClient, NluUnavailable, Parse
-from bot.topics import CATEGORY_CRISIS_INTENT, CONCERN_INTENTS, CRISIS_INTENT_CATEGORY, SUGGESTIBLE, topic_of
-from handoff.risk import RiskLevel, SafetyNet
+from bot.understanding import language
+from bot.understanding.nlu_client import NluClient, NluUnavailable, Parse
+from bot.understanding.topics import (
+    CATEGORY_CRISIS_INTENT,
+    CONCERN_INTENTS,
+    CRISIS_INTENT_CATEGORY,
+    SUGGESTIBLE,
+    topic_of,
+)
+from safety.risk import RiskLevel, SafetyNet
 
 logger = logging.getLogger(__name__)
 
@@ -19,7 +25,7 @@ NLU_MAX_CHARS = 1000
 @dataclass(frozen=True)
 class Understanding:
     topic: str
-    """One of bot.topics.TOPICS, or "unknown" when the NLU service was not asked or not reachable."""
+    """One of bot.understanding.topics.TOPICS, or "unknown" when the NLU service was not asked or not reachable."""
     intent: str | None
     confidence: float
     risk: RiskLevel

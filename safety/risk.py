@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from handoff.normalise import Normaliser
+from safety.normalise import Normaliser
 
 DEFAULT_PHRASES = Path(__file__).with_name("risk_phrases.yml")
 GAP = "..."

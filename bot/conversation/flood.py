@@ -13,8 +13,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-DEFAULT_LIMIT = 8
-DEFAULT_WINDOW = 10.0
+from bot.config import DEFAULT_FLOOD_MESSAGES as DEFAULT_LIMIT
+from bot.config import DEFAULT_FLOOD_SECONDS as DEFAULT_WINDOW
+
+__all__ = ["DEFAULT_LIMIT", "DEFAULT_WINDOW", "FloodGuard", "Verdict"]
 # Forget users who have been quiet for this many windows (keeps memory bounded).
 _FORGET_AFTER_WINDOWS = 2
 _SWEEP_EVERY = 1000

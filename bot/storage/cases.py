@@ -13,7 +13,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import Case
+from bot.storage.models import Case
 
 logger = logging.getLogger(__name__)
 

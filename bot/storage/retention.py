@@ -21,8 +21,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Executable, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import Case, Conversation, Database, RelayedMessage, utcnow
-from handoff import cases
+from bot.storage import cases
+from bot.storage.models import Case, Conversation, Database, RelayedMessage, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import DEFAULT_RETENTION_CASE_DAYS, DEFAULT_RETENTION_STATE_DAYS
 from bot.content import Content
-from bot.storage import Case, Conversation, RelayedMessage, utcnow
-from handoff import cases as case_states
+from bot.storage import cases as case_states
+from bot.storage.models import Case, Conversation, RelayedMessage, utcnow
 from handoff.desk import Desk
 from handoff.hours import AMSTERDAM
 

@@ -1,0 +1,148 @@
+"""The Telegram channel: the python-telegram-bot application, its handlers and the update kinds it asks for."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import BotCommand
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.app import Services
+from bot.channels.telegram.group import on_group_edit, on_group_message
+from bot.channels.telegram.guards import on_added_to_channel, on_channel, on_inline_query, on_stranger_group
+from bot.channels.telegram.private import on_button, on_command, on_edited, on_other, on_text
+from bot.config import Settings
+from bot.conversation.pipeline import COMMANDS
+
+logger = logging.getLogger(__name__)
+
+
+COMMAND_MENU = {
+    "nl": [
+        ("start", "Opnieuw beginnen"),
+        ("menu", "De onderwerpen"),
+        ("hulp", "Een hulpverlener spreken"),
+        ("privacy", "Wat de bot bewaart"),
+        ("mijngegevens", "Wat de bot van jou weet"),
+        ("vergeet", "Alles over jou wissen"),
+        ("taal", "Switch to English"),
+        ("stop", "Stoppen"),
+        ("help", "Hoe werkt deze bot?"),
+    ],
+    "en": [
+        ("start", "Start again"),
+        ("menu", "The topics"),
+        ("hulp", "Talk to a professional"),
+        ("privacy", "What the bot keeps"),
+        ("mydata", "What the bot knows about you"),
+        ("forget", "Delete everything about you"),
+        ("taal", "Naar het Nederlands"),
+        ("stop", "Stop"),
+        ("help", "How does this bot work?"),
+    ],
+}
+
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "callback_query", "inline_query", "my_chat_member"]
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure without the update (it holds identities and text)."""
+    logger.error("error while handling an update", exc_info=context.error)
+
+
+async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+    """Register the command menu in Dutch and English; start the daily purge and the handoff sweeper."""
+    for language, commands in COMMAND_MENU.items():
+        await application.bot.set_my_commands(
+            [BotCommand(name, description) for name, description in commands],
+            language_code=None if language == "nl" else language,
+        )
+    services: Services = application.bot_data["services"]
+    application.bot_data["retention"] = asyncio.create_task(services.retention.run())
+    if services.desk is not None:
+        interval = services.settings.handoff_sweep_seconds
+        application.bot_data["sweeper"] = asyncio.create_task(services.desk.run(interval))
+
+
+SWEEPER_STOP_SECONDS = 10.0
+
+
+async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
+    """Send what users wrote that is still on its way to the professionals' group."""
+    services: Services = application.bot_data["services"]
+    if services.desk is not None:
+        await services.desk.drain()
+
+
+async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    """Let the sweeper and the daily purge finish what they are doing, then stop them."""
+    await post_stop(application)  # a no-op when post_stop ran (run_polling); the test harness calls only this
+    services: Services = application.bot_data["services"]
+    retention: asyncio.Task[None] | None = application.bot_data.pop("retention", None)
+    if retention is not None:
+        services.retention.stop()
+        await _finish(retention, "the daily purge")
+    sweeper: asyncio.Task[None] | None = application.bot_data.pop("sweeper", None)
+    if sweeper is not None and services.desk is not None:
+        services.desk.stop()
+        await _finish(sweeper, "the handoff sweeper")
+
+
+async def _finish(task: asyncio.Task[None], what: str) -> None:
+    try:
+        await asyncio.wait_for(task, SWEEPER_STOP_SECONDS)
+    except TimeoutError:
+        logger.error("%s did not stop in time", what)
+
+
+def new_application(settings: Settings) -> Application:  # type: ignore[type-arg]
+    """The python-telegram-bot application: token, rate limiter, Bot API address, life-cycle hooks; no handlers."""
+    if settings.telegram_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    builder = Application.builder().token(settings.telegram_token).rate_limiter(AIORateLimiter(max_retries=3))
+    if settings.telegram_api_base_url:
+        base = settings.telegram_api_base_url.rstrip("/")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    return builder.post_init(post_init).post_stop(post_stop).post_shutdown(post_shutdown).build()
+
+
+def install_handlers(application: Application, services: Services) -> None:  # type: ignore[type-arg]
+    """Route every update kind the bot asks for to its handler; the group's only with a live desk."""
+    application.bot_data["services"] = services
+    group = services.settings.handoff_chat_id
+    if group is not None and services.desk is not None:
+        professionals = filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
+        application.add_handler(MessageHandler(professionals, on_group_message))
+        edits = filters.Chat(chat_id=group) & filters.UpdateType.EDITED_MESSAGE & filters.TEXT
+        application.add_handler(MessageHandler(edits, on_group_edit))
+        strangers = filters.ChatType.GROUPS & ~filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE
+    else:
+        strangers = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+    application.add_handler(MessageHandler(strangers, on_stranger_group))
+    application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_command))
+    application.add_handler(MessageHandler(PRIVATE & filters.TEXT, on_text))
+    application.add_handler(MessageHandler(PRIVATE & ~filters.StatusUpdate.ALL, on_other))
+    edited = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE & filters.TEXT
+    application.add_handler(MessageHandler(edited, on_edited))
+    application.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, on_channel))
+    application.add_handler(ChatMemberHandler(on_added_to_channel, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(InlineQueryHandler(on_inline_query))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_error_handler(on_error)
+
+
+def run_polling(application: Application) -> None:  # type: ignore[type-arg]
+    logger.info("Telegram bot starts polling; commands: %s", ", ".join(COMMANDS))
+    application.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)

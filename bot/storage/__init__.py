@@ -1,0 +1,1 @@
+"""Storage: the SQLAlchemy models, case statuses, migrations check, and the retention purge."""
