@@ -252,7 +252,7 @@ class Content:
         for intent, entry in self._answers.items():
             self._check_answer(intent, entry)
         for key, value in self._ui.items():
-            if key.endswith("_words"):
+            if key.endswith(("_words", "_phrases")):
                 continue
             self._check_languages(value, f"ui.yml {key}")
         for category, per_audience in self._crisis["categories"].items():
@@ -491,13 +491,17 @@ class Content:
     def words(self, key: str) -> frozenset[str]:
         return frozenset(str(word) for word in self._ui[key])
 
-    def crisis_lines(self, categories: tuple[str, ...], audience: str, language: str) -> str:
-        """The crisis text for one or more categories, each line listed once."""
+    def crisis_lines(self, categories: tuple[str, ...], audience: str | None, language: str) -> str:
+        """The crisis text for one or more categories, each line listed once. For a user whose role is not known
+        (yet), the lines for every audience: nobody misses the one meant for them."""
         crisis = self._crisis
+        audiences = (audience,) if audience is not None else AUDIENCES
         names: list[str] = []
         for category in categories or ("suicidal",):
             per_audience = crisis["categories"].get(category) or crisis["categories"]["suicidal"]
-            names.extend(name for name in per_audience[audience] if name not in names)
+            for each in audiences:
+                names.extend(name for name in per_audience[each] if name not in names)
         lines = [f"• {_text(crisis['lines'][name][language], f'crisis.yml {name}')}" for name in names]
-        intro = _text(crisis["intro"][audience][language], f"crisis.yml intro.{audience}")
+        intro_for = audience or "youth"
+        intro = _text(crisis["intro"][intro_for][language], f"crisis.yml intro.{intro_for}")
         return intro + "\n\n" + "\n".join(lines)

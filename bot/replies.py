@@ -15,6 +15,8 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
+    urgent: bool = False
+    """Crisis lines, or the fallback with the numbers to call: sent before anything else waiting to go out."""
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ async def test_explaining_asks_the_child_s_age_once_and_answers_for_that_age(
     [answer] = await pipeline.text(USER, "ze is 6")
     assert answer.text.startswith(content.answer("explain_age_4_8", "parent", "nl").text)
     assert (await stored(database)).child_age == 6
+    await pipeline.text(USER, "hoe werkt bezoek")  # something else in between: the same answer is not repeated
     [again] = await pipeline.text(USER, "hoe vertel ik het nog een keer")
     assert again.text.startswith(content.answer("explain_age_4_8", "parent", "nl").text), "not asked twice"
 
@@ -115,6 +116,7 @@ async def test_travel_costs_ask_the_municipality_and_point_to_local_help(
     [answer] = await pipeline.text(USER, "Tilburg")
     assert "Tilburg" in answer.text and "sociaal wijkteam" in answer.text
     assert (await stored(database)).municipality == "Tilburg"
+    await pipeline.text(USER, "wat zijn de regels")  # something else in between: the same answer is not repeated
     [again] = await pipeline.text(USER, "nog een vraag over reiskosten")
     assert "Tilburg" in again.text, "the municipality is remembered for the conversation"
 
@@ -153,3 +155,11 @@ async def test_tampered_follow_up_buttons_change_nothing(pipeline: Pipeline, dat
     after = await stored(database)
     assert "topic:visit" in actions(reply), "the menu"
     assert (after.step, after.child_age, after.pending_intent) == (before.step, before.child_age, before.pending_intent)
+
+
+async def test_the_same_long_answer_is_not_sent_twice_in_a_row(pipeline: Pipeline, content: Content) -> None:
+    await pipeline.text(USER, "wat zijn de regels")
+    [again] = await pipeline.text(USER, "en de regels dan")
+    label = content.label("visit_rules", "nl")
+    assert again.text == content.ui("answer_repeated", "nl").format(label=label)
+    assert "menu" in actions(again)

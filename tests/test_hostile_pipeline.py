@@ -15,10 +15,11 @@ from bot.content import Content
 from bot.conversation.flood import FloodGuard, Verdict
 from bot.conversation.pipeline import Pipeline
 from bot.replies import Sender
+from bot.storage import cases
 from bot.storage.models import Case, Conversation, Database
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.understander import Understander
-from handoff.desk import OfflineDesk
+from handoff.desk import OfflineDesk, Outcome
 from safety.normalise import FORMAT_CHARACTERS
 from safety.risk import RiskLevel, SafetyNet
 from tests.conftest import scripted_nlu
@@ -31,7 +32,14 @@ MakePipeline = Callable[[NluClient | None], Pipeline]
 
 
 class RecordingDesk(OfflineDesk):
-    """No professionals' group, but every message the pipeline passes on is counted."""
+    """A professionals' group that only records: a person can be asked for, and every message passed on is
+    counted."""
+
+    live = True
+
+    async def open(self, session: AsyncSession, case: Case, chat_id: int | None) -> Outcome:
+        await cases.set_status(case, cases.REQUESTED)
+        return Outcome.ALERTED
 
     def __init__(self) -> None:
         self.relayed: list[str | None] = []
@@ -57,8 +65,8 @@ def build(
 
 
 @pytest.fixture
-def pipeline(make_pipeline: MakePipeline) -> Pipeline:
-    return make_pipeline(scripted_nlu(by_keyword))
+def pipeline(database: Database, safety_net: SafetyNet, content: Content) -> Pipeline:
+    return build(database, safety_net, content)[0]
 
 
 async def chatting(pipeline: Pipeline, sender: Sender = USER) -> None:

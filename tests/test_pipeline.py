@@ -8,11 +8,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.content import Content
 from bot.conversation.pipeline import Pipeline
 from bot.replies import Reply, Sender
 from bot.storage.models import Case, Conversation, Database
 from bot.understanding.nlu_client import NluClient
-from tests.conftest import scripted_nlu, unreachable_nlu
+from bot.understanding.understander import Understander
+from safety.risk import SafetyNet
+from tests.conftest import make_desk, scripted_nlu, unreachable_nlu
+from tests.fakes import RecordingMessenger
 
 KEY = "k" * 64
 USER = Sender(KEY)
@@ -46,7 +50,15 @@ async def cases_of(database: Database) -> list[Case]:
 
 @pytest.fixture
 def pipeline(make_pipeline: MakePipeline) -> Pipeline:
+    """No professionals' group: the default deployment."""
     return make_pipeline(scripted_nlu(by_keyword))
+
+
+@pytest.fixture
+def live_pipeline(database: Database, content: Content, safety_net: SafetyNet) -> Pipeline:
+    """With a professionals' group, so that a person can be offered."""
+    desk = make_desk(database, content, RecordingMessenger())
+    return Pipeline(Understander(safety_net, scripted_nlu(by_keyword), 0.45, 0.5), content, database, desk)
 
 
 async def test_first_contact_welcomes_and_asks_who_you_are(pipeline: Pipeline) -> None:
@@ -79,82 +91,132 @@ async def test_answer_depends_on_audience(pipeline: Pipeline) -> None:
     assert parent.text != youth.text
 
 
-async def test_acute_message_gets_the_crisis_lines_first_and_a_case(pipeline: Pipeline, database: Database) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:youth")
-    first, offer = await pipeline.text(USER, "ik wil er niet meer zijn, iedereen is beter af zonder mij")
+async def test_acute_message_gets_the_crisis_lines_first_and_a_case(
+    live_pipeline: Pipeline, database: Database
+) -> None:
+    await live_pipeline.command(USER, "start")
+    await live_pipeline.action(USER, "aud:youth")
+    first, offer = await live_pipeline.text(USER, "ik wil er niet meer zijn, iedereen is beter af zonder mij")
     for number in ("112", "113", "0800-0113", "0800-0432"):
         assert number in first.text
-    assert first.buttons == ()
+    assert first.buttons == () and first.urgent
     assert actions(offer) == ["handoff:yes", "handoff:no"]
     [case] = await cases_of(database)
     assert (case.risk, case.reason, case.status) == ("acute", "acute:suicidal", "offered")
 
 
-async def test_violence_gets_veilig_thuis(pipeline: Pipeline) -> None:
+async def test_without_a_professionals_group_the_crisis_lines_come_with_no_promise_of_a_person(
+    pipeline: Pipeline, database: Database, content: Content
+) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    first, check = await pipeline.text(USER, "ik wil er niet meer zijn, iedereen is beter af zonder mij")
+    assert "113" in first.text and "0800-0432" in first.text
+    assert check.text == content.ui("crisis_no_desk", "nl")
+    assert actions(check) == ["safe:ok", "safe:notok"]
+    assert await cases_of(database) == []
+    # Asking for a person then gets who can be reached now, every time: never a promise, never silence.
+    for text in ("kan ik een mens spreken", "ja", "hallo?"):
+        replies = await pipeline.text(USER, text)
+        assert replies, text
+        assert all("handoff:yes" not in actions(reply) for reply in replies)
+    [stop] = await pipeline.command(USER, "stop")
+    assert stop.text == content.ui("stopped", "nl")
+
+
+async def test_violence_gets_veilig_thuis_and_later_answers_close_with_112_not_113(
+    pipeline: Pipeline, content: Content
+) -> None:
     await pipeline.command(USER, "start")
     await pipeline.action(USER, "aud:parent")
     first, _ = await pipeline.text(USER, "mijn vriend slaat me en ik ben bang")
     assert "0800-2000" in first.text and "112" in first.text
+    [answer] = await pipeline.text(USER, "hoe werkt bezoek")
+    assert content.ui("safety_footer_violence", "nl") in answer.text
+    assert content.ui("safety_footer", "nl") not in answer.text
 
 
-async def test_one_no_does_not_end_the_safety_check(pipeline: Pipeline, database: Database) -> None:
+async def test_a_correction_ends_the_alarm_and_its_footer(pipeline: Pipeline, content: Content) -> None:
     await pipeline.command(USER, "start")
     await pipeline.action(USER, "aud:youth")
     await pipeline.text(USER, "ik wil dood")
-    [check] = await pipeline.text(USER, "nee ik ben oké")
-    assert "113" in check.text and "Hoe gaat het nu" in check.text
+    [corrected] = await pipeline.text(USER, "nee niet letterlijk hoor")
+    assert corrected.text == content.ui("alarm_corrected", "nl")
+    [answer] = await pipeline.text(USER, "hoe werkt bezoek")
+    assert content.ui("safety_footer", "nl") not in answer.text
+
+
+async def test_one_no_does_not_end_the_safety_check(live_pipeline: Pipeline, database: Database) -> None:
+    await live_pipeline.command(USER, "start")
+    await live_pipeline.action(USER, "aud:youth")
+    await live_pipeline.text(USER, "ik wil dood")
+    [check] = await live_pipeline.text(USER, "nee ik ben oké")
+    assert "113" in check.text
     assert actions(check) == ["safe:ok", "safe:notok"]
     [case] = await cases_of(database)
     assert case.status == "declined"
     # Later answers keep the lines in sight.
-    await pipeline.action(USER, "safe:ok")
-    [answer] = await pipeline.text(USER, "hoe werkt bezoek")
+    await live_pipeline.action(USER, "safe:ok")
+    [answer] = await live_pipeline.text(USER, "hoe werkt bezoek")
     assert "113" in answer.text and "/hulp" in answer.text
 
 
-async def test_not_okay_at_the_check_in_brings_the_lines_and_the_offer_back(pipeline: Pipeline) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:youth")
-    await pipeline.text(USER, "ik wil dood")
-    await pipeline.action(USER, "handoff:no")
-    lines, offer = await pipeline.text(USER, "het gaat niet goed")
+async def test_a_question_after_the_crisis_lines_is_a_question_not_a_no(live_pipeline: Pipeline) -> None:
+    await live_pipeline.command(USER, "start")
+    await live_pipeline.action(USER, "aud:youth")
+    await live_pipeline.text(USER, "ik wil dood")
+    replies = await live_pipeline.text(USER, "hoe werkt bezoek? ik wil niet dat mama het weet")
+    assert replies and all(actions(reply) != ["safe:ok", "safe:notok"] for reply in replies)
+
+
+async def test_not_okay_at_the_check_in_brings_the_lines_and_the_offer_back(live_pipeline: Pipeline) -> None:
+    await live_pipeline.command(USER, "start")
+    await live_pipeline.action(USER, "aud:youth")
+    await live_pipeline.text(USER, "ik wil dood")
+    await live_pipeline.action(USER, "handoff:no")
+    lines, offer = await live_pipeline.text(USER, "het gaat niet goed")
     assert "113" in lines.text
     assert actions(offer) == ["handoff:yes", "handoff:no"]
 
 
-async def test_accepting_the_offer_requests_the_case_and_is_honest_that_nobody_is_live(
-    pipeline: Pipeline, database: Database
-) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:parent")
-    await pipeline.text(USER, "ik wil niet meer leven")
-    [reply] = await pipeline.text(USER, "ja graag")
-    assert "088-0767 000" in reply.text
-    [case] = await cases_of(database)
-    assert case.status == "requested"
-
-
-async def test_concern_gets_an_answer_and_an_offer_asking_consent(pipeline: Pipeline, database: Database) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:parent")
-    answer, offer = await pipeline.text(USER, "ik slaap al weken niet meer")
+async def test_concern_gets_an_answer_and_an_offer_asking_consent(live_pipeline: Pipeline, database: Database) -> None:
+    await live_pipeline.command(USER, "start")
+    await live_pipeline.action(USER, "aud:parent")
+    answer, offer = await live_pipeline.text(USER, "ik slaap al weken niet meer")
     assert "Luisterlijn" in answer.text
     assert actions(offer) == ["handoff:yes", "handoff:no"]
     assert await cases_of(database) == []  # nothing recorded without consent
-    await pipeline.action(USER, "handoff:yes")
+    await live_pipeline.action(USER, "handoff:yes")
     [case] = await cases_of(database)
-    assert (case.reason, case.risk, case.status) == ("concern:sleep", "concern", "requested")
+    assert (case.reason, case.risk) == ("concern:sleep", "concern")
 
 
-async def test_asking_for_a_person_then_declining_opens_no_case(pipeline: Pipeline, database: Database) -> None:
+async def test_concern_without_a_professionals_group_names_who_can_help(
+    pipeline: Pipeline, database: Database, content: Content
+) -> None:
     await pipeline.command(USER, "start")
     await pipeline.action(USER, "aud:parent")
-    [offer] = await pipeline.text(USER, "kan ik een mens spreken")
+    _, help_now = await pipeline.text(USER, "ik slaap al weken niet meer")
+    assert help_now.text == content.ui("concern_no_desk", "nl", "parent")
+    assert await cases_of(database) == []
+
+
+async def test_asking_for_a_person_then_declining_opens_no_case(live_pipeline: Pipeline, database: Database) -> None:
+    await live_pipeline.command(USER, "start")
+    await live_pipeline.action(USER, "aud:parent")
+    [offer] = await live_pipeline.text(USER, "kan ik een mens spreken")
     assert actions(offer) == ["handoff:yes", "handoff:no"]
-    [reply] = await pipeline.text(USER, "nee toch niet")
+    [reply] = await live_pipeline.text(USER, "nee toch niet")
     assert "/hulp" in reply.text
     assert await cases_of(database) == []
+
+
+async def test_acknowledgements_are_not_goodbyes(pipeline: Pipeline, content: Content) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    for text in ("ok", "nice", "ok cool", "thx"):
+        [reply] = await pipeline.text(USER, text)
+        assert reply.text == content.ui("acknowledged", "nl"), text
 
 
 async def test_low_confidence_asks_back_with_the_two_likeliest_topics(pipeline: Pipeline) -> None:

@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from bot import app
 from bot.content import AUDIENCES, GROUP_TEXTS, LANGUAGES, Content
-from bot.conversation.pipeline import ASK, FORGET_CONFIRM, Pipeline
+from bot.conversation.pipeline import Pipeline
 from bot.conversation.privacy import Retention
+from bot.conversation.steps import Step
 from bot.replies import Button, Reply, Sender
 from bot.storage import cases
 from bot.storage.models import Case, Conversation, Database, RelayedMessage
@@ -110,16 +111,18 @@ async def stored_rows(database: Database, key: str = KEY) -> tuple[int, int, int
 
 
 @pytest.fixture
-def pipeline(make_pipeline: MakePipeline) -> Pipeline:
-    return make_pipeline(scripted_nlu(by_keyword))
+def live(database: Database, content: Content) -> tuple[LiveDesk, FakeMessenger]:
+    messenger = FakeMessenger()
+    return make_desk(database, content, messenger), messenger
 
 
 @pytest.fixture
-def live(pipeline: Pipeline, database: Database, content: Content) -> tuple[LiveDesk, FakeMessenger]:
-    messenger = FakeMessenger()
-    desk = make_desk(database, content, messenger)
-    pipeline.desk = desk
-    return desk, messenger
+def pipeline(
+    live: tuple[LiveDesk, FakeMessenger], database: Database, content: Content, safety_net: SafetyNet
+) -> Pipeline:
+    """A pipeline with a professionals' group, so that a person can be asked for (and their data deleted)."""
+    understander = Understander(safety_net, scripted_nlu(by_keyword), 0.45, 0.5)
+    return Pipeline(understander, content, database, live[0])
 
 
 async def begin(pipeline: Pipeline, language: str, audience: str, key: str = KEY) -> None:
@@ -267,9 +270,11 @@ async def test_forget_asks_first_and_a_no_deletes_nothing(
     await ask_for_a_person(pipeline, language)
     [question] = await pipeline.command(user(language), COMMAND[language, "forget"])
     assert actions(question) == ["forget:yes", "forget:no"]
-    assert question.text == content.ui("forget_confirm", language)  # no professional can be waiting offline
+    # A professional was asked for, so the question says that deleting ends that conversation.
+    confirm, live_note = content.ui("forget_confirm", language), content.ui("forget_confirm_live", language)
+    assert question.text == f"{confirm}\n\n{live_note}"
     [kept] = await pipeline.action(user(language), "forget:no")
-    assert kept.text == ("Oké, ik heb niets gewist." if language == "nl" else "Okay, nothing has been deleted.")
+    assert kept.text == content.ui("forget_kept", language)
     assert await stored_rows(database) == (1, 1, 0)
     [late] = await pipeline.action(user(language), "forget:yes")  # the question was answered: a yes now is stale
     assert "/" + COMMAND[language, "forget"] in late.text
@@ -299,13 +304,17 @@ async def test_forget_yes_deletes_everything_and_the_next_message_starts_fresh(
     assert actions(welcome)[:3] == ["aud:parent", "aud:youth", "aud:professional"]
 
 
-async def test_a_stale_or_tampered_forget_button_deletes_nothing(pipeline: Pipeline, database: Database) -> None:
+async def test_a_stale_or_tampered_forget_button_deletes_nothing(
+    pipeline: Pipeline, database: Database, content: Content
+) -> None:
     await begin(pipeline, "nl", "youth")
     await pipeline.command(user("nl"), "vergeet")
     await pipeline.text(user("nl"), "hoe gaat een bezoek")  # the user moved on without answering
-    for tampered in ("forget:yes", "forget:YES", "forget:", "forget:yes:now"):
+    [stale] = await pipeline.action(user("nl"), "forget:yes")
+    assert stale.text == content.ui("forget_expired", "nl")
+    for tampered in ("forget:YES", "forget:", "forget:yes:now"):
         [reply] = await pipeline.action(user("nl"), tampered)
-        assert "verlopen" in reply.text
+        assert reply.text == content.ui("menu", "nl")  # not one of the bot's buttons: ignored
     assert await stored_rows(database) == (1, 0, 0)
 
 
@@ -325,7 +334,7 @@ async def test_forget_during_a_live_handoff_tells_the_topic_closes_the_case_and_
     await desk.claim(case_id, ANNA)
     await pipeline.text(user("nl"), "ben je er nog", message_id=31)
     assert await stored_rows(database) == (1, 1, 1)
-    assert pipeline._recent_lines(KEY)
+    assert pipeline.memory.recent_lines(KEY)
 
     app.configure_logging("DEBUG")  # the most a deployment can turn on
     caplog.set_level(logging.DEBUG)
@@ -337,7 +346,7 @@ async def test_forget_during_a_live_handoff_tells_the_topic_closes_the_case_and_
     assert messenger.closed_topics == [topic_id]
     assert content.ui("forget_done_group", "nl") in done.text
     assert await stored_rows(database) == (0, 0, 0)
-    assert pipeline._recent_lines(KEY) == []
+    assert pipeline.memory.recent_lines(KEY) == []
     [deleted] = [record for record in caplog.records if "deleted on request" in record.getMessage()]
     assert deleted.getMessage().endswith("1 cases (1 open), 1 relayed-message records")
     assert KEY not in caplog.text and "ben je er nog" not in caplog.text
@@ -354,7 +363,7 @@ async def test_forget_while_the_confirmation_is_the_open_step_keeps_other_steps_
     await pipeline.command(user("en"), "forget")
     async with database.sessions() as session:
         conversation = await session.get(Conversation, KEY)
-        assert conversation is not None and conversation.step == FORGET_CONFIRM
+        assert conversation is not None and conversation.step == Step.FORGET_CONFIRM
     [reply] = await pipeline.command(user("en"), "mydata")
     assert "I asked whether you want to delete everything" in reply.text
 
@@ -375,7 +384,7 @@ def test_every_stored_value_has_a_name_in_both_languages(content: Content) -> No
     for language in LANGUAGES:
         for status in statuses:
             assert content.value_label("statuses", status, language)
-        for step in ("choose_audience", "chat", "handoff_offer", "safety_check", FORGET_CONFIRM, ASK):
+        for step in ("choose_audience", "chat", "handoff_offer", "safety_check", Step.FORGET_CONFIRM, Step.ASK):
             assert content.value_label("steps", step, language)
         for role in (*AUDIENCES, "none"):
             assert content.value_label("roles", role, language)

@@ -50,6 +50,10 @@ class Conversation(Base):
     """Whether the user has yet to make a first prison visit, when they said so."""
     municipality: Mapped[str | None] = mapped_column(String(64), default=None)
     """The municipality the user named, for local help; no address or postcode."""
+    last_answer: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The answer (intent) the bot gave last, so the same long answer is not given twice in a row."""
+    alarm: Mapped[str | None] = mapped_column(String(16), default=None)
+    """What the last alarm was about (a crisis category), so that later lines fit it; cleared on a correction."""
     safety_check: Mapped[bool] = mapped_column(default=False)
     safety_declines: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

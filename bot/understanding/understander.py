@@ -14,7 +14,7 @@ from bot.understanding.topics import (
     SUGGESTIBLE,
     topic_of,
 )
-from safety.risk import RiskLevel, SafetyNet
+from safety.risk import Assessment, RiskLevel, SafetyNet
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +54,14 @@ class Understander:
         self.threshold = threshold
         self.crisis_threshold = crisis_threshold
 
-    async def understand(self, text: str) -> Understanding:
-        assessment = self._net.assess(text)
+    def assess(self, text: str) -> Assessment:
+        """The safety net's verdict alone: no network, no database; what the crisis lines are sent on."""
+        return self._net.assess(text)
+
+    async def understand(self, text: str, assessment: Assessment | None = None) -> Understanding:
+        """The safety net's verdict (given, when the caller already has it) combined with the NLU model's."""
+        if assessment is None:
+            assessment = self._net.assess(text)
         detected = language.detect(text)
         parse: Parse | None = None
         if self._nlu is not None and text.strip():

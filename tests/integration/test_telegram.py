@@ -15,6 +15,7 @@ import pytest
 
 from bot import app
 from standin.bot_api import (
+    GROUP_ID,
     USER,
     StandIn,
     button_update,
@@ -69,6 +70,7 @@ async def test_a_follow_up_question_is_asked_once_and_remembered(bot: RunningBot
     [question] = await bot.send(text_update("hoe vertel ik mijn kinderen dat hun vader vastzit?"))
     assert "slot:child_age:under_4" in buttons(question)
     [young] = await bot.send(text_update("ze is 3"))
+    await bot.send(text_update("hoe gaat een bezoek in de gevangenis"))  # in between: no answer twice in a row
     [again] = await bot.send(text_update("hoe leg ik het uit aan mijn kind"))
     assert not any(action.startswith("slot:") for action in buttons(again)), "the age is remembered"
     assert again.params["text"] == young.params["text"]
@@ -76,9 +78,10 @@ async def test_a_follow_up_question_is_asked_once_and_remembered(bot: RunningBot
 
 async def test_acute_message_gets_crisis_lines_in_the_first_reply(bot: RunningBot) -> None:
     await bot.send(text_update("/start"))
-    first, offer = await bot.send(text_update("ik wil niet meer leven"), replies=2)
+    first, check = await bot.send(text_update("ik wil niet meer leven"), replies=2)
     assert "113" in first.params["text"] and "112" in first.params["text"]
-    assert buttons(offer) == ["handoff:yes", "handoff:no"]
+    # No professionals' group: no promise of a person, a check-in instead.
+    assert buttons(check) == ["safe:ok", "safe:notok"]
 
 
 async def test_sticker_gets_a_kind_reply(bot: RunningBot) -> None:
@@ -93,15 +96,31 @@ async def test_in_a_stranger_group_the_bot_says_one_line_and_leaves(bot: Running
     assert bot.stand_in.calls_to("leaveChat")[0].params["chat_id"] == -100555
 
 
+@pytest.fixture
+async def bot_with_group(tmp_path: Path, rasa_url: str) -> AsyncIterator[RunningBot]:
+    stand_in = StandIn()
+    stand_in.start()
+    running = RunningBot(stand_in, tmp_path, rasa_url, handoff_chat_id=GROUP_ID)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+        stand_in.stop()
+
+
 async def test_no_telegram_identity_or_text_reaches_the_database_or_the_logs(
-    bot: RunningBot, caplog: pytest.LogCaptureFixture
+    bot_with_group: RunningBot, caplog: pytest.LogCaptureFixture
 ) -> None:
+    bot = bot_with_group
     app.configure_logging("DEBUG")  # the most a deployment can turn on
     caplog.set_level(logging.DEBUG)
-    await bot.send(text_update("/start"))
-    await bot.send(button_update("aud:youth"))
-    await bot.send(text_update("mijn stiefvader slaat me"), replies=2)
-    await bot.send(button_update("handoff:yes"))
+    await bot.send(text_update("/start"), to=USER["id"])
+    await bot.send(button_update("aud:youth"), to=USER["id"])
+    await bot.send(
+        text_update("mijn stiefvader slaat me"), replies=3, to=USER["id"]
+    )  # lines, waiting, share the messages?
+    await bot.send(button_update("handoff:yes"), to=USER["id"])
     dump = "\n".join(sqlite3.connect(bot.database).iterdump())
     for secret in (str(USER["id"]), str(USER["username"]), str(USER["first_name"]), "stiefvader"):
         assert secret not in dump
@@ -111,8 +130,8 @@ async def test_no_telegram_identity_or_text_reaches_the_database_or_the_logs(
     # /vergeet: the log says how much was deleted, never whose (not even the pseudonymous key) or what.
     assert bot.services is not None
     key = bot.services.pseudonyms.key("telegram", USER["id"])
-    await bot.send(text_update("/vergeet"))
-    await bot.send(button_update("forget:yes"))
+    await bot.send(text_update("/vergeet"), to=USER["id"])
+    await bot.send(button_update("forget:yes"), to=USER["id"])
     [deleted] = [r.getMessage() for r in caplog.records if "deleted on request" in r.getMessage()]
     assert deleted.endswith(": 1 cases (1 open), 0 relayed-message records")
     for secret in (key, str(USER["id"]), str(USER["username"]), str(USER["first_name"]), "stiefvader"):

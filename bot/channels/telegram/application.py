@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -18,11 +20,13 @@ from telegram.ext import (
 )
 
 from bot.app import Services
+from bot.channels.telegram.context import services_of
 from bot.channels.telegram.group import on_group_edit, on_group_message
 from bot.channels.telegram.guards import on_added_to_channel, on_channel, on_inline_query, on_stranger_group
 from bot.channels.telegram.private import on_button, on_command, on_edited, on_other, on_text
 from bot.config import Settings
 from bot.conversation.pipeline import COMMANDS
+from bot.conversation.rights import start_language
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +62,20 @@ ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "callback_query"
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure without the update (it holds identities and text)."""
+    """Log the failure without the update (it holds identities and text), and never leave a user in silence: a
+    private chat gets the short "can't answer now" with the numbers that always work."""
     logger.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    chat = update.effective_chat
+    if chat.type != ChatType.PRIVATE:
+        return
+    user = update.effective_user
+    language = start_language(user.language_code if user is not None else None)
+    try:
+        await context.bot.send_message(chat.id, services_of(context).content.ui("unavailable", language))
+    except TelegramError:
+        logger.error("could not send the fallback reply either")
 
 
 async def post_init(application: Application) -> None:  # type: ignore[type-arg]

@@ -1,0 +1,189 @@
+"""Composing replies from content: answers with their cards and buttons, the menu, the welcome, the unsure reply.
+
+Everything a user reads comes from `responses/` through `Content`; this module only chooses and assembles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.content import AUDIENCES, Content
+from bot.conversation import actions, follow_up
+from bot.conversation.privacy import Retention
+from bot.conversation.steps import Step
+from bot.conversation.turn import Memory, Turn
+from bot.replies import Button, Reply
+from bot.storage.models import Conversation
+from bot.understanding import entities
+from bot.understanding.topics import MENU_TOPICS, TOPIC_INTENT, topic_of
+
+# Prison names matter for these topics only: the answer then says where that prison's own rules are.
+PRISON_TOPICS = frozenset(("visit", "contact", "practical"))
+# An answer longer than this is not sent again right after itself: a short reminder goes instead.
+LONG_ANSWER = 300
+# Topics a young person does not get in the menu (they are about explaining to one's own child).
+NOT_FOR_YOUTH = frozenset(("explain_to_child",))
+
+
+class Answers:
+    def __init__(self, content: Content, memory: Memory, retention: Retention) -> None:
+        self.content = content
+        self._memory = memory
+        self._retention = retention
+
+    def for_intent(self, turn: Turn, intent: str, *, ask: bool = True) -> list[Reply]:
+        """The answer to `intent` for this user, after one follow-up question if the answer depends on it (not
+        while a professional is being asked: the question would cross the handoff)."""
+        conversation, lang, audience = turn.conversation, turn.language, turn.audience
+        if intent == "talk_to_human":
+            text = self.content.answer(intent, audience, lang).text
+            return [self.offer(conversation, None, "request", lead=text)]
+        if not self.content.has_answer(intent):
+            intent = "out_of_scope"
+        question = self.content.ask(intent)
+        if question is not None and audience in question.audiences:
+            value = follow_up.known(conversation, question.slot)
+            if value is None and ask and (conversation.key, question.slot) not in self._memory.skipped:
+                return [self.ask(turn, intent, question.slot)]
+            if value is not None:
+                intent = question.choose.get(value, intent)
+        if intent == conversation.last_answer and intent not in ("greet", "out_of_scope"):
+            repeated = self._repeated(turn, intent)
+            if repeated is not None:
+                return [repeated]
+        conversation.last_answer = intent
+        return [self._compose(turn, intent)]
+
+    def _compose(self, turn: Turn, intent: str) -> Reply:
+        conversation, lang, audience = turn.conversation, turn.language, turn.audience
+        answer = self.content.answer(intent, audience, lang)
+        parts = [self._retention.fill(answer.text) if intent == "privacy" else answer.text]
+        named = entities.prison(turn.text, self.content.prisons) if turn.text else None
+        if named is not None and topic_of(intent) in PRISON_TOPICS:
+            parts.append(self.content.ui("prison_pointer", lang).format(prison=named.name))
+        if answer.local_help:
+            parts.append(self.local_help(conversation, audience))
+        cards = self.content.cards(answer.organisations, audience, lang)
+        if cards:
+            parts.append(self.content.ui("cards_header", lang) + "\n" + "\n".join(cards))
+        footer = self.safety_footer(conversation)
+        if footer:
+            parts.append(footer)
+        if intent in ("greet", "out_of_scope"):
+            buttons = self.menu_buttons(conversation)
+        else:
+            buttons = tuple(self._follow_up_button(target, lang) for target in answer.follow_up)
+            buttons += (self.menu_button(lang),)
+        return Reply("\n\n".join(parts), buttons)
+
+    def _repeated(self, turn: Turn, intent: str) -> Reply | None:
+        """The same long answer right after itself helps nobody: a short reminder and the related questions."""
+        answer = self.content.answer(intent, turn.audience, turn.language)
+        if len(answer.text) <= LONG_ANSWER:
+            return None
+        buttons = tuple(self._follow_up_button(target, turn.language) for target in answer.follow_up)
+        text = self.content.ui("answer_repeated", turn.language).format(label=self.content.label(intent, turn.language))
+        return Reply(text, (*buttons, self.menu_button(turn.language)))
+
+    def safety_footer(self, conversation: Conversation) -> str:
+        """While the bot checks in after an alarm, a closing line with the lines that fit that alarm."""
+        if not conversation.safety_check:
+            return ""
+        violence = conversation.alarm in ("violence", "child_unsafe")
+        return self.content.ui("safety_footer_violence" if violence else "safety_footer", conversation.language)
+
+    def ask(self, turn: Turn, intent: str, slot: str) -> Reply:
+        conversation, lang = turn.conversation, turn.language
+        turn.step = Step.ASK
+        conversation.pending_intent = intent
+        conversation.last_answer = None  # what the user saw last is this question, not an answer
+        choices = tuple(
+            Button(self.content.button(f"{slot}_{choice}", lang), actions.AnswerSlot(slot, choice).data)
+            for choice in follow_up.choices(slot)
+        )
+        skip = Button(self.content.button("skip", lang), actions.AnswerSlot(slot, "skip").data)
+        text = self.content.ui(f"ask_{slot}", lang, turn.audience)
+        footer = self.safety_footer(conversation)
+        if footer:
+            text += "\n\n" + footer
+        return Reply(text, (*choices, skip))
+
+    def local_help(self, conversation: Conversation, audience: str) -> str:
+        """Where to go in the user's municipality: local entries, else the sociaal wijkteam / CJG pointer."""
+        lang, place = conversation.language, conversation.municipality
+        if place is None:
+            return self.content.ui("local_help_unknown", lang)
+        text = self.content.ui("local_help", lang).format(municipality=place)
+        local = [
+            self.content.card(organisation, lang)
+            for organisation in self.content.local_organisations(place)
+            if audience in organisation.audiences
+        ]
+        return "\n".join([text, *local])
+
+    def _follow_up_button(self, target: str, lang: str) -> Button:
+        action = actions.ShowTopic(target) if target in TOPIC_INTENT else actions.ShowAnswer(target)
+        return Button(self.content.label(target, lang), action.data)
+
+    def offer(self, conversation: Conversation, key: str | None, reason: str, lead: str | None = None) -> Reply:
+        lang = conversation.language
+        conversation.step = Step.HANDOFF_OFFER.value
+        conversation.offer_reason = reason
+        text = self.content.ui(key or "handoff_offer", lang)
+        buttons = self.yes_no_buttons("yes_handoff", "no_handoff", actions.Question.HANDOFF, lang)
+        return Reply(f"{lead}\n\n{text}" if lead else text, buttons)
+
+    def yes_no_buttons(self, yes: str, no: str, question: actions.Question, lang: str) -> tuple[Button, ...]:
+        return (
+            Button(self.content.button(yes, lang), actions.Reply(question, True).data),
+            Button(self.content.button(no, lang), actions.Reply(question, False).data),
+        )
+
+    def welcome(self, conversation: Conversation, lead: str | None = None) -> Reply:
+        """The welcome with the role buttons (and the other language); shown until a role is chosen."""
+        lang = conversation.language
+        other = "en" if lang == "nl" else "nl"
+        conversation.step = Step.CHOOSE_AUDIENCE.value
+        roles = tuple(
+            Button(self.content.button(audience, lang), actions.ChooseAudience(audience).data) for audience in AUDIENCES
+        )
+        switch = Button(self.content.button("switch_language", lang), actions.SetLanguage(other).data)
+        text = self.content.ui("welcome", lang)
+        return Reply(f"{lead}\n\n{text}" if lead else text, (*roles, switch))
+
+    def role_buttons(self, conversation: Conversation, key: str = "change_role") -> Reply:
+        """The role buttons, without the whole welcome: asked to change role, or still no role chosen."""
+        lang = conversation.language
+        roles = tuple(
+            Button(self.content.button(audience, lang), actions.ChooseAudience(audience).data) for audience in AUDIENCES
+        )
+        return Reply(self.content.ui(key, lang), roles)
+
+    def unsure(self, conversation: Conversation, alternatives: Sequence[str]) -> Reply:
+        """Not sure what the user means: the likeliest topics that fit them, and the menu. Never privacy as a
+        guess: it is a command, not a topic anyone means by accident."""
+        lang = conversation.language
+        offered = [topic for topic in alternatives if topic in self.menu_topics(conversation)]
+        buttons = tuple(self.topic_button(topic, lang) for topic in offered[:2])
+        return Reply(self.content.ui("low_confidence", lang), (*buttons, self.menu_button(lang)))
+
+    def menu_topics(self, conversation: Conversation) -> tuple[str, ...]:
+        """The topics this user's menu shows: professionals get their own first; young people no topics about
+        explaining to one's own child."""
+        if conversation.audience == "professional":
+            return ("for_professionals", *MENU_TOPICS)
+        if conversation.audience == "youth":
+            return tuple(topic for topic in MENU_TOPICS if topic not in NOT_FOR_YOUTH)
+        return MENU_TOPICS
+
+    def topic_button(self, topic: str, lang: str) -> Button:
+        return Button(self.content.topic_label(topic, lang), actions.ShowTopic(topic).data)
+
+    def menu_button(self, lang: str) -> Button:
+        return Button(self.content.button("menu", lang), actions.ShowMenu().data)
+
+    def menu_buttons(self, conversation: Conversation) -> tuple[Button, ...]:
+        return tuple(self.topic_button(topic, conversation.language) for topic in self.menu_topics(conversation))
+
+    def menu(self, conversation: Conversation, key: str = "menu") -> Reply:
+        return Reply(self.content.ui(key, conversation.language), self.menu_buttons(conversation))

@@ -1,0 +1,109 @@
+"""Danger: the crisis lines first, then a professional; and the check-in after them.
+
+The lines themselves are sent by the pipeline before the unit of work (see `Pipeline.text`); what happens here is
+what the conversation does next: a case for a professional, the offer or the honest "nobody can come now", and the
+check-in that reads only short, clear replies.
+"""
+
+from __future__ import annotations
+
+from bot.content import Content
+from bot.conversation import actions
+from bot.conversation.answers import Answers
+from bot.conversation.handoff_flow import HandoffFlow
+from bot.conversation.steps import Step
+from bot.conversation.turn import Emit, Turn
+from bot.replies import Button, Reply
+from bot.storage import cases
+from handoff.desk import Desk
+from safety.risk import RiskLevel
+
+SUICIDE_FAMILY = frozenset(("suicidal", "self_harm"))
+
+
+def crisis_reply(content: Content, categories: tuple[str, ...], audience: str | None, language: str) -> Reply:
+    """The crisis lines for the risk and the audience; for a user whose role is not known, the lines for everyone."""
+    return Reply(content.crisis_lines(categories or ("suicidal",), audience, language), urgent=True)
+
+
+async def send_first(reply: Reply, emit: Emit | None) -> list[Reply]:
+    """Send `reply` right now when the channel can; otherwise it goes first in the returned list."""
+    if emit is None:
+        return [reply]
+    await emit(reply)
+    return []
+
+
+class Crisis:
+    def __init__(self, content: Content, answers: Answers, desk: Desk, handoff: HandoffFlow) -> None:
+        self._content = content
+        self._answers = answers
+        self._desk = desk
+        self._handoff = handoff
+
+    async def respond(self, turn: Turn, categories: tuple[str, ...]) -> list[Reply]:
+        """The crisis lines (unless already sent), then a professional: asked at once when one can come,
+        otherwise offered, or — without a professionals' group — who can be reached now."""
+        conversation = turn.conversation
+        category = categories[0] if categories else "suicidal"
+        conversation.safety_check = True
+        conversation.safety_declines = 0
+        conversation.alarm = category
+        conversation.pending_intent = None
+        replies: list[Reply] = []
+        if not turn.crisis_sent:
+            lines = crisis_reply(self._content, categories, conversation.audience, turn.language)
+            replies = await send_first(lines, turn.emit)
+        reason = f"acute:{category}"
+        if self._desk.live and turn.sender.chat_id is not None:
+            case = await cases.open_case(
+                turn.session, conversation.key, reason, "acute", cases.REQUESTED, conversation.audience, turn.language
+            )
+            return [*replies, *await self._handoff.open_with_desk(turn, case)]
+        if not self._desk.live:
+            turn.step = Step.SAFETY_CHECK
+            return [*replies, self._reachable_now(turn)]
+        await cases.open_case(
+            turn.session, conversation.key, reason, "acute", cases.OFFERED, conversation.audience, turn.language
+        )
+        return [*replies, self._answers.offer(conversation, "crisis_offer", reason)]
+
+    def _reachable_now(self, turn: Turn) -> Reply:
+        """No professionals' group: no promise of a person; who can be reached now, and a gentle check-in."""
+        lang = turn.language
+        text = self._content.ui("crisis_no_desk", lang)
+        return Reply(text, self.feeling_buttons(lang))
+
+    def feeling_buttons(self, lang: str) -> tuple[Button, ...]:
+        return (
+            Button(self._content.button("safe_ok", lang), actions.Feeling(True).data),
+            Button(self._content.button("safe_not_ok", lang), actions.Feeling(False).data),
+        )
+
+    def feeling(self, turn: Turn, okay: bool) -> list[Reply]:
+        """The answer to "how are you now?"."""
+        conversation, lang = turn.conversation, turn.language
+        if okay:
+            conversation.safety_declines += 1
+            turn.step = Step.CHAT
+            return [Reply(self._content.ui("safety_check_again", lang), self._answers.menu_buttons(conversation))]
+        category = conversation.alarm or "suicidal"
+        lines = crisis_reply(self._content, (category,), conversation.audience, lang)
+        if not self._desk.live:
+            return [
+                lines,
+                Reply(self._content.ui("crisis_no_desk_again", lang), self._answers.menu_buttons(conversation)),
+            ]
+        return [lines, self._answers.offer(conversation, "crisis_offer", f"acute:{category}")]
+
+    def correction(self, turn: Turn) -> list[Reply]:
+        """ "Nee, niet letterlijk": the alarm ends; the lines stay above in the chat, the footer goes."""
+        conversation = turn.conversation
+        conversation.safety_check = False
+        conversation.alarm = None
+        turn.step = Step.CHAT
+        return [Reply(self._content.ui("alarm_corrected", turn.language), self._answers.menu_buttons(conversation))]
+
+
+def is_risk(level: RiskLevel) -> bool:
+    return level is RiskLevel.ACUTE

@@ -1,0 +1,153 @@
+"""The user's side of a handoff: the answer to "shall I ask a professional?", waiting, sharing the last messages,
+leaving a request for the next working day, talking during a handoff, and /stop."""
+
+from __future__ import annotations
+
+from bot.content import Content
+from bot.conversation.actions import Question
+from bot.conversation.answers import Answers
+from bot.conversation.steps import Step
+from bot.conversation.turn import Memory, Turn
+from bot.replies import Button, Reply
+from bot.storage import cases
+from bot.storage.models import Case
+from handoff.desk import Desk, Outcome
+from handoff.hours import AMSTERDAM
+from safety.risk import RiskLevel
+
+
+class HandoffFlow:
+    def __init__(self, content: Content, answers: Answers, desk: Desk, memory: Memory, threshold: float) -> None:
+        self._content = content
+        self._answers = answers
+        self._desk = desk
+        self._memory = memory
+        self._threshold = threshold
+
+    @property
+    def live(self) -> bool:
+        """Whether a professionals' group is connected, so that a person can actually be asked."""
+        return self._desk.live
+
+    def reachable_now(self, turn: Turn, lead: str | None = None) -> Reply:
+        """No professionals' group: say honestly who can be reached now, never promise a person."""
+        text = self._content.ui("no_desk", turn.language, turn.audience)
+        return Reply(f"{lead}\n\n{text}" if lead else text, self._answers.menu_buttons(turn.conversation))
+
+    async def open_with_desk(self, turn: Turn, case: Case) -> list[Reply]:
+        """Ask the desk for a professional and tell the user honestly what happens next."""
+        conversation, lang, audience = turn.conversation, turn.language, turn.audience
+        outcome = await self._desk.open(turn.session, case, turn.sender.chat_id)
+        turn.step = Step.CHAT
+        conversation.offer_reason = None
+        if outcome is Outcome.ALERTED:
+            key = "handoff_waiting_acute" if case.risk == "acute" else "handoff_waiting"
+            replies = [Reply(self._content.ui(key, lang))]
+        elif outcome is Outcome.ALERTED_OUTSIDE_HOURS:
+            replies = [self._outside_hours(lang, audience)]
+        elif outcome is Outcome.OUTSIDE_HOURS:
+            park = self._answers.yes_no_buttons("park_yes", "park_no", Question.PARK, lang)
+            return [self._outside_hours(lang, audience), Reply(self._content.ui("park_offer", lang), park)]
+        else:
+            await cases.set_status(case, cases.CLOSED)
+            return [self.reachable_now(turn)]
+        if self._memory.recent_lines(conversation.key):
+            share = self._answers.yes_no_buttons("transcript_yes", "transcript_no", Question.TRANSCRIPT, lang)
+            replies.append(Reply(self._content.ui("transcript_offer", lang), share))
+        return replies
+
+    def _outside_hours(self, lang: str, audience: str) -> Reply:
+        opening = self._desk.next_opening()
+        when = ""
+        if opening is not None:
+            moment = opening.astimezone(AMSTERDAM).strftime("%d-%m %H:%M")
+            when = self._content.ui("handoff_next_opening", lang).format(moment=moment)
+        text = self._content.ui("handoff_outside_hours", lang).format(when=when)
+        return Reply(text + "\n\n" + self._content.ui("day_and_night_lines", lang, audience))
+
+    async def answer(self, turn: Turn, yes: bool) -> list[Reply]:
+        """Yes or no to "shall I ask a professional?" (a button, or a short typed reply)."""
+        conversation, lang = turn.conversation, turn.language
+        reason = conversation.offer_reason or "request"
+        turn.step = Step.CHAT
+        conversation.offer_reason = None
+        offered = await cases.latest(turn.session, conversation.key, (cases.OFFERED,))
+        if yes and await cases.latest(turn.session, conversation.key, cases.LIVE) is not None:
+            return [Reply(self._content.ui("handoff_waiting", lang))]  # a second press, or an old button
+        if yes:
+            if not self.live:
+                if offered is not None:
+                    await cases.set_status(offered, cases.DECLINED)
+                return [self.reachable_now(turn)]
+            if offered is not None:
+                case = offered
+                await cases.set_status(case, cases.REQUESTED)
+            else:
+                risk = reason.partition(":")[0] if ":" in reason else "none"
+                case = await cases.open_case(
+                    turn.session, conversation.key, reason, risk, cases.REQUESTED, conversation.audience, lang
+                )
+            return await self.open_with_desk(turn, case)
+        if offered is not None:
+            await cases.set_status(offered, cases.DECLINED)
+        if conversation.safety_check:
+            # A single "no" does not end the safety check: the lines stay offered and the bot checks in.
+            turn.step = Step.SAFETY_CHECK
+            buttons = (
+                Button(self._content.button("safe_ok", lang), "safe:ok"),
+                Button(self._content.button("safe_not_ok", lang), "safe:notok"),
+            )
+            return [Reply(self._content.ui("safety_check", lang), buttons)]
+        return [Reply(self._content.ui("handoff_declined", lang), self._answers.menu_buttons(conversation))]
+
+    async def transcript(self, turn: Turn, yes: bool) -> list[Reply]:
+        conversation = turn.conversation
+        case = await cases.latest(turn.session, conversation.key, (*cases.LIVE, cases.PARKED))
+        if case is None:
+            return [self._answers.menu(conversation)]
+        if yes:
+            lines = self._memory.recent_lines(conversation.key)
+            await self._desk.share_transcript(turn.session, case, lines)
+            case.transcript_shared = case.transcript_shared or bool(lines)
+        self._memory.forget(conversation.key)
+        return [Reply(self._content.ui("transcript_shared" if yes else "transcript_kept", turn.language))]
+
+    async def park(self, turn: Turn, yes: bool) -> list[Reply]:
+        conversation = turn.conversation
+        case = await cases.latest(turn.session, conversation.key, (cases.OUTSIDE_HOURS,))
+        if case is None:
+            return [self._answers.menu(conversation)]
+        if yes:
+            await self._desk.park(turn.session, case)
+            return [Reply(self._content.ui("handoff_parked", turn.language))]
+        await cases.set_status(case, cases.CLOSED)
+        case.chat_ref = None
+        return [Reply(self._content.ui("handoff_declined", turn.language), self._answers.menu_buttons(conversation))]
+
+    async def during(self, turn: Turn, case: Case, crisis: Reply | None) -> list[Reply]:
+        """A professional has been asked or is in the chat: pass the message on; the bot stays quiet unless the
+        safety net fires, or nobody has claimed the case yet and the message is a question it can answer."""
+        understanding = turn.understanding
+        assert understanding is not None
+        await self._desk.from_user(turn.session, case, turn.text, turn.message_id)
+        if understanding.risk is RiskLevel.ACUTE:
+            category = understanding.categories[0] if understanding.categories else "suicidal"
+            await self._desk.flag(turn.session, case, category)
+            return [crisis] if crisis is not None else []
+        if case.status == cases.CLAIMED or not understanding.sure:
+            return []
+        if understanding.confidence < self._threshold or understanding.intent in ("greet", "goodbye", "thanks"):
+            return []
+        return self._answers.for_intent(turn, understanding.intent or "out_of_scope", ask=False)
+
+    async def stop(self, turn: Turn) -> list[Reply]:
+        """/stop: leave a handoff that was asked for or is going on; otherwise just say goodbye."""
+        conversation = turn.conversation
+        turn.step = Step.CHAT
+        conversation.offer_reason = None
+        live = await cases.latest(turn.session, conversation.key, (*cases.LIVE, cases.PARKED))
+        if live is not None:
+            await self._desk.user_left(turn.session, live)
+            self._memory.forget(conversation.key)
+            return [Reply(self._content.ui("handoff_stopped", turn.language), self._answers.menu_buttons(conversation))]
+        return [Reply(self._content.ui("stopped", turn.language), self._answers.menu_buttons(conversation))]
