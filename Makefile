@@ -26,7 +26,7 @@ NLU_URL := http://127.0.0.1:$(RASA_PORT)
 # pip on some machines warns about every missing local index folder; keep real errors only.
 PIP_QUIET := { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 
-.PHONY: help run test setup train validate content crossval lint nlu-up nlu-down bench clean migrate purge
+.PHONY: help run test check setup train validate content crossval lint nlu-up nlu-down bench clean migrate purge
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -89,10 +89,14 @@ crossval: $(NLU_VENV)/.installed ## Cross-validate the NLU data (3 folds); print
 			&& test -f $(CV_DIR)/intent_report.json && echo "$$hash" > $(CV_DIR)/data.hash; \
 	fi; $(PY) nlu/crossval.py $(CV_DIR)
 
-lint: $(BOT_VENV)/.installed ## ruff (lint and format) and mypy
+lint: $(BOT_VENV)/.installed ## ruff (lint and format), mypy, and the import contracts (import-linter)
 	$(BOT_VENV)/bin/ruff check .
 	$(BOT_VENV)/bin/ruff format --check .
 	$(BOT_VENV)/bin/mypy
+	@$(BOT_VENV)/bin/lint-imports --no-cache 2>&1 | grep -E 'KEPT|BROKEN|Contracts:|not allowed|->' ; test $${PIPESTATUS[0]} -eq 0
+
+check: lint content ## Quick: lint, the content check and the unit tests (no NLU service, no PostgreSQL needed)
+	$(BOT_VENV)/bin/python -m pytest --ignore=tests/integration -q
 
 nlu-up: $(NLU_VENV)/.installed ## Start the NLU service in the background; returns when /model/parse answers
 	@mkdir -p $(RUN_DIR)

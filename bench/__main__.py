@@ -28,6 +28,7 @@ from bot.replies import Sender
 from bot.storage.models import Database
 from bot.storage.schema import migrate
 from bot.understanding.nlu_client import NluClient
+from bot.understanding.topics import ANSWERED_INTENTS
 from bot.understanding.understander import Understander
 from handoff.desk import OfflineDesk
 from safety.risk import SafetyNet
@@ -78,7 +79,9 @@ async def pipeline_latency(messages: list[str], nlu: NluClient) -> list[float]:
         understander = Understander(SafetyNet.from_yaml(), nlu, 0.45, 0.5)
         # Ten users sending back to back would be braked as a flood; the figure is for answered messages.
         unbraked = FloodGuard(10**9, 1.0)
-        pipeline = Pipeline(understander, Content.load(), database, OfflineDesk(), flood=unbraked)
+        pipeline = Pipeline(
+            understander, Content.load(required=ANSWERED_INTENTS), database, OfflineDesk(), flood=unbraked
+        )
         try:
             for user in range(10):
                 await pipeline.command(Sender(f"user-{user}"), "start")

@@ -12,6 +12,7 @@ from bot.channels import console
 from bot.config import load_settings
 from bot.storage.schema import SchemaError, verify
 from bot.understanding.cli import run as run_understand
+from bot.understanding.topics import ANSWERED_INTENTS
 
 logger = logging.getLogger("bot")
 
@@ -77,7 +78,7 @@ def _content() -> int:
     from bot.content import Content, ContentError
 
     try:
-        content = Content.load()
+        content = Content.load(required=ANSWERED_INTENTS)
     except ContentError as error:
         print(f"Content check failed: {error}", file=sys.stderr)
         return 1

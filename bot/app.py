@@ -17,6 +17,7 @@ from bot.storage import schema
 from bot.storage.models import Database
 from bot.storage.retention import Retention
 from bot.understanding.nlu_client import NluClient
+from bot.understanding.topics import ANSWERED_INTENTS
 from bot.understanding.understander import Understander
 from handoff.chatref import ChatRefs
 from handoff.desk import LiveDesk, Messenger, OfflineDesk
@@ -77,7 +78,7 @@ async def build(settings: Settings, use_nlu: bool = True, messenger: Messenger |
     """Load content and phrases (failing fast on broken YAML), open the database (refusing one that is not
     migrated), remove what is past its retention, connect the NLU client; with a messenger for the professionals'
     group, a live handoff desk, else an offline one that only records cases."""
-    content = Content.load()
+    content = Content.load(required=ANSWERED_INTENTS)
     understander, nlu = understanding(settings, use_nlu)
     OfficeHours.parse(settings.handoff_hours)  # fail fast on a typo in HANDOFF_HOURS
     database = open_database(settings)

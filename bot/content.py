@@ -16,13 +16,36 @@ from typing import Any
 import yaml
 
 from bot.config import ROOT
-from bot.understanding.topics import CRISIS_INTENT_CATEGORY, INTENT_TOPIC
 
 RESPONSES = ROOT / "responses"
 LANGUAGES: tuple[str, ...] = ("nl", "en")
 AUDIENCES: tuple[str, ...] = ("parent", "youth", "professional")
-# Every intent the model knows needs an answer, except the crisis intents (answered from crisis.yml).
-ANSWERED_INTENTS: tuple[str, ...] = tuple(intent for intent in INTENT_TOPIC if intent not in CRISIS_INTENT_CATEGORY)
+# Every text the code asks ui.yml for (`Content.ui`, `.button`, `.words`): renaming or deleting one of these keys in
+# ui.yml fails `make content` and start-up, naming the key. Texts per audience are checked for every audience they
+# have; `tests/test_content.py` fails when the code uses a ui.yml key that is not listed here.
+UI_TEXTS: tuple[str, ...] = (
+    "acknowledged", "alarm_corrected", "answer_repeated", "audience_chosen", "ask_child_age", "ask_first_visit",
+    "ask_municipality", "cards_header", "change_role", "choose_role_reminder", "concern_no_desk", "concern_offer",
+    "concern_offer_professional", "crisis_no_desk", "crisis_no_desk_again", "crisis_offer", "day_and_night_lines",
+    "edit_not_relayed", "emoji_only", "forget_confirm", "forget_confirm_live", "forget_done", "forget_done_chat",
+    "forget_done_group", "forget_expired", "forget_kept", "forget_none", "handoff_declined", "handoff_joined",
+    "handoff_left", "handoff_message", "handoff_next_opening", "handoff_offer", "handoff_outside_hours",
+    "handoff_parked", "handoff_still_waiting", "handoff_stopped", "handoff_text_only", "handoff_waiting",
+    "handoff_waiting_acute", "help", "language_set", "local_help", "local_help_unknown", "low_confidence", "menu",
+    "mydata_case", "mydata_case_closed", "mydata_case_transcript_no", "mydata_case_transcript_yes",
+    "mydata_case_who", "mydata_cases", "mydata_cases_none", "mydata_child_age", "mydata_first_visit_no",
+    "mydata_first_visit_yes", "mydata_footer", "mydata_intro", "mydata_language", "mydata_municipality",
+    "mydata_none", "mydata_role", "mydata_safety_check", "mydata_step", "mydata_updated", "nlu_down", "no_desk",
+    "non_text", "park_offer", "prison_pointer", "professional_named", "professional_unnamed", "safety_check",
+    "safety_check_again", "safety_footer", "safety_footer_violence", "slow_down", "stopped", "transcript_kept",
+    "transcript_offer", "transcript_shared", "unavailable", "unknown_command", "welcome",
+)  # fmt: skip
+UI_WORDS: tuple[str, ...] = ("yes_words", "no_words", "skip_words", "acknowledgement_words", "correction_phrases")
+UI_BUTTONS: tuple[str, ...] = (
+    "parent", "youth", "professional", "switch_language", "menu", "skip", "safe_ok", "safe_not_ok",
+    "yes_handoff", "no_handoff", "transcript_yes", "transcript_no", "park_yes", "park_no", "forget_yes", "forget_no",
+    "child_age_under_4", "child_age_4_8", "child_age_8_12", "child_age_teen", "first_visit_yes", "first_visit_no",
+)  # fmt: skip
 # Every text the handoff desk writes in the professionals' group.
 GROUP_TEXTS: tuple[str, ...] = (
     "topic_name",
@@ -217,7 +240,7 @@ class Content:
         )
 
     @classmethod
-    def load(cls, folder: Path = RESPONSES, required: Iterable[str] = ANSWERED_INTENTS) -> Content:
+    def load(cls, folder: Path = RESPONSES, required: Iterable[str] = ()) -> Content:
         answers: dict[str, Any] = {}
         for path in sorted((folder / "answers").glob("*.yml")):
             for intent, entry in (_load_yaml(path) or {}).items():
@@ -240,7 +263,7 @@ class Content:
 
     # -- checks ----------------------------------------------------------------------------------------------
 
-    def check(self, required: Iterable[str] = ANSWERED_INTENTS) -> None:
+    def check(self, required: Iterable[str] = ()) -> None:
         """Raise ContentError on the first missing or malformed piece.
 
         Every intent in `required` needs an answer, every answer a text for each audience and language (or a
@@ -251,6 +274,7 @@ class Content:
                 raise ContentError(f"no answer for intent {intent}")
         for intent, entry in self._answers.items():
             self._check_answer(intent, entry)
+        self._check_keys()
         for key, value in self._ui.items():
             if key.endswith(("_words", "_phrases")):
                 continue
@@ -265,6 +289,24 @@ class Content:
 
         for path in GROUP_TEXTS:
             self.group(*path.split("."))
+
+    def _check_keys(self) -> None:
+        """Every key the code asks for is there: a renamed or deleted key fails here, not at a user's message."""
+        for key in (*UI_TEXTS, *UI_WORDS, "buttons", "topics"):
+            if key not in self._ui:
+                raise ContentError(f"ui.yml: the key {key} is missing (the bot uses it)")
+        for key in UI_WORDS:
+            if not isinstance(self._ui[key], list) or not self._ui[key]:
+                raise ContentError(f"ui.yml {key}: expected a list of words")
+        for key in UI_BUTTONS:
+            if key not in self._ui["buttons"]:
+                raise ContentError(f"ui.yml: the button buttons.{key} is missing (the bot uses it)")
+        for key in GROUP_TEXTS:
+            node: Any = self._group
+            for part in key.split("."):
+                node = node.get(part) if isinstance(node, Mapping) else None
+            if not isinstance(node, str):
+                raise ContentError(f"handoff.yml: the text {key} is missing (the bot uses it)")
 
     def _check_answer(self, intent: str, entry: Mapping[str, Any]) -> None:
         where = f"answer {intent}"

@@ -30,6 +30,7 @@ from bot.pseudonym import Pseudonymiser
 from bot.storage.models import Database
 from bot.storage.schema import migrate
 from bot.understanding.nlu_client import NluClient
+from bot.understanding.topics import ANSWERED_INTENTS
 from bot.understanding.understander import Understander
 from handoff.chatref import ChatRefs
 from handoff.desk import LiveDesk, Messenger, OfflineDesk
@@ -53,7 +54,7 @@ def safety_net() -> SafetyNet:
 
 @pytest.fixture(scope="session")
 def content() -> Content:
-    return Content.load()
+    return Content.load(required=ANSWERED_INTENTS)
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

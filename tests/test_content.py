@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 from collections.abc import Callable
@@ -13,8 +14,8 @@ import pytest
 import yaml
 
 from bot.config import ROOT
-from bot.content import ANSWERED_INTENTS, AUDIENCES, LANGUAGES, PHONE, Content, ContentError
-from bot.understanding.topics import INTENT_TOPIC, MENU_TOPICS
+from bot.content import AUDIENCES, LANGUAGES, PHONE, UI_TEXTS, UI_WORDS, Content, ContentError
+from bot.understanding.topics import ANSWERED_INTENTS, INTENT_TOPIC, MENU_TOPICS
 
 DOMAIN_INTENTS = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
 PHONE_LIKE = re.compile(r"(?<![\w-])0\d{2,3}-[\d -]*\d")
@@ -164,7 +165,7 @@ def test_an_intent_without_any_answer_is_caught(tmp_path: Path) -> None:
     folder = _copy_responses(tmp_path)
     _edit(folder, "answers/visit.yml", lambda data: data.pop("visit_costs"))
     with pytest.raises(ContentError, match="no answer for intent visit_costs"):
-        Content.load(folder)
+        Content.load(folder, required=ANSWERED_INTENTS)
 
 
 def test_a_dangling_organisation_id_is_caught(tmp_path: Path) -> None:
@@ -214,4 +215,29 @@ def test_broken_yaml_is_reported_with_its_file(tmp_path: Path) -> None:
     folder = _copy_responses(tmp_path)
     (folder / "ui.yml").write_text("welcome: [unclosed\n", encoding="utf-8")
     with pytest.raises(ContentError, match=r"ui\.yml"):
+        Content.load(folder)
+
+
+def test_every_ui_key_the_code_uses_is_declared_and_checked() -> None:
+    """A ui.yml key written in the code but missing from UI_TEXTS would escape the content check."""
+    ui = yaml.safe_load((ROOT / "responses" / "ui.yml").read_text(encoding="utf-8"))
+    literals: set[str] = set()
+    for folder in ("bot", "handoff"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    literals.add(node.value)
+    label_groups = {"buttons", "topics", "roles", "steps", "statuses", "reasons"}
+    undeclared = (set(ui) & literals) - set(UI_TEXTS) - set(UI_WORDS) - label_groups
+    assert not undeclared
+
+
+@pytest.mark.parametrize("key", ["welcome", "unavailable", "yes_words"])
+def test_renaming_a_key_the_code_uses_fails_the_check_and_names_it(tmp_path: Path, key: str) -> None:
+    folder = _copy_responses(tmp_path)
+    ui_path = folder / "ui.yml"
+    ui = yaml.safe_load(ui_path.read_text(encoding="utf-8"))
+    ui[f"{key}_renamed"] = ui.pop(key)
+    ui_path.write_text(yaml.safe_dump(ui, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ContentError, match=key):
         Content.load(folder)

@@ -69,6 +69,8 @@ INTENT_TOPIC: dict[str, str] = {
 }
 
 CRISIS_INTENT_CATEGORY: dict[str, str] = {"crisis_suicidal": "suicidal", "crisis_violence": "violence"}
+# Every intent the model knows needs an answer in responses/, except the crisis intents (answered from crisis.yml).
+ANSWERED_INTENTS: tuple[str, ...] = tuple(intent for intent in INTENT_TOPIC if intent not in CRISIS_INTENT_CATEGORY)
 CATEGORY_CRISIS_INTENT: dict[str, str] = {
     "suicidal": "crisis_suicidal",
     "self_harm": "crisis_suicidal",
