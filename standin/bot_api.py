@@ -51,6 +51,21 @@ def _too_long(params: dict[str, Any]) -> bool:
 class _Refused(Exception):
     """The Bot API answers this request with an error, as Telegram would."""
 
+    def __init__(self, description: str, code: int = 400, parameters: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.parameters = parameters
+
+
+@dataclass
+class Failure:
+    """An error the stand-in answers instead of doing the call: a fault injected by a test."""
+
+    method: str
+    code: int
+    description: str
+    parameters: dict[str, Any] | None = None
+
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
@@ -73,6 +88,9 @@ class StandIn:
     calls: list[Call] = field(default_factory=list)
     refused: list[Call] = field(default_factory=list)
     """Requests Telegram would have refused (a message over 4,096 characters); they are not in `calls`."""
+    failed: list[Call] = field(default_factory=list)
+    """Requests answered with an injected failure (see `fail`); they are not in `calls`."""
+    _failures: list[Failure] = field(default_factory=list)
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _condition: threading.Condition = field(default_factory=threading.Condition)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -83,6 +101,14 @@ class StandIn:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def fail(
+        self, method: str, code: int, description: str, times: int = 1, parameters: dict[str, Any] | None = None
+    ) -> None:
+        """Answer the next `times` calls of `method` with this error, as Telegram would (e.g. 429 with
+        parameters={"retry_after": 1}, 403 "Forbidden: bot was blocked by the user", 502 "Bad Gateway")."""
+        with self._condition:
+            self._failures.extend(Failure(method, code, description, parameters) for _ in range(times))
 
     def push(self, update: dict[str, Any]) -> None:
         with self._condition:
@@ -119,8 +145,10 @@ class StandIn:
                     answer: dict[str, Any] = {"ok": True, "result": stand_in._answer(method, params)}
                     status = 200
                 except _Refused as refusal:
-                    answer = {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
-                    status = 400
+                    answer = {"ok": False, "error_code": refusal.code, "description": str(refusal)}
+                    if refusal.parameters:
+                        answer["parameters"] = refusal.parameters
+                    status = refusal.code
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -160,7 +188,14 @@ class StandIn:
         if method == "sendMessage" and _too_long(params):
             with self._condition:
                 self.refused.append(Call(method, params))
-            raise _Refused("message is too long")
+            raise _Refused("Bad Request: message is too long")
+        with self._condition:
+            failure = next((f for f in self._failures if f.method == method), None)
+            if failure is not None:
+                self._failures.remove(failure)
+                self.failed.append(Call(method, params))
+        if failure is not None:
+            raise _Refused(failure.description, failure.code, failure.parameters)
         with self._condition:
             self.calls.append(Call(method, params))
             self._condition.notify_all()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram.ext import (
     ContextTypes,
 )
@@ -17,6 +19,10 @@ from handoff import display
 from handoff.desk import LiveDesk
 
 logger = logging.getLogger(__name__)
+
+# Crisis lines are tried this often on a passing network fault, waiting a little longer each time.
+URGENT_ATTEMPTS = 3
+URGENT_RETRY_SECONDS = 0.5
 
 
 CHANNEL = "telegram"
@@ -37,9 +43,28 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, repli
         return
     for reply in replies:
         pieces = display.split(reply.text)  # the bot's own texts are short; this only guards the limit
-        for piece in pieces[:-1]:
-            await context.bot.send_message(chat.id, piece)
-        await context.bot.send_message(chat.id, pieces[-1], reply_markup=keyboard(reply.buttons))
+        for number, piece in enumerate(pieces, start=1):
+            markup = keyboard(reply.buttons) if number == len(pieces) else None
+            if reply.urgent:
+                await _send_urgent(context, chat.id, piece, markup)
+            else:
+                await context.bot.send_message(chat.id, piece, reply_markup=markup)
+
+
+async def _send_urgent(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    """The crisis lines (or the fallback with the numbers) must arrive: a passing network fault or a timeout is
+    tried again a few times; a refusal (blocked, bad request) is not."""
+    for attempt in range(1, URGENT_ATTEMPTS + 1):
+        try:
+            await context.bot.send_message(chat_id, text, reply_markup=markup)
+            return
+        except (NetworkError, TimedOut) as error:
+            if isinstance(error, BadRequest | Forbidden) or attempt == URGENT_ATTEMPTS:
+                raise
+            logger.warning("an urgent reply failed (%s); trying again", type(error).__name__)
+            await asyncio.sleep(URGENT_RETRY_SECONDS * attempt)
 
 
 def emitter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Callable[[Reply], Awaitable[None]]:
