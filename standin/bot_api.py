@@ -110,6 +110,12 @@ class StandIn:
         with self._condition:
             self._failures.extend(Failure(method, code, description, parameters) for _ in range(times))
 
+    @property
+    def pending_updates(self) -> int:
+        """Updates pushed but not yet fetched by the bot."""
+        with self._condition:
+            return len(self._updates)
+
     def push(self, update: dict[str, Any]) -> None:
         with self._condition:
             update["update_id"] = next(self._ids)

