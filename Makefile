@@ -26,7 +26,7 @@ NLU_URL := http://127.0.0.1:$(RASA_PORT)
 # pip on some machines warns about every missing local index folder; keep real errors only.
 PIP_QUIET := { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 
-.PHONY: help run test check setup train validate content crossval lint nlu-up nlu-down bench clean migrate purge
+.PHONY: help run test check setup train validate content crossval lint nlu-up nlu-down bench clean migrate purge deploy-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,7 +35,7 @@ run: setup train migrate ## Migrate the database, start the NLU service and the 
 	@$(MAKE) --no-print-directory nlu-up
 	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; $(PY) -m bot run
 
-test: setup train validate content lint crossval ## Set up, train if needed, check data and content, lint, cross-validate, then run every test against the real NLU service
+test: setup train validate content lint deploy-check crossval ## Set up, train if needed, check data, content and the deployment files, lint, cross-validate, then run every test against the real NLU service
 	@$(MAKE) --no-print-directory nlu-up
 	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; RASA_URL=$(NLU_URL) $(PY) -m pytest
 
@@ -111,6 +111,31 @@ nlu-up: $(NLU_VENV)/.installed ## Start the NLU service in the background; retur
 
 nlu-down: ## Stop the NLU service
 	@if [ -f $(NLU_PID) ]; then kill $$(cat $(NLU_PID)) 2>/dev/null || true; rm -f $(NLU_PID); echo "NLU service stopped"; fi
+
+# The Kubernetes versions the manifests are validated against: an older release that clusters still run, and the
+# newest whose schemas kubernetes-validate bundles.
+KUBE_VERSIONS := 1.33.0 1.37.0
+KUBE_FILES := $(filter-out deploy/kubernetes/kustomization.yaml,$(sort $(wildcard deploy/kubernetes/*.yaml)))
+
+deploy-check: $(BOT_VENV)/.installed ## Validate the deployment files offline (YAML, compose and Kubernetes schemas, nginx -t, consistency)
+	@echo "== yamllint (deploy/yamllint.yml): docker-compose.yml deploy/"
+	@$(BOT_VENV)/bin/yamllint --strict -c deploy/yamllint.yml docker-compose.yml deploy/ && echo "ok"
+	@echo "== docker-compose.yml against the Compose Specification schema (vendored in check-jsonschema)"
+	@$(BOT_VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	@echo "== deploy/kubernetes/*.yaml against the Kubernetes schemas (kubernetes-validate --strict, bundled schemas)"
+	@for v in $(KUBE_VERSIONS); do $(BOT_VENV)/bin/kubernetes-validate --strict --quiet -k $$v $(KUBE_FILES) \
+		&& echo "ok: $(words $(KUBE_FILES)) files against Kubernetes $$v" || exit 1; done
+	@echo "== kubectl kustomize deploy/kubernetes, the rendered output against the same schemas"
+	@if command -v kubectl >/dev/null; then \
+		tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && kubectl kustomize deploy/kubernetes > "$$tmp/rendered.yaml" \
+		&& $(BOT_VENV)/bin/kubernetes-validate --strict --quiet "$$tmp/rendered.yaml" \
+		&& echo "ok: $$(grep -c '^kind:' "$$tmp/rendered.yaml") objects rendered and valid"; \
+	else echo "SKIPPED: kubectl is not installed"; fi
+	@echo "== nginx -t on deploy/nginx/nginx.conf"
+	@bash deploy/nginx-test.sh
+	@echo "== consistency and the Dockerfiles' HEALTHCHECK commands (deploy/check.py)"
+	@$(PY) deploy/check.py
+	@echo "Not run here (no Docker engine): docker compose config, docker build, the containers themselves."
 
 bench: setup train ## Print NLU parse latency, pipeline overhead and training time
 	@$(MAKE) --no-print-directory nlu-up
