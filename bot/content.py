@@ -24,23 +24,27 @@ AUDIENCES: tuple[str, ...] = ("parent", "youth", "professional")
 # ui.yml fails `make content` and start-up, naming the key. Texts per audience are checked for every audience they
 # have; `tests/test_content.py` fails when the code uses a ui.yml key that is not listed here.
 UI_TEXTS: tuple[str, ...] = (
-    "acknowledged", "alarm_corrected", "answer_repeated", "audience_chosen", "ask_child_age", "ask_first_visit",
-    "ask_municipality", "cards_header", "change_role", "choose_role_reminder", "concern_no_desk", "concern_offer",
-    "concern_offer_professional", "crisis_no_desk", "crisis_no_desk_again", "crisis_offer", "day_and_night_lines",
-    "edit_not_relayed", "emoji_only", "forget_confirm", "forget_confirm_live", "forget_done", "forget_done_chat",
-    "forget_done_group", "forget_expired", "forget_kept", "forget_none", "handoff_declined", "handoff_joined",
-    "handoff_left", "handoff_message", "handoff_next_opening", "handoff_offer", "handoff_outside_hours",
-    "handoff_parked", "handoff_still_waiting", "handoff_stopped", "handoff_text_only", "handoff_waiting",
-    "handoff_waiting_acute", "help", "language_set", "local_help", "local_help_unknown", "low_confidence", "menu",
-    "mydata_case", "mydata_case_closed", "mydata_case_transcript_no", "mydata_case_transcript_yes",
-    "mydata_case_who", "mydata_cases", "mydata_cases_none", "mydata_child_age", "mydata_first_visit_no",
-    "mydata_first_visit_yes", "mydata_footer", "mydata_intro", "mydata_language", "mydata_municipality",
-    "mydata_none", "mydata_role", "mydata_safety_check", "mydata_step", "mydata_updated", "nlu_down", "no_desk",
-    "non_text", "park_offer", "prison_pointer", "professional_named", "professional_unnamed", "safety_check",
+    "acknowledged", "after_crisis_suicide", "after_crisis_violence", "alarm_corrected", "answer_repeated",
+    "ask_child_age", "ask_first_visit", "ask_municipality", "audience_chosen", "cards_header", "change_role",
+    "check_in", "choose_role_reminder", "concern_no_desk", "concern_offer", "concern_offer_professional",
+    "crisis_again",
+    "crisis_no_desk", "crisis_no_desk_again", "crisis_offer", "day_and_night_lines", "edit_not_relayed",
+    "emoji_only", "forget_confirm", "forget_confirm_live", "forget_done", "forget_done_chat", "forget_done_group",
+    "forget_expired", "forget_kept", "forget_none", "handoff_declined", "handoff_joined", "handoff_left",
+    "handoff_message", "handoff_next_opening", "handoff_offer", "handoff_outside_hours", "handoff_parked",
+    "handoff_still_waiting", "handoff_stopped", "handoff_text_only", "handoff_waiting", "handoff_waiting_acute",
+    "help", "language_set", "local_help", "local_help_unknown", "low_confidence", "menu", "mydata_case",
+    "mydata_case_closed", "mydata_case_transcript_no", "mydata_case_transcript_yes", "mydata_case_who",
+    "mydata_cases", "mydata_cases_none", "mydata_child_age", "mydata_first_visit_no", "mydata_first_visit_yes",
+    "mydata_footer", "mydata_intro", "mydata_language", "mydata_municipality", "mydata_none", "mydata_role",
+    "mydata_safety_check", "mydata_step", "mydata_updated", "nlu_down", "no_desk", "no_desk_again", "non_text",
+    "park_offer", "prison_pointer", "professional_named", "professional_unnamed", "safety_check",
     "safety_check_again", "safety_footer", "safety_footer_violence", "slow_down", "stopped", "transcript_kept",
     "transcript_offer", "transcript_shared", "unavailable", "unknown_command", "welcome",
 )  # fmt: skip
-UI_WORDS: tuple[str, ...] = ("yes_words", "no_words", "skip_words", "acknowledgement_words", "correction_phrases")
+UI_WORDS: tuple[str, ...] = (
+    "yes_words", "no_words", "skip_words", "acknowledgement_words", "correction_phrases", "after_crisis_words",
+)  # fmt: skip
 UI_BUTTONS: tuple[str, ...] = (
     "parent", "youth", "professional", "switch_language", "menu", "skip", "safe_ok", "safe_not_ok",
     "yes_handoff", "no_handoff", "transcript_yes", "transcript_no", "park_yes", "park_no", "forget_yes", "forget_no",

@@ -12,6 +12,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -88,6 +89,8 @@ class StandIn:
     calls: list[Call] = field(default_factory=list)
     refused: list[Call] = field(default_factory=list)
     """Requests Telegram would have refused (a message over 4,096 characters); they are not in `calls`."""
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+    """Called (from the server's thread) after every recorded call: lets an asyncio test wait on an event."""
     failed: list[Call] = field(default_factory=list)
     """Requests answered with an injected failure (see `fail`); they are not in `calls`."""
     _failures: list[Failure] = field(default_factory=list)
@@ -205,6 +208,8 @@ class StandIn:
         with self._condition:
             self.calls.append(Call(method, params))
             self._condition.notify_all()
+        for listener in self.listeners:
+            listener()
         if method == "getMe":
             return {
                 "id": BOT_ID,

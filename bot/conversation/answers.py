@@ -30,6 +30,16 @@ class Answers:
         self.content = content
         self._memory = memory
         self._retention = retention
+        # An answer chosen by a follow-up question ("explain_age_4_8") stands for the intent that asked it.
+        self._asked_by: dict[str, str] = {}
+        for intent in content.intents:
+            question = content.ask(intent)
+            for chosen in question.choose.values() if question is not None else ():
+                self._asked_by.setdefault(chosen, intent)
+
+    def topic(self, answer_key: str) -> str:
+        """The topic an answer belongs to, also for one chosen by a follow-up question."""
+        return topic_of(self._asked_by.get(answer_key, answer_key))
 
     def for_intent(self, turn: Turn, intent: str, *, ask: bool = True) -> list[Reply]:
         """The answer to `intent` for this user, after one follow-up question if the answer depends on it (not
@@ -41,18 +51,27 @@ class Answers:
         if not self.content.has_answer(intent):
             intent = "out_of_scope"
         question = self.content.ask(intent)
+        others: list[str] = []
         if question is not None and audience in question.audiences:
             value = follow_up.known(conversation, question.slot)
             if value is None and ask and (conversation.key, question.slot) not in self._memory.skipped:
                 return [self.ask(turn, intent, question.slot)]
             if value is not None:
-                intent = question.choose.get(value, intent)
+                chosen = question.choose.get(value, intent)
+                if question.slot == "child_age":  # several children: the answer for the others' ages one tap away
+                    groups = {entities.age_group(age) for age in follow_up.ages(conversation)} - {value}
+                    others = [question.choose[group] for group in sorted(groups) if group in question.choose]
+                intent = chosen
         if intent == conversation.last_answer and intent not in ("greet", "out_of_scope"):
             repeated = self._repeated(turn, intent)
             if repeated is not None:
                 return [repeated]
         conversation.last_answer = intent
-        return [self._compose(turn, intent)]
+        reply = self._compose(turn, intent)
+        if others:
+            extra = tuple(Button(self.content.label(other, lang), actions.ShowAnswer(other).data) for other in others)
+            reply = Reply(reply.text, (*extra, *reply.buttons))
+        return [reply]
 
     def _compose(self, turn: Turn, intent: str) -> Reply:
         conversation, lang, audience = turn.conversation, turn.language, turn.audience

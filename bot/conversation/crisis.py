@@ -19,6 +19,8 @@ from handoff.desk import Desk
 from safety.risk import RiskLevel
 
 SUICIDE_FAMILY = frozenset(("suicidal", "self_harm"))
+AFTER_CRISIS = "after_crisis"
+"""Stored as the last answer when the bot said who to call after the crisis lines."""
 
 
 def crisis_reply(content: Content, categories: tuple[str, ...], audience: str | None, language: str) -> Reply:
@@ -95,6 +97,17 @@ class Crisis:
                 Reply(self._content.ui("crisis_no_desk_again", lang), self._answers.menu_buttons(conversation)),
             ]
         return [lines, self._answers.offer(conversation, "crisis_offer", f"acute:{category}")]
+
+    def after(self, turn: Turn) -> Reply:
+        """A question right after the crisis lines ("wie moet ik bellen?", "moet ik 112 bellen?"): who to call
+        for this danger, and how; the violence lines after violence, the 113 lines after suicide or self-harm."""
+        conversation = turn.conversation
+        violence = conversation.alarm in ("violence", "child_unsafe")
+        key = "after_crisis_violence" if violence else "after_crisis_suicide"
+        if conversation.last_answer == AFTER_CRISIS:  # said just now: a short check-in, not the same text again
+            key = "check_in"
+        conversation.last_answer = AFTER_CRISIS
+        return Reply(self._content.ui(key, turn.language), self.feeling_buttons(turn.language))
 
     def correction(self, turn: Turn) -> list[Reply]:
         """ "Nee, niet letterlijk": the alarm ends; the lines stay above in the chat, the footer goes."""

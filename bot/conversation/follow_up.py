@@ -32,9 +32,11 @@ def known(conversation: Conversation, slot: str) -> str | None:
 
 def notice(conversation: Conversation, text: str, understanding: Understanding) -> None:
     """Remember what a message says in passing: a child's age, a first visit, where the user lives."""
-    age = entities.child_age(text)
-    if age is not None:
-        conversation.child_age = age
+    said = entities.child_ages(text)
+    if said:
+        every = sorted(set(ages(conversation)) | set(said))
+        conversation.child_ages = ",".join(map(str, every[-4:])) if len(every) > 1 else None
+        conversation.child_age = said[0]  # the child meant now; with several, the youngest needs the simplest words
     if understanding.topic == "visit":
         first = entities.first_visit(text)
         if first is not None:
@@ -85,6 +87,31 @@ def store(conversation: Conversation, slot: str, value: str, text: str = "") -> 
         conversation.first_visit = value == "yes"
     elif slot == "municipality":
         conversation.municipality = value
+
+
+def ages(conversation: Conversation) -> list[int]:
+    """The children's ages the user gave, youngest first."""
+    if conversation.child_ages:
+        return sorted(int(age) for age in conversation.child_ages.split(",") if age.isdigit())
+    return [conversation.child_age] if conversation.child_age is not None else []
+
+
+OLDEST = frozenset(("oudste", "oudsten", "grootste", "oldest", "eldest", "older", "big"))
+YOUNGEST = frozenset(("jongste", "kleine", "kleinste", "youngest", "little", "younger", "baby", "small"))
+
+
+def focus(conversation: Conversation, text: str) -> bool:
+    """ "En de oudste?": the child the user now means, among the ages they gave. True when it changed."""
+    said, known = set(words(text)), ages(conversation)
+    if len(known) < 2:
+        return False
+    if said & OLDEST:
+        conversation.child_age = known[-1]
+        return True
+    if said & YOUNGEST:
+        conversation.child_age = known[0]
+        return True
+    return False
 
 
 def words(text: str) -> list[str]:

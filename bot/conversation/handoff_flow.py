@@ -15,6 +15,9 @@ from handoff.desk import Desk, Outcome
 from handoff.hours import AMSTERDAM
 from safety.risk import RiskLevel
 
+NO_DESK = "no_desk"
+"""Stored as the last answer when the bot said who can be reached instead of a person."""
+
 
 class HandoffFlow:
     def __init__(self, content: Content, answers: Answers, desk: Desk, memory: Memory, threshold: float) -> None:
@@ -30,7 +33,11 @@ class HandoffFlow:
         return self._desk.live
 
     def reachable_now(self, turn: Turn, lead: str | None = None) -> Reply:
-        """No professionals' group: say honestly who can be reached now, never promise a person."""
+        """No professionals' group: say honestly who can be reached now, never promise a person (and the second
+        time in a row, briefly)."""
+        if turn.conversation.last_answer == NO_DESK:
+            return Reply(self._content.ui("no_desk_again", turn.language, turn.audience))
+        turn.conversation.last_answer = NO_DESK
         text = self._content.ui("no_desk", turn.language, turn.audience)
         return Reply(f"{lead}\n\n{text}" if lead else text, self._answers.menu_buttons(turn.conversation))
 

@@ -35,7 +35,7 @@ from bot.replies import Reply, Sender
 from bot.storage import cases
 from bot.storage.models import Conversation, Database, utcnow
 from bot.understanding import language
-from bot.understanding.topics import TOPIC_INTENT
+from bot.understanding.topics import TOPIC_INTENT, topic_of
 from bot.understanding.understander import Understander, Understanding
 from handoff.desk import Desk
 from safety.risk import Assessment, RiskLevel
@@ -52,6 +52,8 @@ ACTIVITY_RESOLUTION = timedelta(hours=1)
 # A reply of at most this many words can answer a yes/no or "how are you now?" question; a longer message, or
 # any question, is read as a message of its own ("moet ik 112 bellen? ik wil niet dat …" is not a "no").
 SHORT_REPLY_WORDS = 4
+# A message of at most this many words may lean on the one before ("en de oudste?", "and on a visit?").
+FOLLOW_UP_WORDS = 8
 # How long one unit of work may take before the user gets the kind "can't answer now" instead of silence.
 TURN_TIMEOUT = 8.0
 
@@ -87,6 +89,7 @@ class Pipeline:
         self._skip_words = content.words("skip_words")
         self._acknowledgements = content.words("acknowledgement_words")
         self._corrections = tuple(content.words("correction_phrases"))
+        self._after_crisis_words = content.words("after_crisis_words")
         self.TEXT_STEPS: dict[Step, TextStep] = {
             Step.CHOOSE_AUDIENCE: self._before_role,
             Step.HANDOFF_OFFER: self._offer_reply,
@@ -204,6 +207,8 @@ class Pipeline:
         profile = self._profiles.get(sender.key)
         lang = language.detect(text) or (profile.language if profile else start_language(sender.language_code))
         reply = crisis_reply(self._content, assessment.categories, profile.audience if profile else None, lang)
+        if profile is not None and profile.alarm:  # again, right after the lines: say it more directly
+            reply = Reply(self._content.ui("crisis_again", lang) + "\n\n" + reply.text, urgent=True)
         return _First(await send_first(reply, emit), sent=True)
 
     def _unavailable(self, sender: Sender, text: str, error: BaseException, crisis_sent: bool) -> list[Reply]:
@@ -276,15 +281,53 @@ class Pipeline:
             return [self._answers.menu(conversation, "nlu_down")]
         if understanding.intent == "change_role":
             return [self._answers.role_buttons(conversation)]
-        if understanding.confidence < self._understander.threshold:
-            return [self._answers.unsure(conversation, understanding.alternatives)]
+        sure = understanding.confidence >= self._understander.threshold
+        if conversation.safety_check and conversation.alarm and self._after_crisis_question(turn.text, understanding):
+            return [self._crisis.after(turn)]
         intent = understanding.intent or "out_of_scope"
+        in_context = self._in_context(turn, sure)
+        if in_context is not None:
+            intent = in_context
+        elif not sure:
+            return [self._answers.unsure(conversation, understanding.alternatives)]
         if intent == "talk_to_human" and not self._handoff.live:
-            return [self._handoff.reachable_now(turn, self._content.answer(intent, turn.audience, turn.language).text)]
+            lead = self._content.answer(intent, turn.audience, turn.language).text
+            return [self._handoff.reachable_now(turn, lead)]
         replies = self._answers.for_intent(turn, intent)
         if understanding.risk is RiskLevel.CONCERN and turn.step is not Step.HANDOFF_OFFER:
             replies.append(self._concern(turn, understanding.categories))
         return replies
+
+    def _in_context(self, turn: Turn, sure: bool) -> str | None:
+        """A short follow-up read against the last answer: "en de oudste?", "en mag mijn dochter mee?", "how".
+
+        The model sees one message; a short one that leans on the one before is answered within the last topic,
+        for the child now meant. None: the message stands on its own."""
+        conversation, understanding = turn.conversation, turn.understanding
+        assert understanding is not None
+        last = conversation.last_answer
+        if last is None or len(follow_up.words(turn.text)) > FOLLOW_UP_WORDS:
+            return None
+        topic = self._answers.topic(last)
+        if sure and understanding.topic not in ("out_of_scope", "greeting", "goodbye", topic):
+            return None  # clearly about something else: it stands on its own
+        if follow_up.focus(conversation, turn.text) and topic == "explain_to_child":
+            return "explain_to_child"
+        if sure:
+            return None
+        # Within the last topic, the likeliest other question: a different angle, not the same answer again.
+        in_topic = [name for name, score in understanding.ranking if topic_of(name) == topic and name != last]
+        if in_topic:
+            return in_topic[0]
+        return TOPIC_INTENT.get(topic) if topic in TOPIC_INTENT and TOPIC_INTENT[topic] != last else None
+
+    def _after_crisis_question(self, text: str, understanding: Understanding) -> bool:
+        """After the crisis lines, a question about what to do now ("moet ik 112 bellen?", "wie moet ik bellen",
+        "hes not here now") is answered for that danger, not read as a new topic or a no."""
+        if set(follow_up.words(text)) & self._after_crisis_words:
+            return True
+        weak = understanding.confidence < self._understander.threshold
+        return weak or understanding.topic in ("talk_to_human", "out_of_scope", "feelings", "goodbye", "greeting")
 
     def _concern(self, turn: Turn, categories: tuple[str, ...]) -> Reply:
         """Serious distress short of danger: a person offered when one can come, else who can help."""

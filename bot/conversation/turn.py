@@ -65,6 +65,8 @@ class Turn:
 class Profile:
     audience: str | None
     language: str
+    alarm: bool = False
+    """The bot is checking in after crisis lines: new danger now gets a more direct line first."""
 
 
 class Profiles:
@@ -79,7 +81,7 @@ class Profiles:
         return self._profiles.get(key)
 
     def remember(self, key: str, conversation: Conversation) -> None:
-        self._profiles[key] = Profile(conversation.audience, conversation.language)
+        self._profiles[key] = Profile(conversation.audience, conversation.language, bool(conversation.safety_check))
         self._profiles.move_to_end(key)
         while len(self._profiles) > self._size:
             self._profiles.popitem(last=False)

@@ -133,6 +133,36 @@ def child_age(text: str) -> int | None:
     return None
 
 
+# Several children's ages in one go: "ze zijn 4 en 9", "theyre 3 and 11", "(6 and 11)", "kids are 6, 8 and 12".
+_AGES = re.compile(
+    r"(?:\b(?:zijn|are|theyre|they're|van|of|aged?|ages|leeftijd)\b|\()\s*(\d{1,2})((?:\s*(?:,|en|and|&|\+)\s*\d{1,2})+)"
+    r"(?!\s*(?:jaar|jr|years?)\s+(?:cel|straf|gekregen|prison|jail|sentence))"
+)
+
+
+# "mijn oudste is 12", "the youngest is 3": one child of several, named by their place.
+_RANKED_AGE = re.compile(
+    r"\b(?:oudste|jongste|kleinste|grootste|eldest|oldest|youngest|middelste|middle one)"
+    r"\s+(?:is|van|of|'s)\s+(\d{1,2})\b"
+)
+
+
+def child_ages(text: str) -> list[int]:
+    """Every child's age a message gives, youngest first (one age, or several in a row: "ze zijn 4 en 9")."""
+    folded = _with_digits(text)
+    ages: list[int] = []
+    match = _AGES.search(folded)
+    if match:
+        ages = [int(match.group(1)), *map(int, re.findall(r"\d{1,2}", match.group(2)))]
+    single = child_age(text)
+    if single is not None:
+        ages.append(single)
+    ranked = _RANKED_AGE.search(folded)
+    if ranked:
+        ages.append(int(ranked.group(1)))
+    return sorted({age for age in ages if age <= MAX_CHILD_AGE})
+
+
 def age_reply(text: str) -> int | None:
     """An age given in answer to "how old is your child?": also a bare "5" or "vijf jaar"."""
     age = child_age(text)

@@ -35,6 +35,8 @@ class Understanding:
     alternatives: tuple[str, ...] = ()
     """The likeliest topics, best first, for asking back when the model is unsure."""
     nlu_available: bool = True
+    ranking: tuple[tuple[str, float], ...] = ()
+    """The model's intents with their confidence, best first (for reading a short follow-up in context)."""
 
     @property
     def sure(self) -> bool:
@@ -116,6 +118,7 @@ class Understander:
             categories=categories,
             language=detected,
             alternatives=tuple(topics[:2]),
+            ranking=parse.ranking,
         )
 
 

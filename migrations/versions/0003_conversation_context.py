@@ -1,4 +1,5 @@
-"""Conversations remember the last answer given and what the last alarm was about (a crisis category).
+"""Conversations remember the last answer given, what the last alarm was about (a crisis category), and several
+children's ages when a user gave them.
 
 Revision ID: 0003
 Revises: 0002
@@ -22,9 +23,11 @@ def upgrade() -> None:
     with op.batch_alter_table("conversations") as batch:
         batch.add_column(sa.Column("last_answer", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("alarm", sa.String(length=16), nullable=True))
+        batch.add_column(sa.Column("child_ages", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("conversations") as batch:
+        batch.drop_column("child_ages")
         batch.drop_column("alarm")
         batch.drop_column("last_answer")
