@@ -18,8 +18,8 @@ from bot.understanding.understander import Understander
 from handoff.desk import OfflineDesk
 from safety.risk import SafetyNet
 from tests.conftest import scripted_nlu, unreachable_nlu
+from tests.fakes import by_keyword
 from tests.faults import CuttableProxy, SlowNlu
-from tests.test_pipeline import by_keyword
 
 USER = Sender("f" * 64, "nl", 4242)
 OTHER = Sender("g" * 64, "nl", 4343)

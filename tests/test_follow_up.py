@@ -13,28 +13,11 @@ from bot.replies import Reply, Sender
 from bot.storage.models import Conversation, Database
 from bot.understanding.nlu_client import NluClient
 from tests.conftest import scripted_nlu
+from tests.fakes import by_keyword
 
 KEY = "f" * 64
 USER = Sender(KEY)
 MakePipeline = Callable[[NluClient | None], Pipeline]
-
-
-def by_keyword(text: str) -> tuple[str, float] | list[tuple[str, float]]:
-    """A stand-in for the model: enough to drive the conversation, not a test of the model."""
-    lowered = text.lower()
-    if "regels" in lowered:
-        return ("visit_rules", 0.9)
-    if "reiskosten" in lowered or "travel" in lowered:
-        return ("visit_costs", 0.9)
-    if "bezoek" in lowered or "visit" in lowered:
-        return ("visit", 0.9)
-    if "vertel" in lowered or "tell" in lowered:
-        return ("explain_to_child", 0.9)
-    if "schuld" in lowered:
-        return ("explain_my_fault", 0.9)
-    if "geld" in lowered:
-        return [("practical_money", 0.4), ("practical", 0.2), ("visit_costs", 0.1)]
-    return ("out_of_scope", 0.3)
 
 
 def actions(reply: Reply) -> list[str]:

@@ -22,7 +22,7 @@ from handoff.desk import OfflineDesk, Outcome
 from safety.normalise import FORMAT_CHARACTERS
 from safety.risk import RiskLevel, SafetyNet
 from tests.conftest import scripted_nlu
-from tests.test_pipeline import by_keyword
+from tests.fakes import by_keyword
 
 KEY = "h" * 64
 USER = Sender(KEY)

@@ -16,27 +16,11 @@ from bot.understanding.nlu_client import NluClient
 from bot.understanding.understander import Understander
 from safety.risk import SafetyNet
 from tests.conftest import make_desk, scripted_nlu, unreachable_nlu
-from tests.fakes import RecordingMessenger
+from tests.fakes import RecordingMessenger, by_keyword
 
 KEY = "k" * 64
 USER = Sender(KEY)
 MakePipeline = Callable[[NluClient | None], Pipeline]
-
-
-def by_keyword(text: str) -> tuple[str, float] | list[tuple[str, float]]:
-    """A stand-in for the model: enough to drive the conversation, not a test of the model."""
-    lowered = text.lower()
-    if "bezoek" in lowered or "visit" in lowered:
-        return ("visit", 0.93)
-    if "mens" in lowered or "person" in lowered:
-        return ("talk_to_human", 0.9)
-    if "slaap" in lowered:
-        return ("feelings_overwhelmed", 0.8)
-    if "hoi" in lowered:
-        return ("greet", 0.95)
-    if "vaag" in lowered:
-        return [("contact", 0.31), ("visit", 0.3), ("crisis_suicidal", 0.2), ("stigma", 0.1)]
-    return ("out_of_scope", 0.6)
 
 
 def actions(reply: Reply) -> list[str]:

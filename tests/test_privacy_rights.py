@@ -25,6 +25,7 @@ from bot.understanding.understander import Understander
 from handoff.desk import LiveDesk, OfflineDesk
 from safety.risk import SafetyNet
 from tests.conftest import make_desk, scripted_nlu
+from tests.fakes import by_keyword
 
 KEY = "a" * 64
 OTHER_KEY = "b" * 64
@@ -39,16 +40,6 @@ COMMAND = {
     ("nl", "forget"): "vergeet",
     ("en", "forget"): "forget",
 }
-
-
-def by_keyword(text: str) -> tuple[str, float]:
-    """Enough of a model to drive the conversation."""
-    lowered = text.lower()
-    if "mens" in lowered or "person" in lowered:
-        return ("talk_to_human", 0.9)
-    if "bezoek" in lowered or "visit" in lowered:
-        return ("visit", 0.9)
-    return ("out_of_scope", 0.6)
 
 
 class FakeMessenger:
