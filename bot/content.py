@@ -209,6 +209,21 @@ def _text(node: Any, where: str) -> str:
     return node.strip()
 
 
+def _check_local_source(region: str, source: str, where: str) -> None:
+    """A local entry (one municipality's wijkteam or CJG) must name the public page its facts come from.
+
+    Local names, numbers and addresses change often; a page address lets an editor check the entry again.
+    """
+    if not region.startswith("municipality:"):
+        return
+    pages = [part.strip() for part in source.split(";") if part.strip()]
+    if not pages or not all(URL.match(page) for page in pages):
+        raise ContentError(
+            f"{where}: a local entry needs source: the address (https://...) of the public page its facts come"
+            f" from, not {source!r}"
+        )
+
+
 def _reviewed(entry: Mapping[str, Any], where: str) -> date:
     value = entry.get("reviewed")
     if isinstance(value, datetime):
@@ -479,6 +494,7 @@ class Content:
             raise ContentError(f"{where}: malformed e-mail address {email!r}")
         if not REGION.match(str(entry["region"])):
             raise ContentError(f"{where}: region must be national, municipality:<name> or province:<name>")
+        _check_local_source(str(entry["region"]), str(entry["source"]), where)
         audiences = tuple(entry.get("for") or ())
         if not audiences or not set(audiences) <= set(AUDIENCES):
             raise ContentError(f"{where}: 'for' must list audiences among {', '.join(AUDIENCES)}")

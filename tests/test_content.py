@@ -241,3 +241,38 @@ def test_renaming_a_key_the_code_uses_fails_the_check_and_names_it(tmp_path: Pat
     ui_path.write_text(yaml.safe_dump(ui, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ContentError, match=key):
         Content.load(folder)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"source": "gemeente Breda, nagevraagd"}, r"breda_wijkteam: a local entry needs source: the address"),
+        ({"source": ""}, r"breda_wijkteam: missing source"),
+        ({"reviewed": None}, r"breda_wijkteam: missing reviewed"),
+    ],
+)
+def test_a_local_entry_without_a_page_and_review_date_is_refused(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    folder = _copy_responses(tmp_path)
+    local = {
+        "name": "Wijkteam Breda",
+        "offers": {"nl": "Hulp dichtbij huis.", "en": "Help close to home."},
+        "for": ["parent"],
+        "region": "municipality:Breda",
+        "source": "https://www.breda.nl/wijkteam",
+        "reviewed": "2026-12-04",
+    }
+    _edit(folder, "organisations.yml", lambda data: data.update(breda_wijkteam={**local, **change}))
+    with pytest.raises(ContentError, match=message):
+        Content.load(folder)
+
+
+def test_a_local_entry_is_offered_in_its_own_municipality_only() -> None:
+    content = Content.load()
+    local = [organisation for organisation in content.organisations if organisation.region.startswith("municipality:")]
+    assert local, "the directory has local entries"
+    for organisation in local:
+        place = organisation.region.partition(":")[2]
+        assert organisation in content.local_organisations(place)
+        assert organisation not in content.local_organisations("Nergenshuizen")

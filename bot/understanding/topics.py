@@ -23,6 +23,9 @@ INTENT_TOPIC: dict[str, str] = {
     "greet": "greeting",
     "goodbye": "goodbye",
     "thanks": "goodbye",
+    # Small talk and meta: "ok" is not a goodbye; "I'm the grandma actually" asks for the role buttons.
+    "acknowledge": "greeting",
+    "change_role": "greeting",
     "visit": "visit",
     "visit_first": "visit",
     "visit_rules": "visit",
@@ -35,6 +38,7 @@ INTENT_TOPIC: dict[str, str] = {
     "contact_letters": "contact",
     "contact_video": "contact",
     "contact_child_refuses": "contact",
+    "contact_other_parent_blocks": "contact",
     "explain_to_child": "explain_to_child",
     "explain_saw_arrest": "explain_to_child",
     "explain_my_fault": "explain_to_child",
@@ -50,6 +54,9 @@ INTENT_TOPIC: dict[str, str] = {
     "feelings_loyalty": "feelings",
     "feelings_guilt": "feelings",
     "feelings_child_behaviour": "feelings",
+    "young_carer": "feelings",
+    # "mn pa zit vast": an opening without a question yet; the answer asks what they want to know.
+    "opening": "feelings",
     "peer_support": "peer_support",
     "practical": "practical",
     "practical_which_prison": "practical",
@@ -61,6 +68,11 @@ INTENT_TOPIC: dict[str, str] = {
     "prof_bring_up": "for_professionals",
     "prof_prison_info": "for_professionals",
     "prof_child_rights": "for_professionals",
+    "prof_refer": "for_professionals",
+    "prof_meldcode": "for_professionals",
+    "prof_client_distress": "for_professionals",
+    "prof_suspicion": "for_professionals",
+    "prof_case_consult": "for_professionals",
     "talk_to_human": "talk_to_human",
     "crisis_suicidal": "crisis",
     "crisis_violence": "crisis",
@@ -77,7 +89,7 @@ CATEGORY_CRISIS_INTENT: dict[str, str] = {
     "violence": "crisis_violence",
     "child_unsafe": "crisis_violence",
 }
-CONCERN_INTENTS: dict[str, str] = {"feelings_overwhelmed": "not_coping"}
+CONCERN_INTENTS: dict[str, str] = {"feelings_overwhelmed": "not_coping", "young_carer": "not_coping"}
 
 # The topics a user can pick from the menu, and the intent whose answer a pick shows.
 MENU_TOPICS: tuple[str, ...] = (
