@@ -45,12 +45,14 @@ def score(cases: Sequence[dict[str, Any]], assess: Callable[[str], Assessment]) 
     concern = [c for c in cases if c["risk"] == "concern"]
     caught = sum(1 for c in acute if assess(c["text"]).level is RiskLevel.ACUTE)
     alarms = sum(1 for c in other if _alarm(assess(c["text"])))
+    quiet = sum(1 for c in other if assess(c["text"]).level is RiskLevel.ACUTE and assess(c["text"]).ambiguous)
     helped = sum(1 for c in concern if assess(c["text"]).level is not RiskLevel.NONE)
     return Scores(
         caught / max(len(acute), 1),
         alarms / max(len(other), 1),
         helped / max(len(concern), 1),
-        f"acute {caught}/{len(acute)}, alarms {alarms}/{len(other)}, concern {helped}/{len(concern)}",
+        f"acute {caught}/{len(acute)}, alarms {alarms}/{len(other)}, quiet lines {quiet}/{len(other)}, "
+        f"concern {helped}/{len(concern)}",
     )
 
 
@@ -70,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("path", nargs="?", type=Path, default=DEFAULT_EVAL)
     parser.add_argument("--rules-only", action="store_true")
     parser.add_argument("--show-misses", action="store_true")
+    parser.add_argument(
+        "--learned-quiet", action="store_true", help="the learned layer alone never gives the full alarm, only quiet"
+    )
     args = parser.parse_args(argv)
     cases = load_eval(args.path)
     net = SafetyNet.from_yaml()
@@ -78,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         from safety.learned import LearnedRisk
 
         learned = LearnedRisk.load()
+        if args.learned_quiet:
+            learned.alarm_above = 1.01
         combined = SafetyNet.from_yaml(learned=learned)
         combined.assess("warm up")
         setups.append(("rules+learned", combined.assess))
@@ -86,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             subset = [c for c in cases if language is None or c["lang"] == language]
             started = time.perf_counter()
             result = score(subset, assess)
-            per_message = (time.perf_counter() - started) * 1000 / (len(subset) * 3)
+            per_message = (time.perf_counter() - started) * 1000 / (len(subset) * 4)
             print(
                 f"{name:>13} {language or 'all':>3}: acute recall {result.acute_recall:.2f}, "
                 f"false alarms {result.false_alarm:.3f}, concern recall {result.concern_recall:.2f} "

@@ -216,6 +216,7 @@ class _Hit:
     """A one-word phrase ("mesje", "overdose") or a "~ " phrase: the learned layer may doubt or confirm it."""
 
 
+_SUBJECTS: tuple[Subject, ...] = ("self", "child", "other")
 _CLAUSE_BREAK = re.compile(r"[.,;:!?\n()]+")
 
 
@@ -343,9 +344,10 @@ class SafetyNet:
         if category == "violence":
             after = range(start, min(end + 4, len(tokens)))
             words = [tokens[i] for i in after if message.clause_of[i] == clause]
-            for who in ("self", "child"):
-                if any(word in self._persons.get(who, ()) for word in words):
-                    return who  # type: ignore[return-value]
+            victims: tuple[Subject, ...] = ("self", "child")
+            for victim in victims:
+                if any(word in self._persons.get(victim, ()) for word in words):
+                    return victim
             return "self"
         inside = tokens[start:end]
         if any(word in self._persons.get("self", ()) for word in inside):
@@ -353,9 +355,9 @@ class SafetyNet:
         for at in range(start - 1, max(start - 8, -1), -1):
             if message.clause_of[at] != clause:
                 break
-            for who in ("self", "child", "other"):
+            for who in _SUBJECTS:
                 if tokens[at] in self._persons.get(who, ()):
-                    return who  # type: ignore[return-value]
+                    return who
         return "self"
 
     def _self_word_in_clause(self, at: int, message: _Message) -> bool:
