@@ -26,6 +26,8 @@ GAP = "..."
 END = "$"
 WEAK = "~ "
 MAX_GAP = 4
+MAX_JUDGED = 50
+"""Spans of one phrase judged against the scopes before giving up on it (keeps a 100,000-character message fast)."""
 _BLANK = ""
 
 
@@ -204,6 +206,8 @@ class _Message:
     tokens: list[str]
     clause_of: list[int]
     cue_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    cues_by_clause: dict[str, dict[int, list[tuple[int, int]]]] = field(default_factory=dict)
+    self_clauses: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -304,11 +308,18 @@ class SafetyNet:
             for start, end in list(phrase.spans(tokens, self._gap_stops)):
                 tokens[start:end] = [_BLANK] * (end - start)
                 idiom = True
-        message = _Message(tokens, clause_of)
+        own = self._persons.get("self", frozenset())
+        own_clauses = frozenset(c for t, c in zip(tokens, clause_of, strict=True) if t in own)
+        message = _Message(tokens, clause_of, self_clauses=own_clauses)
         positions = token_positions(tokens)
         present = frozenset(positions)
         for scope in self._scopes:
-            message.cue_spans[scope.name] = _cue_spans(scope, tokens, present, positions, self._gap_stops)
+            spans = _cue_spans(scope, tokens, present, positions, self._gap_stops)
+            message.cue_spans[scope.name] = spans
+            by_clause: dict[int, list[tuple[int, int]]] = {}
+            for span in spans:
+                by_clause.setdefault(clause_of[span[0]], []).append(span)
+            message.cues_by_clause[scope.name] = by_clause
         return message, idiom
 
     def assess(self, text: str) -> Assessment:
@@ -326,11 +337,17 @@ class SafetyNet:
         present = frozenset(positions)
         hits: list[_Hit] = []
         for rule in self._rules:
+            settled = False  # one clear hit settles a rule; a very long message need not be judged span by span
             for phrase in (p for p in rule.phrases if p.may_match(present)):
-                for start, end in phrase.spans(tokens, self._gap_stops, positions):
+                for judged, (start, end) in enumerate(phrase.spans(tokens, self._gap_stops, positions)):
                     hit = self._judge(rule, start, end, message, phrase)
                     if hit is not None:
                         hits.append(hit)
+                        settled = hit.level is rule.level and not hit.ambiguous
+                    if settled or judged >= MAX_JUDGED:
+                        break
+                if settled:
+                    break
             for group in rule.together:
                 if all(any(True for _ in p.spans(tokens, self._gap_stops, positions)) for p in group):
                     hits.append(_Hit(rule.category, rule.level, "self", False, False))
@@ -360,10 +377,9 @@ class SafetyNet:
                     return who
         return "self"
 
-    def _self_word_in_clause(self, at: int, message: _Message) -> bool:
-        own = self._persons.get("self", frozenset())
-        clause = message.clause_of[at]
-        return any(t in own for t, c in zip(message.tokens, message.clause_of, strict=True) if c == clause)
+    @staticmethod
+    def _self_word_in_clause(at: int, message: _Message) -> bool:
+        return message.clause_of[at] in message.self_clauses
 
     def _judge(self, rule: _Rule, start: int, end: int, message: _Message, phrase: Phrase) -> _Hit | None:
         subject = self._subject(rule.category, start, end, message)
@@ -442,15 +458,14 @@ def _cue_spans(
 
 
 def _in_scope(scope: Scope, start: int, end: int, message: _Message) -> bool:
-    clause = message.clause_of[start]
-    for cue_start, cue_end in message.cue_spans.get(scope.name, ()):
+    if scope.where == "message":
+        spans: Iterable[tuple[int, int]] = message.cue_spans.get(scope.name, ())
+    else:
+        spans = message.cues_by_clause.get(scope.name, {}).get(message.clause_of[start], ())
+    for cue_start, cue_end in spans:
         if cue_start < end and start < cue_end:
             continue  # the cue is part of the match itself ("niet meer leven")
-        if scope.where == "message":
-            return True
-        if message.clause_of[cue_start] != clause:
-            continue
-        if scope.where == "clause" or (cue_end <= start and start - cue_end <= scope.window):
+        if scope.where != "before" or (cue_end <= start and start - cue_end <= scope.window):
             return True
     return False
 
