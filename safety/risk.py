@@ -453,8 +453,14 @@ def _cue_spans(
     spans = [s for p in scope.cues if p.may_match(present) for s in p.spans(tokens, frozenset(), positions)]
     if not spans:
         return spans
-    covered = [s for p in scope.exceptions if p.may_match(present) for s in p.spans(tokens, gap_stops, positions)]
-    return [(a, b) for a, b in spans if not any(x <= a and b <= y for x, y in covered)]
+    covered = {
+        at
+        for p in scope.exceptions
+        if p.may_match(present)
+        for start, end in p.spans(tokens, gap_stops, positions)
+        for at in range(start, end)
+    }
+    return [(a, b) for a, b in spans if not all(at in covered for at in range(a, b))]
 
 
 def _in_scope(scope: Scope, start: int, end: int, message: _Message) -> bool:
