@@ -22,6 +22,7 @@ from bot.understanding.understander import Understander
 from handoff.chatref import ChatRefs
 from handoff.desk import LiveDesk, Messenger, OfflineDesk
 from handoff.hours import OfficeHours
+from safety.learned import LearnedRisk
 from safety.risk import SafetyNet
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def retention(settings: Settings, database: Database) -> Retention:
 
 def understanding(settings: Settings, use_nlu: bool = True) -> tuple[Understander, NluClient | None]:
     """The safety net and the NLU client: all that `python -m bot understand` needs (no database)."""
-    safety_net = SafetyNet.from_yaml()
+    safety_net = SafetyNet.from_yaml(learned=LearnedRisk.load())
     nlu = NluClient(settings.rasa_url, settings.nlu_timeout) if use_nlu else None
     return Understander(safety_net, nlu, settings.nlu_threshold, settings.crisis_threshold), nlu
 

@@ -27,7 +27,7 @@ UI_TEXTS: tuple[str, ...] = (
     "acknowledged", "after_crisis_suicide", "after_crisis_violence", "alarm_corrected", "answer_repeated",
     "ask_child_age", "ask_first_visit", "ask_municipality", "audience_chosen", "cards_header", "change_role",
     "check_in", "choose_role_reminder", "concern_no_desk", "concern_offer", "concern_offer_professional",
-    "crisis_again",
+    "confirm_risk_self", "confirm_risk_violence", "crisis_again",
     "crisis_no_desk", "crisis_no_desk_again", "crisis_offer", "day_and_night_lines", "edit_not_relayed",
     "emoji_only", "forget_confirm", "forget_confirm_live", "forget_done", "forget_done_chat", "forget_done_group",
     "forget_expired", "forget_kept", "forget_none", "handoff_declined", "handoff_joined", "handoff_left",
@@ -47,7 +47,8 @@ UI_WORDS: tuple[str, ...] = (
 )  # fmt: skip
 UI_BUTTONS: tuple[str, ...] = (
     "parent", "youth", "professional", "switch_language", "menu", "skip", "safe_ok", "safe_not_ok",
-    "yes_handoff", "no_handoff", "transcript_yes", "transcript_no", "park_yes", "park_no", "forget_yes", "forget_no",
+    "yes_handoff", "no_handoff", "meant_yes", "meant_no",
+    "transcript_yes", "transcript_no", "park_yes", "park_no", "forget_yes", "forget_no",
     "child_age_under_4", "child_age_4_8", "child_age_8_12", "child_age_teen", "first_visit_yes", "first_visit_no",
 )  # fmt: skip
 # Every text the handoff desk writes in the professionals' group.
@@ -69,6 +70,7 @@ GROUP_TEXTS: tuple[str, ...] = (
             "child_withdrawal",
             "school_absence",
             "bullying",
+            "worry_other",
             "request",
         )
     ),

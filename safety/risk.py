@@ -8,19 +8,26 @@ before any risk phrase is tried, so they cannot set one off, while a real signal
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
 from safety.normalise import Normaliser
 
+if TYPE_CHECKING:
+    from safety.learned import LearnedRisk
+
 DEFAULT_PHRASES = Path(__file__).with_name("risk_phrases.yml")
 GAP = "..."
 END = "$"
+WEAK = "~ "
 MAX_GAP = 4
+MAX_JUDGED = 50
+"""Spans of one phrase judged against the scopes before giving up on it (keeps a 100,000-character message fast)."""
 _BLANK = ""
 
 
@@ -36,12 +43,33 @@ class RiskLevel(enum.IntEnum):
         return self.name.lower()
 
 
+Subject = Literal["self", "child", "other"]
+Effect = Literal["drop", "ambiguous", "concern"]
+Where = Literal["before", "clause", "message"]
+WORRY_CATEGORY = "worry_other"
+
+
 @dataclass(frozen=True)
 class Assessment:
     level: RiskLevel
     categories: tuple[str, ...] = ()
     idiom: bool = False
     """An alarming-sounding idiom was present (and neutralised)."""
+    ambiguous: bool = False
+    """Acute, but unsure (a joke marker, or the learned layer doubts a weak rule hit): show the lines quietly and
+    ask a check question instead of the full alarm."""
+    subject: Subject = "self"
+    """Who is at risk: the writer, a child (child's lines and Veilig Thuis) or another adult (support, no alarm)."""
+    cues: tuple[str, ...] = ()
+    """Scopes seen anywhere in the message (negation, past, hyperbole, worry, offence, general, fear, ...). Any of
+    them means a model alone must not raise the alarm."""
+    learned_score: float | None = None
+    """The learned layer's probability of acute risk, when it ran."""
+
+    @property
+    def alarm(self) -> bool:
+        """The full alarm: acute and not ambiguous."""
+        return self.level is RiskLevel.ACUTE and not self.ambiguous
 
 
 @dataclass(frozen=True)
@@ -61,12 +89,15 @@ class Phrase:
     source: str
     words: tuple[_Word, ...]
     at_end: bool = False
+    weak: bool = False
+    """Written with a leading "~ ": on its own it only makes an ambiguous acute assessment."""
 
     @classmethod
     def parse(cls, source: str, normaliser: Normaliser) -> Phrase:
         words: list[_Word] = []
         gap = False
-        parts = source.split()
+        weak = source.startswith(WEAK)
+        parts = source.removeprefix(WEAK).split()
         at_end = bool(parts) and parts[-1] == END
         for part in parts[:-1] if at_end else parts:
             if part == GAP:
@@ -80,7 +111,7 @@ class Phrase:
             gap = False
         if not words or words[0].gap_before or gap:
             raise ValueError(f"risk phrase {source!r}: needs words, and '...' only between two words")
-        return cls(source, tuple(words), at_end)
+        return cls(source, tuple(words), at_end, weak)
 
     def may_match(self, present: frozenset[str]) -> bool:
         """A cheap test before the real one: a phrase can only match where all its whole words occur."""
@@ -143,10 +174,58 @@ class _Rule:
     level: RiskLevel
     category: str
     phrases: tuple[Phrase, ...]
+    together: tuple[tuple[Phrase, ...], ...] = ()
+    """Groups of phrases that count only when every phrase of the group occurs somewhere in the message."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Words around a match that change what it means ("niet", "vroeger", "lol", "bang dat", "zit vast voor")."""
+
+    name: str
+    where: Where
+    effect: Effect
+    cues: tuple[Phrase, ...]
+    window: int = 3
+    exceptions: tuple[Phrase, ...] = ()
+    """A cue inside one of these is no cue ("niet stoppen" is no negation)."""
+    unless: tuple[Phrase, ...] = ()
+    """The scope does not apply when one of these occurs anywhere in the message ("vroeger ..." but "weer")."""
+    categories: frozenset[str] = frozenset()
+    """The categories the scope applies to; empty means all."""
+    subjects: frozenset[str] = frozenset()
+    """The scope applies only when the one at risk is one of these (worry: "other"); empty means anyone."""
+    unless_self_word: bool = False
+    """The scope does not apply when the writer speaks of themself in the clause ("waarom doe ik ...")."""
+
+
+@dataclass(frozen=True)
+class _Message:
+    """One message, tokenised, with the clause of every token and where each scope's cues were found."""
+
+    tokens: list[str]
+    clause_of: list[int]
+    cue_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    cues_by_clause: dict[str, dict[int, list[tuple[int, int]]]] = field(default_factory=dict)
+    self_clauses: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Hit:
+    category: str
+    level: RiskLevel
+    subject: Subject
+    ambiguous: bool
+    weak: bool
+    """A one-word phrase ("mesje", "overdose") or a "~ " phrase: the learned layer may doubt or confirm it."""
+
+
+_SUBJECTS: tuple[Subject, ...] = ("self", "child", "other")
+_CLAUSE_BREAK = re.compile(r"[.,;:!?\n()]+")
 
 
 class SafetyNet:
-    """Assesses one message against the phrase lists."""
+    """Assesses one message against the phrase lists, the scopes around a match, and optionally a learned layer."""
 
     def __init__(
         self,
@@ -154,46 +233,256 @@ class SafetyNet:
         idioms: Sequence[Phrase],
         normaliser: Normaliser,
         gap_stops: frozenset[str] = frozenset(),
+        scopes: Sequence[Scope] = (),
+        persons: Mapping[str, frozenset[str]] | None = None,
+        clause_words: frozenset[str] = frozenset(),
+        symbols: Mapping[str, str] | None = None,
+        learned: LearnedRisk | None = None,
     ) -> None:
         self._rules = rules
         self._idioms = idioms
         self._normaliser = normaliser
         self._gap_stops = gap_stops
+        self._scopes = scopes
+        self._persons = persons or {}
+        self._clause_words = clause_words
+        self._symbols = symbols or {}
+        self.learned = learned
         self.levels = {rule.category: rule.level for rule in rules}
 
     @classmethod
-    def from_yaml(cls, path: Path = DEFAULT_PHRASES) -> SafetyNet:
+    def from_yaml(cls, path: Path = DEFAULT_PHRASES, learned: LearnedRisk | None = None) -> SafetyNet:
         with path.open(encoding="utf-8") as handle:
-            return cls.from_mapping(yaml.safe_load(handle))
+            return cls.from_mapping(yaml.safe_load(handle), learned)
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> SafetyNet:
+    def from_mapping(cls, data: Mapping[str, Any], learned: LearnedRisk | None = None) -> SafetyNet:
         normaliser = Normaliser(data.get("spelling") or {})
+
+        def parse_all(items: Iterable[Any]) -> tuple[Phrase, ...]:
+            return tuple(Phrase.parse(str(item), normaliser) for item in items or ())
+
         rules: list[_Rule] = []
         for level in (RiskLevel.ACUTE, RiskLevel.CONCERN):
             for category, phrases in (data.get(level.label) or {}).items():
-                parsed = tuple(Phrase.parse(str(p), normaliser) for p in phrases)
-                rules.append(_Rule(level, str(category), parsed))
-        idioms = tuple(Phrase.parse(str(p), normaliser) for p in data.get("harmless") or [])
+                plain = [str(p) for p in phrases if " & " not in str(p)]
+                groups = tuple(parse_all(str(p).split(" & ")) for p in phrases if " & " in str(p))
+                rules.append(_Rule(level, str(category), parse_all(plain), groups))
         gap_stops = frozenset(token for word in data.get("gap_stops") or [] for token in normaliser.tokens(str(word)))
-        return cls(rules, idioms, normaliser, gap_stops)
+        persons = {
+            str(who): frozenset(t for word in words for t in normaliser.tokens(str(word)))
+            for who, words in (data.get("persons") or {}).items()
+        }
+        clause_words = frozenset(t for word in data.get("clause_words") or [] for t in normaliser.tokens(str(word)))
+        scopes = [_parse_scope(str(name), spec, parse_all) for name, spec in (data.get("scopes") or {}).items()]
+        symbols = {str(k): str(v) for k, v in (data.get("symbols") or {}).items()}
+        return cls(
+            rules,
+            parse_all(data.get("harmless") or []),
+            normaliser,
+            gap_stops,
+            scopes,
+            persons,
+            clause_words,
+            symbols,
+            learned,
+        )
 
-    def assess(self, text: str) -> Assessment:
-        tokens = self._normaliser.tokens(text)
+    def _read(self, text: str) -> tuple[_Message, bool]:
+        for symbol, word in self._symbols.items():
+            if symbol in text:
+                text = text.replace(symbol, f" {word} ")
+        tokens: list[str] = []
+        clause_of: list[int] = []
+        clause = 0
+        for piece in _CLAUSE_BREAK.split(text):
+            for token in self._normaliser.tokens(piece):
+                if token in self._clause_words:
+                    clause += 1
+                tokens.append(token)
+                clause_of.append(clause)
+            clause += 1
         idiom = False
         present = frozenset(tokens)
         for phrase in (p for p in self._idioms if p.may_match(present)):
             for start, end in list(phrase.spans(tokens, self._gap_stops)):
                 tokens[start:end] = [_BLANK] * (end - start)
                 idiom = True
+        own = self._persons.get("self", frozenset())
+        own_clauses = frozenset(c for t, c in zip(tokens, clause_of, strict=True) if t in own)
+        message = _Message(tokens, clause_of, self_clauses=own_clauses)
         positions = token_positions(tokens)
         present = frozenset(positions)
-        level = RiskLevel.NONE
-        found: list[str] = []
+        for scope in self._scopes:
+            spans = _cue_spans(scope, tokens, present, positions, self._gap_stops)
+            message.cue_spans[scope.name] = spans
+            by_clause: dict[int, list[tuple[int, int]]] = {}
+            for span in spans:
+                by_clause.setdefault(clause_of[span[0]], []).append(span)
+            message.cues_by_clause[scope.name] = by_clause
+        return message, idiom
+
+    def assess(self, text: str) -> Assessment:
+        message, idiom = self._read(text)
+        cues = tuple(name for name, spans in message.cue_spans.items() if spans)
+        hits = self._hits(message)
+        assessment = _summarise(hits, idiom, cues)
+        if self.learned is None or not text.strip():
+            return assessment
+        return self._with_learned(text, assessment, hits)
+
+    def _hits(self, message: _Message) -> list[_Hit]:
+        tokens = message.tokens
+        positions = token_positions(tokens)
+        present = frozenset(positions)
+        hits: list[_Hit] = []
         for rule in self._rules:
-            candidates = (phrase for phrase in rule.phrases if phrase.may_match(present))
-            if any(True for phrase in candidates for _ in phrase.spans(tokens, self._gap_stops, positions)):
-                found.append(rule.category)
-                level = max(level, rule.level)
-        categories = tuple(c for c in found if self.levels[c] == level)
-        return Assessment(level, categories, idiom)
+            settled = False  # one clear hit settles a rule; a very long message need not be judged span by span
+            for phrase in (p for p in rule.phrases if p.may_match(present)):
+                for judged, (start, end) in enumerate(phrase.spans(tokens, self._gap_stops, positions)):
+                    hit = self._judge(rule, start, end, message, phrase)
+                    if hit is not None:
+                        hits.append(hit)
+                        settled = hit.level is rule.level and not hit.ambiguous
+                    if settled or judged >= MAX_JUDGED:
+                        break
+                if settled:
+                    break
+            for group in rule.together:
+                if all(any(True for _ in p.spans(tokens, self._gap_stops, positions)) for p in group):
+                    hits.append(_Hit(rule.category, rule.level, "self", False, False))
+        return hits
+
+    def _subject(self, category: str, start: int, end: int, message: _Message) -> Subject:
+        """Who is at risk: the victim after a violent verb, else the nearest person before a self-harm phrase."""
+        tokens, clause = message.tokens, message.clause_of[start]
+        if category == "child_unsafe":
+            return "child"
+        if category == "violence":
+            after = range(start, min(end + 4, len(tokens)))
+            words = [tokens[i] for i in after if message.clause_of[i] == clause]
+            victims: tuple[Subject, ...] = ("self", "child")
+            for victim in victims:
+                if any(word in self._persons.get(victim, ()) for word in words):
+                    return victim
+            return "self"
+        inside = tokens[start:end]
+        if any(word in self._persons.get("self", ()) for word in inside):
+            return "self"
+        for at in range(start - 1, max(start - 8, -1), -1):
+            if message.clause_of[at] != clause:
+                break
+            for who in _SUBJECTS:
+                if tokens[at] in self._persons.get(who, ()):
+                    return who
+        return "self"
+
+    @staticmethod
+    def _self_word_in_clause(at: int, message: _Message) -> bool:
+        return message.clause_of[at] in message.self_clauses
+
+    def _judge(self, rule: _Rule, start: int, end: int, message: _Message, phrase: Phrase) -> _Hit | None:
+        subject = self._subject(rule.category, start, end, message)
+        level, category, ambiguous = rule.level, rule.category, phrase.weak
+        for scope in self._scopes:
+            if scope.categories and rule.category not in scope.categories:
+                continue
+            if scope.subjects and subject not in scope.subjects:
+                continue
+            if scope.unless_self_word and self._self_word_in_clause(start, message):
+                continue
+            if not _in_scope(scope, start, end, message):
+                continue
+            if scope.effect == "drop":
+                return None
+            if scope.effect == "ambiguous":
+                ambiguous = True
+            elif scope.effect == "concern" and level is RiskLevel.ACUTE:
+                level, category = RiskLevel.CONCERN, WORRY_CATEGORY
+        weak = phrase.weak or len(phrase.words) == 1
+        return _Hit(category, level, subject, ambiguous and level is RiskLevel.ACUTE, weak)
+
+    def _with_learned(self, text: str, assessment: Assessment, hits: Sequence[_Hit]) -> Assessment:
+        """Rules decide clear cases; the learned layer raises what they miss and doubts a weak, lone rule hit."""
+        assert self.learned is not None
+        verdict = self.learned.assess(text)
+        result = replace(assessment, learned_score=verdict.acute_score)
+        acute_hits = [hit for hit in hits if hit.level is RiskLevel.ACUTE]
+        if assessment.alarm:
+            if all(hit.weak for hit in acute_hits) and verdict.acute_score < self.learned.doubt_below:
+                return replace(result, ambiguous=True)
+            return result
+        if assessment.level is RiskLevel.ACUTE or assessment.cues or assessment.idiom:
+            return result  # already ambiguous, or a scope explains the words: the model must not overrule it
+        if verdict.level is RiskLevel.ACUTE:
+            sure = verdict.acute_score >= self.learned.alarm_above
+            return replace(result, level=RiskLevel.ACUTE, categories=(verdict.category,), ambiguous=not sure)
+        if verdict.level is RiskLevel.CONCERN and assessment.level is RiskLevel.NONE:
+            return replace(result, level=RiskLevel.CONCERN, categories=(verdict.category,))
+        return result
+
+
+def _parse_scope(name: str, spec: Mapping[str, Any], parse_all: Any) -> Scope:
+    where = str(spec.get("where", "before"))
+    effect = str(spec.get("effect", "drop"))
+    if where not in ("before", "clause", "message") or effect not in ("drop", "ambiguous", "concern"):
+        raise ValueError(f"scope {name!r}: where must be before|clause|message, effect drop|ambiguous|concern")
+    return Scope(
+        name=name,
+        where=where,  # type: ignore[arg-type]
+        effect=effect,  # type: ignore[arg-type]
+        cues=parse_all(spec.get("cues")),
+        window=int(spec.get("window", 3)),
+        exceptions=parse_all(spec.get("except")),
+        unless=parse_all(spec.get("unless")),
+        categories=frozenset(str(c) for c in spec.get("categories") or ()),
+        subjects=frozenset(str(c) for c in spec.get("subjects") or ()),
+        unless_self_word=bool(spec.get("unless_self_word", False)),
+    )
+
+
+def _cue_spans(
+    scope: Scope,
+    tokens: Sequence[str],
+    present: frozenset[str],
+    positions: Mapping[str, Sequence[int]],
+    gap_stops: frozenset[str],
+) -> list[tuple[int, int]]:
+    if any(any(True for _ in p.spans(tokens, frozenset(), positions)) for p in scope.unless if p.may_match(present)):
+        return []
+    spans = [s for p in scope.cues if p.may_match(present) for s in p.spans(tokens, frozenset(), positions)]
+    if not spans:
+        return spans
+    covered = {
+        at
+        for p in scope.exceptions
+        if p.may_match(present)
+        for start, end in p.spans(tokens, gap_stops, positions)
+        for at in range(start, end)
+    }
+    return [(a, b) for a, b in spans if not all(at in covered for at in range(a, b))]
+
+
+def _in_scope(scope: Scope, start: int, end: int, message: _Message) -> bool:
+    if scope.where == "message":
+        spans: Iterable[tuple[int, int]] = message.cue_spans.get(scope.name, ())
+    else:
+        spans = message.cues_by_clause.get(scope.name, {}).get(message.clause_of[start], ())
+    for cue_start, cue_end in spans:
+        if cue_start < end and start < cue_end:
+            continue  # the cue is part of the match itself ("niet meer leven")
+        if scope.where != "before" or (cue_end <= start and start - cue_end <= scope.window):
+            return True
+    return False
+
+
+def _summarise(hits: Sequence[_Hit], idiom: bool, cues: tuple[str, ...]) -> Assessment:
+    if not hits:
+        return Assessment(RiskLevel.NONE, (), idiom, cues=cues)
+    level = max(hit.level for hit in hits)
+    top = [hit for hit in hits if hit.level == level]
+    categories = tuple(dict.fromkeys(hit.category for hit in top))
+    ambiguous = all(hit.ambiguous for hit in top)
+    order: tuple[Subject, ...] = ("self", "child", "other")
+    subject = next(who for who in order if any(hit.subject == who for hit in top))
+    return Assessment(level, categories, idiom, ambiguous, subject, cues)

@@ -91,3 +91,124 @@ def test_gap_and_end_anchor() -> None:
 def test_a_malformed_phrase_is_refused_when_loading(bad: str) -> None:
     with pytest.raises(ValueError, match="risk phrase"):
         Phrase.parse(bad, Normaliser({}))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik heb weer gekrast",
+        "ik kras",
+        "ik snij soms",
+        "i cut sometimes",
+        "ik doe mezelf pijn",
+        "ik bonk mn hoofd tegen de muur",
+        "hij zit aan me",
+        "hij zegt dat hij me laat pakken als hij vrijkomt",
+        "zijn vrienden staan voor de deur en schreeuwen",
+        "dit is mijn laatste bericht",
+        "zeg tegen mama dat ik van haar hou. doei",
+    ],
+)
+def test_chat_language_self_harm_threats_and_goodbyes_raise_the_full_alarm(safety_net: SafetyNet, text: str) -> None:
+    assessment = safety_net.assess(text)
+    assert assessment.level is RiskLevel.ACUTE and not assessment.ambiguous
+
+
+@pytest.mark.parametrize(
+    ("text", "scope"),
+    [
+        ("ik wil niet dood, ik wil alleen dat het ophoudt", "denial"),
+        ("i dont want to die", "negation"),
+        ("vroeger sloeg hij ons, nu zijn we veilig", "past"),
+        ("i used to cut but i stopped", "past"),
+        ("waarom doen mensen aan zelfbeschadiging", "general"),
+        ("mijn kinderen zijn bang als de bel gaat", "fear"),
+        ("no its not like that, she wont hurt me", "denial"),
+    ],
+)
+def test_a_scope_around_alarming_words_keeps_the_alarm_off_and_is_reported(
+    safety_net: SafetyNet, text: str, scope: str
+) -> None:
+    assessment = safety_net.assess(text)
+    assert assessment.level is RiskLevel.NONE
+    assert scope in assessment.cues
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik ga dood van de stress met die toetsen",
+        "my mum will kill me",
+        "this test is killing me",
+        "mn moeder vermoordt me",
+    ],
+)
+def test_hyperbole_raises_nothing(safety_net: SafetyNet, text: str) -> None:
+    assert safety_net.assess(text).level is RiskLevel.NONE
+
+
+def test_a_past_cue_does_not_hide_that_it_happens_again(safety_net: SafetyNet) -> None:
+    assert safety_net.assess("vroeger sloeg hij me en nu slaat hij me weer").alarm
+
+
+def test_a_negation_elsewhere_does_not_hide_a_wish_to_die(safety_net: SafetyNet) -> None:
+    assert safety_net.assess("ik kan niet meer, ik wil dood").alarm
+
+
+def test_talking_about_an_offence_is_not_violence_at_home(safety_net: SafetyNet) -> None:
+    assessment = safety_net.assess("hij zit vast omdat hij iemand heeft bedreigd met een mes")
+    assert not assessment.alarm and "offence" in assessment.cues
+
+
+@pytest.mark.parametrize("text", ["ik wil dood lol", "ik wil dood 😂", "i want to die haha"])
+def test_a_joke_marker_makes_a_death_wish_ambiguous_not_silent(safety_net: SafetyNet, text: str) -> None:
+    assessment = safety_net.assess(text)
+    assert assessment.level is RiskLevel.ACUTE and assessment.ambiguous and not assessment.alarm
+
+
+@pytest.mark.parametrize("text", ["in mn arm", "gewoon met een schaar"])
+def test_a_weak_fragment_shows_the_lines_quietly(safety_net: SafetyNet, text: str) -> None:
+    assessment = safety_net.assess(text)
+    assert assessment.level is RiskLevel.ACUTE and assessment.ambiguous
+
+
+@pytest.mark.parametrize(
+    ("text", "subject", "level"),
+    [
+        ("ik ben bang dat mijn dochter zichzelf iets aandoet", "child", RiskLevel.ACUTE),
+        ("hij slaat mijn broertje", "child", RiskLevel.ACUTE),
+        ("the kids have been home alone for three days", "child", RiskLevel.ACUTE),
+        ("ik snij mezelf", "self", RiskLevel.ACUTE),
+        ("ik ben bang dat mijn vriendin zichzelf iets aandoet", "other", RiskLevel.CONCERN),
+    ],
+)
+def test_who_is_at_risk_decides_the_route(safety_net: SafetyNet, text: str, subject: str, level: RiskLevel) -> None:
+    assessment = safety_net.assess(text)
+    assert (assessment.subject, assessment.level) == (subject, level)
+
+
+def test_worry_about_another_adult_is_support_not_an_alarm(safety_net: SafetyNet) -> None:
+    assessment = safety_net.assess("ik maak me zorgen dat mijn moeder zichzelf iets aandoet")
+    assert not assessment.alarm and assessment.categories == ("worry_other",)
+
+
+def test_together_phrases_need_every_part(safety_net: SafetyNet) -> None:
+    assert not safety_net.assess("zeg tegen papa dat ik van hem hou").alarm
+    assert safety_net.assess("zeg tegen papa dat ik van hem hou. vaarwel").alarm
+
+
+def test_a_scope_syntax_error_is_refused_when_loading() -> None:
+    with pytest.raises(ValueError, match="scope"):
+        SafetyNet.from_mapping({"scopes": {"x": {"where": "somewhere", "cues": ["niet"]}}})
+
+
+def test_scopes_from_a_mapping() -> None:
+    net = SafetyNet.from_mapping(
+        {
+            "acute": {"suicidal": ["wil dood"]},
+            "scopes": {"past": {"where": "clause", "effect": "drop", "cues": ["vroeger"], "unless": ["weer"]}},
+        }
+    )
+    assert net.assess("vroeger wil dood").level is RiskLevel.NONE
+    assert net.assess("vroeger en weer wil dood").level is RiskLevel.ACUTE
+    assert net.assess("vroeger was alles goed. nu wil dood").level is RiskLevel.ACUTE

@@ -25,6 +25,8 @@ class Question(enum.StrEnum):
     """Leave the request for the next working day?"""
     FORGET = "forget"
     """Delete everything about you?"""
+    MEANT = "meant"
+    """Did you mean that you want to hurt yourself (or that you are in danger)?"""
 
 
 @dataclass(frozen=True)

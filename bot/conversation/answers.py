@@ -21,6 +21,8 @@ from bot.understanding.topics import MENU_TOPICS, TOPIC_INTENT, topic_of
 PRISON_TOPICS = frozenset(("visit", "contact", "practical"))
 # An answer longer than this is not sent again right after itself: a short reminder goes instead.
 LONG_ANSWER = 300
+# Small talk is followed by the menu rather than by related questions.
+MENU_AFTER = frozenset(("greet", "out_of_scope", "acknowledge", "opening", "change_role"))
 # Topics a young person does not get in the menu (they are about explaining to one's own child).
 NOT_FOR_YOUTH = frozenset(("explain_to_child",))
 
@@ -88,7 +90,7 @@ class Answers:
         footer = self.safety_footer(conversation)
         if footer:
             parts.append(footer)
-        if intent in ("greet", "out_of_scope"):
+        if intent in MENU_AFTER:
             buttons = self.menu_buttons(conversation)
         else:
             buttons = tuple(self._follow_up_button(target, lang) for target in answer.follow_up)

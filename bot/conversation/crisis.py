@@ -70,10 +70,34 @@ class Crisis:
         )
         return [*replies, self._answers.offer(conversation, "crisis_offer", reason)]
 
+    def confirm(self, turn: Turn, categories: tuple[str, ...]) -> list[Reply]:
+        """An unclear signal ("ik wil dood lol", a lone "in mn arm"): the lines shown quietly, and one gentle
+        question; the user's answer decides, not a guess."""
+        conversation = turn.conversation
+        category = categories[0] if categories else "suicidal"
+        conversation.alarm = category
+        turn.step = Step.CONFIRM_RISK
+        lines = self._content.crisis_lines((category,), conversation.audience, turn.language).split("\n\n", 1)[-1]
+        family = "violence" if category in ("violence", "child_unsafe") else "self"
+        question = self._content.ui(f"confirm_risk_{family}", turn.language)
+        buttons = (
+            Button(self._content.button("meant_yes", turn.language), actions.Reply(actions.Question.MEANT, True).data),
+            Button(self._content.button("meant_no", turn.language), actions.Reply(actions.Question.MEANT, False).data),
+        )
+        return [Reply(f"{question}\n\n{lines}", buttons)]
+
+    async def confirmed(self, turn: Turn, meant: bool) -> list[Reply]:
+        """The answer to the check question: yes is the full crisis path (the lines are already there), no ends it."""
+        category = turn.conversation.alarm or "suicidal"
+        if meant:
+            turn.crisis_sent = True
+            return await self.respond(turn, (category,))
+        return self.correction(turn)
+
     def _reachable_now(self, turn: Turn) -> Reply:
         """No professionals' group: no promise of a person; who can be reached now, and a gentle check-in."""
         lang = turn.language
-        text = self._content.ui("crisis_no_desk", lang)
+        text = self._content.ui("crisis_no_desk", lang, turn.conversation.audience)
         return Reply(text, self.feeling_buttons(lang))
 
     def feeling_buttons(self, lang: str) -> tuple[Button, ...]:

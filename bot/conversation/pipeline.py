@@ -95,6 +95,7 @@ class Pipeline:
             Step.HANDOFF_OFFER: self._offer_reply,
             Step.SAFETY_CHECK: self._feeling_reply,
             Step.ASK: self._slot_reply,
+            Step.CONFIRM_RISK: self._meant_reply,
             Step.FORGET_CONFIRM: self._chat,
             Step.CHAT: self._chat,
         }
@@ -202,7 +203,7 @@ class Pipeline:
     async def _crisis_first(self, sender: Sender, text: str, assessment: Assessment, emit: Emit | None) -> _First:
         """On acute danger, the crisis lines now: the role and language from the cache (or the message), never
         from the database; for a user whose role is not known, the lines for everyone."""
-        if assessment.level is not RiskLevel.ACUTE:
+        if not assessment.alarm:  # nothing acute, or an unclear signal that is confirmed first (in the turn)
             return _First()
         profile = self._profiles.get(sender.key)
         lang = language.detect(text) or (profile.language if profile else start_language(sender.language_code))
@@ -256,7 +257,9 @@ class Pipeline:
         """Danger first; then the step the conversation is in reads the message; else it is an ordinary one."""
         understanding = turn.understanding
         assert understanding is not None
-        if understanding.risk is RiskLevel.ACUTE:
+        if understanding.risk is RiskLevel.ACUTE and not self._professional_question(turn):
+            if understanding.ambiguous and not turn.crisis_sent:
+                return self._crisis.confirm(turn, understanding.categories)
             return await self._crisis.respond(turn, understanding.categories)
         if not _WORDS.search(turn.text):
             return [Reply(self._content.ui("emoji_only", turn.language), self._answers.menu_buttons(turn.conversation))]
@@ -267,13 +270,22 @@ class Pipeline:
         turn.step = Step.CHAT
         return await self._chat(turn)
 
+    def _professional_question(self, turn: Turn) -> bool:
+        """A professional asking what to do about a suspicion or a client's distress, which only the model read as
+        a crisis (the safety net did not fire): guidance as a professional, not the crisis reply."""
+        understanding = turn.understanding
+        if turn.conversation.audience != "professional" or turn.crisis_sent or understanding is None:
+            return False
+        guidance = [name for name, _ in understanding.ranking[:3] if name.startswith("prof_")]
+        return bool(guidance)
+
     async def _chat(self, turn: Turn) -> list[Reply]:
         """An ordinary message: understood and answered, with the offer of a person on serious distress."""
         understanding, conversation = turn.understanding, turn.conversation
         assert understanding is not None
         turn.step = Step.CHAT
         follow_up.notice(conversation, turn.text, understanding)
-        if conversation.safety_check and self._is_correction(turn.text):
+        if (conversation.safety_check or conversation.alarm) and self._is_correction(turn.text):
             return self._crisis.correction(turn)
         if self._is_acknowledgement(turn.text):
             return [self._answers.menu(conversation, "acknowledged")]
@@ -354,6 +366,13 @@ class Pipeline:
     async def _offer_reply(self, turn: Turn) -> list[Reply] | None:
         answer = self._yes_no(turn.text)
         return None if answer is None else await self._handoff.answer(turn, answer)
+
+    async def _meant_reply(self, turn: Turn) -> list[Reply] | None:
+        """A typed answer to "do you mean you want to hurt yourself?": a short yes or no, or a correction."""
+        if self._is_correction(turn.text):
+            return self._crisis.correction(turn)
+        meant = self._yes_no(turn.text)
+        return None if meant is None else await self._crisis.confirmed(turn, meant)
 
     async def _feeling_reply(self, turn: Turn) -> list[Reply] | None:
         if self._is_correction(turn.text):
@@ -476,6 +495,8 @@ class Pipeline:
                 return await self._handoff.transcript(turn, yes)
             case actions.Reply(Question.PARK, yes):
                 return await self._handoff.park(turn, yes)
+            case actions.Reply(Question.MEANT, yes) if turn.step is Step.CONFIRM_RISK:
+                return await self._crisis.confirmed(turn, yes)
             case actions.Feeling(okay):
                 return self._crisis.feeling(turn, okay)
             case actions.ShowMenu():

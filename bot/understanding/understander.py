@@ -14,12 +14,14 @@ from bot.understanding.topics import (
     SUGGESTIBLE,
     topic_of,
 )
-from safety.risk import Assessment, RiskLevel, SafetyNet
+from safety.risk import Assessment, RiskLevel, SafetyNet, Subject
 
 logger = logging.getLogger(__name__)
 
 # The model sees at most this much of a message; the safety net always reads all of it.
 NLU_MAX_CHARS = 1000
+# With the learned layer on, the NLU model alone may not raise the alarm on a message it scores below this.
+LEARNED_VETO_BELOW = 0.05
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class Understanding:
     nlu_available: bool = True
     ranking: tuple[tuple[str, float], ...] = ()
     """The model's intents with their confidence, best first (for reading a short follow-up in context)."""
+    ambiguous: bool = False
+    """Acute but unsure: show the lines quietly with a check question rather than the full alarm."""
+    subject: Subject = "self"
+    """Who is at risk: the writer, a child (child lines + Veilig Thuis) or another adult (support, no alarm)."""
 
     @property
     def sure(self) -> bool:
@@ -80,22 +86,29 @@ class Understander:
                 categories=assessment.categories,
                 language=detected,
                 nlu_available=False,
+                ambiguous=assessment.ambiguous,
+                subject=assessment.subject,
             )
-        return self._combine(parse, assessment.level, assessment.categories, assessment.idiom, detected)
+        return self._combine(parse, assessment, detected)
 
-    def _combine(
-        self,
-        parse: Parse,
-        risk: RiskLevel,
-        categories: tuple[str, ...],
-        idiom: bool,
-        detected: str | None,
-    ) -> Understanding:
+    def _model_may_raise(self, assessment: Assessment) -> bool:
+        """Not on an idiom, a scope that explains the words (past, joke, worry, offence, ...), or when the learned
+        layer, which read the same message, sees no acute risk at all."""
+        if assessment.idiom or assessment.cues:
+            return False
+        learned_doubts = assessment.learned_score is not None and assessment.learned_score < LEARNED_VETO_BELOW
+        return not learned_doubts
+
+    def _combine(self, parse: Parse, assessment: Assessment, detected: str | None) -> Understanding:
+        risk, categories = assessment.level, assessment.categories
+        ambiguous, subject = assessment.ambiguous, assessment.subject
         intent, confidence = parse.intent, parse.confidence
         model_crisis = intent in CRISIS_INTENT_CATEGORY and confidence >= self.crisis_threshold
-        # An idiom that only sounds alarming ("ik schaam me dood") must not let the model raise the alarm alone.
-        if model_crisis and not idiom and risk < RiskLevel.ACUTE:
+        if model_crisis and risk < RiskLevel.ACUTE and self._model_may_raise(assessment):
             risk, categories = RiskLevel.ACUTE, (CRISIS_INTENT_CATEGORY[intent],)
+            ambiguous, subject = False, "self"
+        elif model_crisis and risk is RiskLevel.ACUTE and ambiguous and self._model_may_raise(assessment):
+            ambiguous = False  # a weak rule hit that the model confirms
         if risk < RiskLevel.CONCERN and intent in CONCERN_INTENTS and confidence >= self.threshold:
             risk, categories = RiskLevel.CONCERN, (CONCERN_INTENTS[intent],)
 
@@ -119,6 +132,8 @@ class Understander:
             language=detected,
             alternatives=tuple(topics[:2]),
             ranking=parse.ranking,
+            ambiguous=ambiguous,
+            subject=subject,
         )
 
 

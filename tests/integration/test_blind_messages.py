@@ -1,0 +1,130 @@
+"""The second single-message set (tests/data/blind_messages.yml): written blind by someone who never saw the training
+data or the risk phrases, never trained on. Teenagers' words, threats through others, children alone, worry,
+hyperbole, negation, the past, professionals, and figurative English. Measured three ways: everything (rules, the
+learned layer and the NLU model), with the NLU service down, and the rules alone. The figures are printed; the bars
+are what the bot held when it was last measured, so that a change that makes understanding worse fails."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from bot.understanding.nlu_client import NluClient
+from bot.understanding.understander import Understander, Understanding
+from safety.learned import LearnedRisk
+from safety.risk import RiskLevel, SafetyNet
+from tests.conftest import load_cases
+
+pytestmark = pytest.mark.integration
+
+CASES = load_cases("tests/data/blind_messages.yml")
+
+
+@dataclass
+class Figures:
+    acute_caught: float
+    """Acute messages that got the crisis lines, at once or quietly with a check question."""
+    acute_alarm: float
+    """Acute messages that got the full alarm at once."""
+    false_alarms: float
+    """Harmless messages (risk none or concern) that got the full alarm."""
+    quiet: float
+    """Harmless messages that got the lines quietly with a check question."""
+    concern: float
+    topic: dict[str, float]
+    figurative: float
+    """Figurative English lines that got the full alarm."""
+    misses: list[str]
+
+    def line(self, name: str) -> str:
+        topics = " ".join(f"{language} {value:.2f}" for language, value in sorted(self.topic.items()))
+        return (
+            f"{name:<26} acute caught {self.acute_caught:.2f} (full alarm {self.acute_alarm:.2f}); "
+            f"false alarms {self.false_alarms:.1%} (+{self.quiet:.1%} quiet); concern {self.concern:.2f}; "
+            f"topic {topics or '-'}; figurative EN alarms {self.figurative:.1%}"
+        )
+
+
+async def measure(understander: Understander, with_topics: bool) -> Figures:
+    counts: Counter[str] = Counter()
+    topic_right: Counter[str] = Counter()
+    topic_total: Counter[str] = Counter()
+    misses: list[str] = []
+    for case in CASES:
+        result: Understanding = await understander.understand(case["text"])
+        acute = result.risk is RiskLevel.ACUTE
+        alarm = acute and not result.ambiguous
+        if case["risk"] == "acute":
+            counts["acute"] += 1
+            counts["acute_caught"] += acute
+            counts["acute_alarm"] += alarm
+            if not acute:
+                misses.append(f"missed: {case['text']}")
+        else:
+            counts["harmless"] += 1
+            counts["false_alarm"] += alarm
+            counts["quiet"] += acute and not alarm
+            if alarm:
+                misses.append(f"false alarm: {case['text']}")
+        if case["risk"] == "concern":
+            counts["concern"] += 1
+            counts["concern_caught"] += result.risk is not RiskLevel.NONE
+        if case.get("kind") == "figurative_en":
+            counts["figurative"] += 1
+            counts["figurative_alarm"] += alarm
+        if with_topics and case["risk"] != "acute":
+            topic_total[case["language"]] += 1
+            topic_right[case["language"]] += result.topic == case["topic"]
+    return Figures(
+        counts["acute_caught"] / counts["acute"],
+        counts["acute_alarm"] / counts["acute"],
+        counts["false_alarm"] / counts["harmless"],
+        counts["quiet"] / counts["harmless"],
+        counts["concern_caught"] / counts["concern"],
+        {language: topic_right[language] / topic_total[language] for language in topic_total},
+        counts["figurative_alarm"] / max(counts["figurative"], 1),
+        misses,
+    )
+
+
+@pytest.fixture(scope="module")
+def learned() -> LearnedRisk:
+    return LearnedRisk.load()
+
+
+@pytest.fixture
+async def nlu(rasa_url: str) -> AsyncIterator[NluClient]:
+    client = NluClient(rasa_url, 10.0)
+    yield client
+    await client.aclose()
+
+
+async def test_the_blind_single_messages(
+    nlu: NluClient, learned: LearnedRisk, capsys: pytest.CaptureFixture[str]
+) -> None:
+    net = SafetyNet.from_yaml(learned=learned)
+    full = await measure(Understander(net, nlu, 0.45, 0.5), with_topics=True)
+    down = await measure(Understander(net, None, 0.45, 0.5), with_topics=False)
+    rules = await measure(Understander(SafetyNet.from_yaml(), None, 0.45, 0.5), with_topics=False)
+    with capsys.disabled():
+        print(f"\nBlind single messages ({len(CASES)}, tests/data/blind_messages.yml):")
+        print(full.line("all (rules+learned+NLU)"))
+        print(down.line("NLU down (rules+learned)"))
+        print(rules.line("NLU down, rules alone"))
+        for miss in full.misses:
+            print(f"  {miss}")
+    assert full.acute_caught >= BARS["acute_caught"]
+    assert down.acute_caught >= BARS["acute_caught_nlu_down"]
+    assert full.false_alarms <= BARS["false_alarms"]
+    assert full.concern >= BARS["concern"]
+    assert min(full.topic.values()) >= BARS["topic"]
+
+
+# What the bot held when these were last measured (the targets on the independent sets are higher: acute 1.00 with
+# the NLU service, 0.90 without; false alarms <= 3 %; concern >= 0.85; topic >= 0.92).
+# Measured 2026-12-04: acute caught 0.84 (0.81 with the NLU down, 0.50 for the rules alone), false alarms 2.9 %,
+# concern 0.78, topic en 0.66 / nl 0.86.
+BARS = {"acute_caught": 0.80, "acute_caught_nlu_down": 0.75, "false_alarms": 0.05, "concern": 0.70, "topic": 0.60}
