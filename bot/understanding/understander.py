@@ -54,6 +54,10 @@ class Understander:
         self.threshold = threshold
         self.crisis_threshold = crisis_threshold
 
+    def is_acute(self, text: str) -> bool:
+        """The safety net alone (no NLU, no await): is this message acute? Used to let it jump a queue."""
+        return self._net.assess(text).level is RiskLevel.ACUTE
+
     async def understand(self, text: str) -> Understanding:
         assessment = self._net.assess(text)
         detected = language.detect(text)

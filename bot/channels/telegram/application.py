@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -21,6 +22,7 @@ from bot.app import Services
 from bot.channels.telegram.group import on_group_edit, on_group_message
 from bot.channels.telegram.guards import on_added_to_channel, on_channel, on_inline_query, on_stranger_group
 from bot.channels.telegram.private import on_button, on_command, on_edited, on_other, on_text
+from bot.channels.telegram.updates import PerChatProcessor
 from bot.config import Settings
 from bot.conversation.pipeline import COMMANDS
 
@@ -80,7 +82,10 @@ SWEEPER_STOP_SECONDS = 10.0
 
 
 async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
-    """Send what users wrote that is still on its way to the professionals' group."""
+    """Finish the updates already accepted; send what users wrote that is still on its way to the group."""
+    processor = application.update_processor
+    if isinstance(processor, PerChatProcessor) and not await processor.drain():
+        logger.error("updates were still being handled when the bot stopped")
     services: Services = application.bot_data["services"]
     if services.desk is not None:
         await services.desk.drain()
@@ -111,7 +116,12 @@ def new_application(settings: Settings) -> Application:  # type: ignore[type-arg
     """The python-telegram-bot application: token, rate limiter, Bot API address, life-cycle hooks; no handlers."""
     if settings.telegram_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    builder = Application.builder().token(settings.telegram_token).rate_limiter(AIORateLimiter(max_retries=3))
+    builder = (
+        Application.builder()
+        .token(settings.telegram_token)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(PerChatProcessor())
+    )
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
@@ -121,6 +131,8 @@ def new_application(settings: Settings) -> Application:  # type: ignore[type-arg
 def install_handlers(application: Application, services: Services) -> None:  # type: ignore[type-arg]
     """Route every update kind the bot asks for to its handler; the group's only with a live desk."""
     application.bot_data["services"] = services
+    if isinstance(application.update_processor, PerChatProcessor):
+        application.update_processor.urgent = acute_message(services)
     group = services.settings.handoff_chat_id
     if group is not None and services.desk is not None:
         professionals = filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
@@ -141,6 +153,19 @@ def install_handlers(application: Application, services: Services) -> None:  # t
     application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(on_error)
+
+
+def acute_message(services: Services) -> Callable[[object], bool]:
+    """Whether an update is a message the safety net reads as acute: it may skip the wait for a free slot."""
+
+    def check(update: object) -> bool:
+        if not isinstance(update, Update) or update.message is None or not update.message.text:
+            return False
+        if update.message.chat.type != "private":
+            return False
+        return services.understander.is_acute(update.message.text)
+
+    return check
 
 
 def run_polling(application: Application) -> None:  # type: ignore[type-arg]
