@@ -15,6 +15,8 @@ class Button:
 class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
+    urgent: bool = False
+    """Crisis lines: sent before ordinary replies that are waiting for Telegram's rate limit."""
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,14 @@ class _Refused(Exception):
     """The Bot API answers this request with an error, as Telegram would."""
 
 
+class _TooMany(Exception):
+    """Telegram's flood control: 429 with the seconds to wait."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -73,6 +81,8 @@ class StandIn:
     calls: list[Call] = field(default_factory=list)
     refused: list[Call] = field(default_factory=list)
     """Requests Telegram would have refused (a message over 4,096 characters); they are not in `calls`."""
+    retry_after: list[int] = field(default_factory=list)
+    """Seconds for the next sendMessage calls to be told to wait (429, as Telegram's flood control); one each."""
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _condition: threading.Condition = field(default_factory=threading.Condition)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -121,6 +131,11 @@ class StandIn:
                 except _Refused as refusal:
                     answer = {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
                     status = 400
+                except _TooMany as flood:
+                    description = f"Too Many Requests: retry after {flood.seconds}"
+                    answer = {"ok": False, "error_code": 429, "description": description}
+                    answer["parameters"] = {"retry_after": flood.seconds}
+                    status = 429
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -161,6 +176,12 @@ class StandIn:
             with self._condition:
                 self.refused.append(Call(method, params))
             raise _Refused("message is too long")
+        with self._condition:
+            flood = self.retry_after.pop(0) if method == "sendMessage" and self.retry_after else None
+            if flood is not None:
+                self.refused.append(Call(method, params))
+        if flood is not None:
+            raise _TooMany(flood)
         with self._condition:
             self.calls.append(Call(method, params))
             self._condition.notify_all()

@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 from telegram import BotCommand, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -22,6 +21,7 @@ from bot.app import Services
 from bot.channels.telegram.group import on_group_edit, on_group_message
 from bot.channels.telegram.guards import on_added_to_channel, on_channel, on_inline_query, on_stranger_group
 from bot.channels.telegram.private import on_button, on_command, on_edited, on_other, on_text
+from bot.channels.telegram.rate_limit import PriorityRateLimiter
 from bot.channels.telegram.updates import PerChatProcessor
 from bot.config import Settings
 from bot.conversation.pipeline import COMMANDS
@@ -119,7 +119,7 @@ def new_application(settings: Settings) -> Application:  # type: ignore[type-arg
     builder = (
         Application.builder()
         .token(settings.telegram_token)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(PriorityRateLimiter(max_retries=3))
         .concurrent_updates(PerChatProcessor())
     )
     if settings.telegram_api_base_url:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from telegram import Update
-from telegram.ext import (
-    ContextTypes,
-)
+from telegram.ext import ContextTypes, ExtBot
 
 from bot.app import Services
 from bot.channels.telegram.messenger import keyboard
+from bot.channels.telegram.rate_limit import URGENT
 from bot.replies import Reply, Sender
 from handoff import display
 from handoff.desk import LiveDesk
@@ -35,11 +35,13 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, repli
     chat = update.effective_chat
     if chat is None:
         return
+    bot = cast("ExtBot[str]", context.bot)  # the application's rate limiter is a PriorityRateLimiter
     for reply in replies:
+        lane = URGENT if reply.urgent else None  # crisis lines skip the queue of ordinary replies
         pieces = display.split(reply.text)  # the bot's own texts are short; this only guards the limit
         for piece in pieces[:-1]:
-            await context.bot.send_message(chat.id, piece)
-        await context.bot.send_message(chat.id, pieces[-1], reply_markup=keyboard(reply.buttons))
+            await bot.send_message(chat.id, piece, rate_limit_args=lane)
+        await bot.send_message(chat.id, pieces[-1], reply_markup=keyboard(reply.buttons), rate_limit_args=lane)
 
 
 def emitter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Callable[[Reply], Awaitable[None]]:
