@@ -112,8 +112,9 @@ async def _finish(task: asyncio.Task[None], what: str) -> None:
         logger.error("%s did not stop in time", what)
 
 
-def new_application(settings: Settings) -> Application:  # type: ignore[type-arg]
-    """The python-telegram-bot application: token, rate limiter, Bot API address, life-cycle hooks; no handlers."""
+def new_application(settings: Settings, polling: bool = True) -> Application:  # type: ignore[type-arg]
+    """The python-telegram-bot application: token, rate limiter, update processor, Bot API address, life-cycle
+    hooks; no handlers. Without polling there is no updater: a webhook hands the updates over."""
     if settings.telegram_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     builder = (
@@ -122,6 +123,8 @@ def new_application(settings: Settings) -> Application:  # type: ignore[type-arg
         .rate_limiter(PriorityRateLimiter(max_retries=3))
         .concurrent_updates(PerChatProcessor())
     )
+    if not polling:
+        builder = builder.updater(None)
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")

@@ -113,6 +113,9 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
         self._resume_at = 0.0
         self.retries = 0
         """RetryAfter answers from Telegram so far (for the metrics)."""
+        self.sent = 0
+        """Messages sent (sendMessage), and of those, in the urgent lane (for the metrics)."""
+        self.sent_urgent = 0
 
     @property
     def waiting(self) -> int:
@@ -144,7 +147,9 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
                     if chat_id is not None and self._overall is not None:
                         await self._overall.acquire(urgent)
                     await self._wait_out_retry_after()
-                    return await callback(*args, **kwargs)
+                    result = await callback(*args, **kwargs)
+                self._count(endpoint, urgent)
+                return result
             except RetryAfter as error:
                 self.retries += 1
                 if attempt == self._max_retries:
@@ -154,6 +159,11 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
                 logger.warning("Telegram asks to slow down for %.1f s", seconds)
                 self._resume_at = max(self._resume_at, asyncio.get_running_loop().time() + seconds)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _count(self, endpoint: str, urgent: bool) -> None:
+        if endpoint == "sendMessage":
+            self.sent += 1
+            self.sent_urgent += urgent
 
     async def _wait_out_retry_after(self) -> None:
         pause = self._resume_at - asyncio.get_running_loop().time()

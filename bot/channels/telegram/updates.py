@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ UrgentCheck = Callable[[object], bool]
 class _Item:
     update: object
     coroutine: Awaitable[Any]
+    handed_over: float
 
 
 def chat_key(update: object) -> Hashable:
@@ -79,6 +81,8 @@ class PerChatProcessor(BaseUpdateProcessor):
         self._chats: dict[Hashable, deque[_Item]] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self._pending = 0
+        self.on_handled: Callable[[float], None] | None = None
+        """Told the seconds from hand-over to handled (waiting in the chat's queue, then running) of each update."""
         self.urgent_runs = 0
         """Updates that ran without waiting for a slot because they were urgent (for the metrics)."""
 
@@ -96,7 +100,7 @@ class PerChatProcessor(BaseUpdateProcessor):
         """Queue the update behind its chat's earlier ones; returns once it is queued, not once it is handled."""
         await self._admission.acquire()
         self._pending += 1
-        item = _Item(update, coroutine)
+        item = _Item(update, coroutine, time.perf_counter())
         key = chat_key(update)
         queue = self._chats.get(key)
         if queue is not None:
@@ -116,6 +120,8 @@ class PerChatProcessor(BaseUpdateProcessor):
                     await self._run(item)
                 finally:
                     self._finished()
+                if self.on_handled is not None:
+                    self.on_handled(time.perf_counter() - item.handed_over)
         finally:
             # No await between the empty check and this line: nothing can have joined the queue meanwhile.
             self._chats.pop(key, None)
