@@ -104,9 +104,10 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
         group_time_period: float = 60.0,
         max_retries: int = 3,
     ) -> None:
-        self._overall: PriorityBucket | None = None
+        self.overall: PriorityBucket | None = None
+        """The limit for the whole bot; None lifts it (for measuring what the bot could do without Telegram's)."""
         if overall_max_rate > 0 and overall_time_period > 0:
-            self._overall = PriorityBucket(overall_max_rate, overall_max_rate / overall_time_period)
+            self.overall = PriorityBucket(overall_max_rate, overall_max_rate / overall_time_period)
         self._group_rate = (group_max_rate, group_time_period)
         self._groups: dict[int | str, AsyncLimiter] = {}
         self._max_retries = max_retries
@@ -120,9 +121,9 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
     @property
     def waiting(self) -> int:
         """Calls waiting for their turn under the overall limit (both lanes)."""
-        if self._overall is None:
+        if self.overall is None:
             return 0
-        return self._overall.waiting(True) + self._overall.waiting(False)
+        return self.overall.waiting(True) + self.overall.waiting(False)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -144,8 +145,8 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
         for attempt in range(self._max_retries + 1):
             try:
                 async with self._group_limiter(chat_id):
-                    if chat_id is not None and self._overall is not None:
-                        await self._overall.acquire(urgent)
+                    if chat_id is not None and self.overall is not None:
+                        await self.overall.acquire(urgent)
                     await self._wait_out_retry_after()
                     result = await callback(*args, **kwargs)
                 self._count(endpoint, urgent)
