@@ -79,6 +79,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
 
 
 SWEEPER_STOP_SECONDS = 10.0
+UPDATE_QUEUE_SIZE = 200
 
 
 async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
@@ -122,6 +123,8 @@ def new_application(settings: Settings, polling: bool = True) -> Application:  #
         .token(settings.telegram_token)
         .rate_limiter(PriorityRateLimiter(max_retries=3))
         .concurrent_updates(PerChatProcessor())
+        # Bounded, so that a full processor stops the updater from fetching more (Telegram keeps them meanwhile).
+        .update_queue(asyncio.Queue(maxsize=UPDATE_QUEUE_SIZE))
     )
     if not polling:
         builder = builder.updater(None)
