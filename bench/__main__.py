@@ -1,4 +1,4 @@
-"""`make bench`: NLU parse latency, pipeline overhead and training time, printed (targets in the README).
+"""`make bench`: NLU parse latency, pipeline overhead, training time and load figures, printed (targets in README).
 
 Runs against the real NLU service (started by `make bench`); the pipeline figure uses an in-process NLU stand-in
 that answers instantly, so it measures what the bot itself adds: safety net, database, answer lookup.
@@ -19,7 +19,7 @@ import time
 import httpx
 import yaml
 
-from bench import handoff
+from bench import handoff, load
 from bot.config import ROOT
 from bot.content import Content
 from bot.conversation.flood import FloodGuard
@@ -128,7 +128,13 @@ async def main() -> None:
     parser.add_argument("--rasa-url", default=os.environ.get("RASA_URL", "http://127.0.0.1:5005"))
     parser.add_argument("--rasa", default=str(ROOT / ".venv-nlu/bin/rasa"), help="rasa executable, for training")
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--rasa-pid", type=int, help="the NLU service's pid, stalled with SIGSTOP for one figure")
+    parser.add_argument("--load-only", action="store_true", help="only the load figures (throughput, crisis replies)")
     args = parser.parse_args()
+    rasa_pid = args.rasa_pid or load.rasa_pid_from(ROOT / "run/rasa.pid")
+    if args.load_only:
+        await load.report(args.rasa_url, rasa_pid)
+        return
 
     messages = texts()
     print(f"Benchmark on {os.cpu_count()} cores, {len(messages)} messages from nlu/tests/cases.yml")
@@ -141,6 +147,7 @@ async def main() -> None:
         print(f"NLU model training time               {training_time(args.rasa):6.1f} s")
     print("Targets: parse p50 <= 15 ms; pipeline overhead p50 <= 5 ms; training <= 180 s on 2 cores")
     await asyncio.to_thread(handoff.report, args.rasa_url)
+    await load.report(args.rasa_url, rasa_pid)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot chat | understand [--no-nlu] | telegram | run | migrate | purge | content`."""
+"""Command line: `python -m bot chat | understand [--no-nlu] | telegram | webhook | run | migrate | purge | content`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 from bot import app
 from bot.channels import console
-from bot.config import load_settings
+from bot.config import check_for_production, load_settings
 from bot.storage.schema import SchemaError, verify
 from bot.understanding.cli import run as run_understand
 from bot.understanding.topics import ANSWERED_INTENTS
@@ -71,6 +71,12 @@ def _telegram() -> None:
         loop.close()
 
 
+async def _webhook() -> None:
+    from bot.channels.telegram.webhook import serve  # imported here: the console needs no web server
+
+    await serve(load_settings())
+
+
 def _content() -> int:
     """Check responses/ and print the content report; exit 1 with the reason when the content is broken."""
     from datetime import date
@@ -101,7 +107,8 @@ def _main(argv: list[str] | None) -> int:
     sub.add_parser("chat", help="chat in the terminal (one message per line)")
     understand = sub.add_parser("understand", help="one message per line in, one JSON object per line out")
     understand.add_argument("--no-nlu", action="store_true", help="use the safety net only")
-    sub.add_parser("telegram", help="run on Telegram (needs TELEGRAM_BOT_TOKEN)")
+    sub.add_parser("telegram", help="run on Telegram, polling for updates (needs TELEGRAM_BOT_TOKEN)")
+    sub.add_parser("webhook", help="run on Telegram, updates by webhook (needs TELEGRAM_BOT_TOKEN, WEBHOOK_SECRET)")
     sub.add_parser("run", help="Telegram when TELEGRAM_BOT_TOKEN is set, otherwise the console chat")
     sub.add_parser("content", help="check responses/ and print the content report")
     sub.add_parser("migrate", help="create or upgrade the database schema (the bot refuses an unmigrated database)")
@@ -112,10 +119,12 @@ def _main(argv: list[str] | None) -> int:
 
     settings = load_settings()
     # Console and understand write to stdout; keep logs on stderr and quiet unless something is wrong.
-    app.configure_logging(settings.log_level if args.command in ("telegram", "run") else "WARNING")
+    app.configure_logging(settings.log_level if args.command in ("telegram", "webhook", "run") else "WARNING")
     command = args.command
     if command == "run":
         command = "telegram" if settings.telegram_token else "chat"
+    if command in ("chat", "telegram", "webhook"):
+        check_for_production(settings, webhook=command == "webhook")
     if command == "chat":
         try:
             asyncio.run(_chat())
@@ -127,6 +136,10 @@ def _main(argv: list[str] | None) -> int:
         asyncio.run(_migrate())
     elif command == "purge":
         asyncio.run(_purge())
+    elif command == "webhook":
+        if not settings.telegram_token:
+            raise SystemExit("Cannot start: TELEGRAM_BOT_TOKEN must be set in webhook mode.")
+        asyncio.run(_webhook())
     else:
         _telegram()
     return 0

@@ -112,13 +112,14 @@ async def build(settings: Settings, use_nlu: bool = True, messenger: Messenger |
     return Services(settings, database, nlu, understander, pipeline, pseudonyms, content, secret, purger, live)
 
 
-async def build_telegram(settings: Settings) -> tuple[Application, Services]:  # type: ignore[type-arg]
-    """The Telegram application and the services behind it; with HANDOFF_CHAT_ID, the live desk in its group."""
+async def build_telegram(settings: Settings, polling: bool = True) -> tuple[Application, Services]:  # type: ignore[type-arg]
+    """The Telegram application and the services behind it; with HANDOFF_CHAT_ID, the live desk in its group.
+    Without polling the application has no updater (webhook mode)."""
     # Imported here: the console and the command line need no Telegram stack.
     from bot.channels.telegram import application as telegram
     from bot.channels.telegram.messenger import TelegramMessenger
 
-    ptb = telegram.new_application(settings)
+    ptb = telegram.new_application(settings, polling)
     group = settings.handoff_chat_id
     messenger = TelegramMessenger(ptb.bot, group) if group is not None else None
     services = await build(settings, messenger=messenger)

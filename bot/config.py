@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,10 @@ DEFAULT_RETENTION_STATE_DAYS = 180
 # A user's messages answered per window before the gentle slow-down note (see bot.conversation.flood).
 DEFAULT_FLOOD_MESSAGES = 8
 DEFAULT_FLOOD_SECONDS = 10.0
+DEFAULT_WEBHOOK_LISTEN = "0.0.0.0:8080"
+DEFAULT_WEBHOOK_PATH = "/telegram"
+# Telegram's rule for a webhook's secret token: 1-256 characters, letters, digits, _ and -.
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def _float(name: str, default: float) -> float:
@@ -79,6 +84,18 @@ class Settings:
     flood_messages: int = DEFAULT_FLOOD_MESSAGES
     """Messages per user answered within `flood_seconds`; beyond that the bot asks once to slow down."""
     flood_seconds: float = DEFAULT_FLOOD_SECONDS
+    webhook_listen: str = DEFAULT_WEBHOOK_LISTEN
+    """host:port the webhook server listens on (`python -m bot webhook`)."""
+    webhook_path: str = DEFAULT_WEBHOOK_PATH
+    webhook_secret: str | None = None
+    """Telegram sends it in X-Telegram-Bot-Api-Secret-Token; a request without it is refused."""
+    webhook_url: str | None = None
+    """The public https address Telegram calls (with the path); set, the bot registers it at start."""
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
 
     def __repr__(self) -> str:
         """Never print secrets, also not by accident in a traceback."""
@@ -102,7 +119,7 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         telegram_token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip() or None,
         telegram_api_base_url=os.environ.get("TELEGRAM_API_BASE_URL", "").strip() or None,
         rasa_url=os.environ.get("RASA_URL", "").strip() or f"http://127.0.0.1:{port}",
-        nlu_timeout=_float("NLU_TIMEOUT", 2.0),
+        nlu_timeout=_float("NLU_TIMEOUT", 1.0),
         nlu_threshold=_float("NLU_THRESHOLD", 0.45),
         crisis_threshold=_float("NLU_CRISIS_THRESHOLD", 0.5),
         database_url=os.environ.get("DATABASE_URL", "").strip() or f"sqlite+aiosqlite:///{data_dir / 'bot.sqlite3'}",
@@ -117,4 +134,41 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         retention_state_days=_days("RETENTION_STATE_DAYS", DEFAULT_RETENTION_STATE_DAYS),
         flood_messages=_int("FLOOD_MESSAGES", DEFAULT_FLOOD_MESSAGES),
         flood_seconds=_float("FLOOD_SECONDS", DEFAULT_FLOOD_SECONDS),
+        webhook_listen=_listen("WEBHOOK_LISTEN", DEFAULT_WEBHOOK_LISTEN),
+        webhook_path=_path("WEBHOOK_PATH", DEFAULT_WEBHOOK_PATH),
+        webhook_secret=os.environ.get("WEBHOOK_SECRET", "").strip() or None,
+        webhook_url=os.environ.get("WEBHOOK_URL", "").strip() or None,
     )
+
+
+def _listen(name: str, default: str) -> str:
+    raw = os.environ.get(name, "").strip() or default
+    _, colon, port = raw.rpartition(":")
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SystemExit(f"{name} must be host:port, e.g. 0.0.0.0:8080, got {raw!r}")
+    return raw
+
+
+def _path(name: str, default: str) -> str:
+    raw = os.environ.get(name, "").strip() or default
+    if not raw.startswith("/") or raw in ("/healthz", "/readyz", "/metrics"):
+        raise SystemExit(f"{name} must be a path starting with / (not /healthz, /readyz or /metrics), got {raw!r}")
+    return raw
+
+
+def check_for_production(settings: Settings, webhook: bool) -> None:
+    """Refuse, in one line, to start a deployment without the secrets it needs.
+
+    A generated PSEUDONYM_SECRET lives in one container's DATA_DIR: with PostgreSQL (several processes, or a new
+    container) or behind a webhook (a deployment) a lost or second secret silently makes every user a stranger.
+    """
+    postgres = settings.database_url.startswith("postgresql")
+    if settings.pseudonym_secret is None and (webhook or postgres):
+        why = "webhook mode" if webhook else "a PostgreSQL DATABASE_URL"
+        raise SystemExit(
+            f"Cannot start: PSEUDONYM_SECRET must be set with {why}, or users' keys change with the generated one."
+        )
+    if webhook and settings.webhook_secret is None:
+        raise SystemExit("Cannot start: WEBHOOK_SECRET must be set in webhook mode, or anyone can send fake updates.")
+    if webhook and not _SECRET_TOKEN.fullmatch(settings.webhook_secret or ""):
+        raise SystemExit("Cannot start: WEBHOOK_SECRET may hold only letters, digits, _ and - (1 to 256 of them).")

@@ -31,6 +31,12 @@ MAX_JUDGED = 50
 _BLANK = ""
 
 
+# The learned layer raises nothing on a message of fewer words than this (numbers do not count): an embedding of
+# "ze zijn 5 en 7" says little.
+LEARNED_MIN_WORDS = 4
+_LETTER_WORDS = re.compile(r"[^\W\d_]+")
+
+
 class RiskLevel(enum.IntEnum):
     """Ordered so that ``max`` picks the most serious level."""
 
@@ -65,6 +71,8 @@ class Assessment:
     them means a model alone must not raise the alarm."""
     learned_score: float | None = None
     """The learned layer's probability of acute risk, when it ran."""
+    learned_only: bool = False
+    """Acute because the learned layer said so, with no phrase behind it (the NLU model may overrule it)."""
 
     @property
     def alarm(self) -> bool:
@@ -414,9 +422,11 @@ class SafetyNet:
             return result
         if assessment.level is RiskLevel.ACUTE or assessment.cues or assessment.idiom:
             return result  # already ambiguous, or a scope explains the words: the model must not overrule it
-        if verdict.level is RiskLevel.ACUTE:
+        if verdict.level is RiskLevel.ACUTE and len(_LETTER_WORDS.findall(text)) >= LEARNED_MIN_WORDS:
             sure = verdict.acute_score >= self.learned.alarm_above
-            return replace(result, level=RiskLevel.ACUTE, categories=(verdict.category,), ambiguous=not sure)
+            return replace(
+                result, level=RiskLevel.ACUTE, categories=(verdict.category,), ambiguous=not sure, learned_only=True
+            )
         if verdict.level is RiskLevel.CONCERN and assessment.level is RiskLevel.NONE:
             return replace(result, level=RiskLevel.CONCERN, categories=(verdict.category,))
         return result

@@ -68,6 +68,14 @@ class Failure:
     parameters: dict[str, Any] | None = None
 
 
+class _TooMany(Exception):
+    """Telegram's flood control: 429 with the seconds to wait."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -94,6 +102,8 @@ class StandIn:
     failed: list[Call] = field(default_factory=list)
     """Requests answered with an injected failure (see `fail`); they are not in `calls`."""
     _failures: list[Failure] = field(default_factory=list)
+    retry_after: list[int] = field(default_factory=list)
+    """Seconds for the next sendMessage calls to be told to wait (429, as Telegram's flood control); one each."""
     _updates: list[dict[str, Any]] = field(default_factory=list)
     _condition: threading.Condition = field(default_factory=threading.Condition)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -158,6 +168,11 @@ class StandIn:
                     if refusal.parameters:
                         answer["parameters"] = refusal.parameters
                     status = refusal.code
+                except _TooMany as flood:
+                    description = f"Too Many Requests: retry after {flood.seconds}"
+                    answer = {"ok": False, "error_code": 429, "description": description}
+                    answer["parameters"] = {"retry_after": flood.seconds}
+                    status = 429
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -205,6 +220,12 @@ class StandIn:
                 self.failed.append(Call(method, params))
         if failure is not None:
             raise _Refused(failure.description, failure.code, failure.parameters)
+        with self._condition:
+            flood = self.retry_after.pop(0) if method == "sendMessage" and self.retry_after else None
+            if flood is not None:
+                self.refused.append(Call(method, params))
+        if flood is not None:
+            raise _TooMany(flood)
         with self._condition:
             self.calls.append(Call(method, params))
             self._condition.notify_all()

@@ -86,3 +86,26 @@ def test_console_chat_with_piped_stdin_and_no_nlu_service(tmp_path: Path) -> Non
     assert "Het bezoek regelt" in out or "bezoek" in out.split("you> 1", 1)[1]
     assert "113" in out.split("you> ik wil dood", 1)[1]
     assert "Dat commando ken ik niet" in out
+
+
+def test_webhook_mode_refuses_to_start_without_a_pseudonym_secret(tmp_path: Path) -> None:
+    env = {"PSEUDONYM_SECRET": "", "TELEGRAM_BOT_TOKEN": "123:abc", "WEBHOOK_SECRET": "s3cret"}
+    result = run_bot(["webhook"], "", tmp_path, check=False, **env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Cannot start: PSEUDONYM_SECRET must be set with webhook mode, or users' keys change with the generated one."
+    ]
+    assert not (tmp_path / "pseudonym.secret").exists()
+
+
+def test_postgresql_refuses_to_start_without_a_pseudonym_secret(tmp_path: Path) -> None:
+    env = {"PSEUDONYM_SECRET": "", "DATABASE_URL": "postgresql+asyncpg://bot:bot@127.0.0.1:9/bot"}
+    result = run_bot(["chat"], "hallo\n", tmp_path, check=False, **env)
+    assert result.returncode == 1
+    assert "PSEUDONYM_SECRET must be set with a PostgreSQL DATABASE_URL" in result.stderr
+
+
+def test_webhook_mode_refuses_to_start_without_a_webhook_secret(tmp_path: Path) -> None:
+    result = run_bot(["webhook"], "", tmp_path, check=False, TELEGRAM_BOT_TOKEN="123:abc", WEBHOOK_SECRET="")
+    assert result.returncode == 1
+    assert "WEBHOOK_SECRET must be set in webhook mode" in result.stderr

@@ -77,7 +77,9 @@ class Crisis:
         category = categories[0] if categories else "suicidal"
         conversation.alarm = category
         turn.step = Step.CONFIRM_RISK
-        lines = self._content.crisis_lines((category,), conversation.audience, turn.language).split("\n\n", 1)[-1]
+        # Unclear, so every line: the 113 lines and the Veilig Thuis lines, whichever the user turns out to need.
+        every = (category, "violence" if category in SUICIDE_FAMILY else "suicidal")
+        lines = self._content.crisis_lines(every, conversation.audience, turn.language).split("\n\n", 1)[-1]
         family = "violence" if category in ("violence", "child_unsafe") else "self"
         question = self._content.ui(f"confirm_risk_{family}", turn.language)
         buttons = (

@@ -137,7 +137,7 @@ class HandoffFlow:
         understanding = turn.understanding
         assert understanding is not None
         await self._desk.from_user(turn.session, case, turn.text, turn.message_id)
-        if understanding.risk is RiskLevel.ACUTE:
+        if understanding.risk is RiskLevel.ACUTE and not understanding.ambiguous:  # unclear: the professional reads it
             category = understanding.categories[0] if understanding.categories else "suicidal"
             await self._desk.flag(turn.session, case, category)
             return [crisis] if crisis is not None else []

@@ -240,7 +240,7 @@ class Pipeline:
             live = await cases.latest(session, sender.key, cases.LIVE)
             if live is not None:  # never braked: every message of a handoff reaches the professional
                 crisis = None
-                if understanding.risk is RiskLevel.ACUTE and not crisis_sent:
+                if understanding.risk is RiskLevel.ACUTE and not understanding.ambiguous and not crisis_sent:
                     crisis = crisis_reply(self._content, understanding.categories, conversation.audience, turn.language)
                 replies = await self._handoff.during(turn, live, crisis)
             else:
@@ -259,6 +259,8 @@ class Pipeline:
         assert understanding is not None
         if understanding.risk is RiskLevel.ACUTE and not self._professional_question(turn):
             if understanding.ambiguous and not turn.crisis_sent:
+                if turn.conversation.safety_check:
+                    return await self._chat(turn)  # the lines are there already: an unclear echo is a question
                 return self._crisis.confirm(turn, understanding.categories)
             return await self._crisis.respond(turn, understanding.categories)
         if not _WORDS.search(turn.text):

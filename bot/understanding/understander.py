@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 # The model sees at most this much of a message; the safety net always reads all of it.
 NLU_MAX_CHARS = 1000
+# The topic model's confidence from which it overrules an alarm that only the learned layer raised: conservative,
+# so that the learned layer keeps catching what phrases and model miss (see the README's figures).
+LEARNED_OVERRULED_AT = 0.85
 # With the learned layer on, the NLU model alone may not raise the alarm on a message it scores below this.
 LEARNED_VETO_BELOW = 0.05
 
@@ -61,6 +64,10 @@ class Understander:
         self._nlu = nlu
         self.threshold = threshold
         self.crisis_threshold = crisis_threshold
+
+    def is_acute(self, text: str) -> bool:
+        """The safety net alone (no NLU, no await): is this message acute? Used to let it jump a queue."""
+        return self._net.assess(text).level is RiskLevel.ACUTE
 
     def assess(self, text: str) -> Assessment:
         """The safety net's verdict alone: no network, no database; what the crisis lines are sent on."""
@@ -109,6 +116,11 @@ class Understander:
             ambiguous, subject = False, "self"
         elif model_crisis and risk is RiskLevel.ACUTE and ambiguous and self._model_may_raise(assessment):
             ambiguous = False  # a weak rule hit that the model confirms
+        if assessment.learned_only and not model_crisis and _best_by_topic(parse.ranking)[1] >= LEARNED_OVERRULED_AT:
+            # Only the learned layer saw danger, and the model is sure the message is about something else
+            # ("mijn zoon zit vast en de kinderen wonen bij mij"): the two readings of the same text disagree, and
+            # with no phrase behind the alarm the topic model's reading wins. Without the NLU service it stands.
+            risk, categories, ambiguous = RiskLevel.NONE, (), False
         if risk < RiskLevel.CONCERN and intent in CONCERN_INTENTS and confidence >= self.threshold:
             risk, categories = RiskLevel.CONCERN, (CONCERN_INTENTS[intent],)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from telegram import BotCommand, Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -24,6 +24,8 @@ from bot.channels.telegram.context import services_of
 from bot.channels.telegram.group import on_group_edit, on_group_message
 from bot.channels.telegram.guards import on_added_to_channel, on_channel, on_inline_query, on_stranger_group
 from bot.channels.telegram.private import on_button, on_command, on_edited, on_other, on_text
+from bot.channels.telegram.rate_limit import PriorityRateLimiter
+from bot.channels.telegram.updates import PerChatProcessor
 from bot.config import Settings
 from bot.conversation.pipeline import COMMANDS
 from bot.conversation.rights import start_language
@@ -93,10 +95,14 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
 
 
 SWEEPER_STOP_SECONDS = 10.0
+UPDATE_QUEUE_SIZE = 200
 
 
 async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
-    """Send what users wrote that is still on its way to the professionals' group."""
+    """Finish the updates already accepted; send what users wrote that is still on its way to the group."""
+    processor = application.update_processor
+    if isinstance(processor, PerChatProcessor) and not await processor.drain():
+        logger.error("updates were still being handled when the bot stopped")
     services: Services = application.bot_data["services"]
     if services.desk is not None:
         await services.desk.drain()
@@ -123,11 +129,21 @@ async def _finish(task: asyncio.Task[None], what: str) -> None:
         logger.error("%s did not stop in time", what)
 
 
-def new_application(settings: Settings) -> Application:  # type: ignore[type-arg]
-    """The python-telegram-bot application: token, rate limiter, Bot API address, life-cycle hooks; no handlers."""
+def new_application(settings: Settings, polling: bool = True) -> Application:  # type: ignore[type-arg]
+    """The python-telegram-bot application: token, rate limiter, update processor, Bot API address, life-cycle
+    hooks; no handlers. Without polling there is no updater: a webhook hands the updates over."""
     if settings.telegram_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    builder = Application.builder().token(settings.telegram_token).rate_limiter(AIORateLimiter(max_retries=3))
+    builder = (
+        Application.builder()
+        .token(settings.telegram_token)
+        .rate_limiter(PriorityRateLimiter(max_retries=3))
+        .concurrent_updates(PerChatProcessor())
+        # Bounded, so that a full processor stops the updater from fetching more (Telegram keeps them meanwhile).
+        .update_queue(asyncio.Queue(maxsize=UPDATE_QUEUE_SIZE))
+    )
+    if not polling:
+        builder = builder.updater(None)
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
@@ -137,6 +153,8 @@ def new_application(settings: Settings) -> Application:  # type: ignore[type-arg
 def install_handlers(application: Application, services: Services) -> None:  # type: ignore[type-arg]
     """Route every update kind the bot asks for to its handler; the group's only with a live desk."""
     application.bot_data["services"] = services
+    if isinstance(application.update_processor, PerChatProcessor):
+        application.update_processor.urgent = acute_message(services)
     group = services.settings.handoff_chat_id
     if group is not None and services.desk is not None:
         professionals = filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
@@ -157,6 +175,19 @@ def install_handlers(application: Application, services: Services) -> None:  # t
     application.add_handler(InlineQueryHandler(on_inline_query))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_error_handler(on_error)
+
+
+def acute_message(services: Services) -> Callable[[object], bool]:
+    """Whether an update is a message the safety net reads as acute: it may skip the wait for a free slot."""
+
+    def check(update: object) -> bool:
+        if not isinstance(update, Update) or update.message is None or not update.message.text:
+            return False
+        if update.message.chat.type != "private":
+            return False
+        return services.understander.is_acute(update.message.text)
+
+    return check
 
 
 def run_polling(application: Application) -> None:  # type: ignore[type-arg]

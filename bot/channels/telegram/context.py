@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
-from telegram.ext import (
-    ContextTypes,
-)
+from telegram.ext import ContextTypes, ExtBot
 
 from bot.app import Services
 from bot.channels.telegram.messenger import keyboard
+from bot.channels.telegram.rate_limit import URGENT
 from bot.replies import Reply, Sender
 from handoff import display
 from handoff.desk import LiveDesk
@@ -41,24 +41,23 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, repli
     chat = update.effective_chat
     if chat is None:
         return
+    bot = cast("ExtBot[str]", context.bot)  # the application's rate limiter is a PriorityRateLimiter
     for reply in replies:
         pieces = display.split(reply.text)  # the bot's own texts are short; this only guards the limit
         for number, piece in enumerate(pieces, start=1):
             markup = keyboard(reply.buttons) if number == len(pieces) else None
             if reply.urgent:
-                await _send_urgent(context, chat.id, piece, markup)
+                await _send_urgent(bot, chat.id, piece, markup)
             else:
-                await context.bot.send_message(chat.id, piece, reply_markup=markup)
+                await bot.send_message(chat.id, piece, reply_markup=markup)
 
 
-async def _send_urgent(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str, markup: InlineKeyboardMarkup | None
-) -> None:
-    """The crisis lines (or the fallback with the numbers) must arrive: a passing network fault or a timeout is
-    tried again a few times; a refusal (blocked, bad request) is not."""
+async def _send_urgent(bot: ExtBot[str], chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """The crisis lines (or the fallback with the numbers) must arrive: sent in the rate limiter's fast lane, and a
+    passing network fault or a timeout is tried again a few times; a refusal (blocked, bad request) is not."""
     for attempt in range(1, URGENT_ATTEMPTS + 1):
         try:
-            await context.bot.send_message(chat_id, text, reply_markup=markup)
+            await bot.send_message(chat_id, text, reply_markup=markup, rate_limit_args=URGENT)
             return
         except (NetworkError, TimedOut) as error:
             if isinstance(error, BadRequest | Forbidden) or attempt == URGENT_ATTEMPTS:

@@ -1,0 +1,113 @@
+"""Crisis lines skip the queue of ordinary replies; Telegram's limits and its 'retry after' still hold."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.channels.telegram.context import send_replies
+from bot.channels.telegram.rate_limit import URGENT, PriorityBucket, PriorityRateLimiter
+from bot.replies import Reply
+from standin.bot_api import USER, StandIn, text_update
+
+
+@pytest.fixture
+def stand_in() -> Iterator[StandIn]:
+    server = StandIn()
+    server.start()
+    yield server
+    server.stop()
+
+
+class RecordingLimiter(PriorityRateLimiter):
+    """The real limiter, noting which lane each call asked for."""
+
+    def __init__(self, **limits: Any) -> None:
+        super().__init__(**limits)
+        self.lanes: list[str | None] = []
+
+    async def process_request(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs["endpoint"] == "sendMessage":
+            self.lanes.append(kwargs["rate_limit_args"])
+        return await super().process_request(*args, **kwargs)
+
+
+async def application(stand_in: StandIn, limiter: PriorityRateLimiter) -> Application:  # type: ignore[type-arg]
+    app = Application.builder().token("123456:TEST").base_url(f"{stand_in.base_url}/bot").updater(None)
+    built = app.rate_limiter(limiter).build()
+    await built.initialize()
+    return built
+
+
+@pytest.fixture
+async def slow_bot(stand_in: StandIn) -> AsyncIterator[tuple[ExtBot[str], PriorityRateLimiter]]:
+    # Five messages a second, a burst of five: a queue forms quickly and drains slowly enough to watch.
+    limiter = PriorityRateLimiter(overall_max_rate=5, overall_time_period=1.0)
+    app = await application(stand_in, limiter)
+    yield app.bot, limiter
+    await app.shutdown()
+
+
+async def test_an_urgent_waiter_is_served_before_ordinary_ones_that_came_earlier() -> None:
+    bucket = PriorityBucket(capacity=1, per_second=50)
+    order: list[str] = []
+
+    async def take(name: str, urgent: bool) -> None:
+        await bucket.acquire(urgent)
+        order.append(name)
+
+    ordinary = [asyncio.create_task(take(f"gewoon {index}", False)) for index in range(6)]
+    await asyncio.sleep(0)  # all six have asked: one had the free place, five wait
+    assert bucket.waiting(urgent=False) == 5
+    await take("nood", True)
+    await asyncio.gather(*ordinary)
+    assert order == ["gewoon 0", "nood", "gewoon 1", "gewoon 2", "gewoon 3", "gewoon 4", "gewoon 5"]
+
+
+async def test_crisis_lines_go_out_before_the_queued_answers(
+    stand_in: StandIn, slow_bot: tuple[ExtBot[str], PriorityRateLimiter]
+) -> None:
+    bot, limiter = slow_bot
+    ordinary = [asyncio.create_task(bot.send_message(1000 + index, f"antwoord {index}")) for index in range(15)]
+    for _ in range(5000):  # until five went out at once and ten wait for their turn
+        if limiter.waiting >= 10:
+            break
+        await asyncio.sleep(0.001)
+    assert limiter.waiting == 10
+    await bot.send_message(2000, "Bel 113 of 0800-0113", rate_limit_args=URGENT)
+    sent = [call.params["text"] for call in stand_in.calls_to("sendMessage")]
+    assert "antwoord 14" not in sent  # the crisis line did not wait for the queue to drain
+    await asyncio.gather(*ordinary)
+    sent = [call.params["text"] for call in stand_in.calls_to("sendMessage")]
+    assert sent.index("Bel 113 of 0800-0113") < sent.index("antwoord 5")
+    assert sorted(sent) == sorted([f"antwoord {index}" for index in range(15)] + ["Bel 113 of 0800-0113"])
+
+
+async def test_a_message_telegram_asks_to_retry_is_sent_once_it_may(
+    stand_in: StandIn, slow_bot: tuple[ExtBot[str], PriorityRateLimiter]
+) -> None:
+    bot, limiter = slow_bot
+    stand_in.retry_after.append(1)
+    await bot.send_message(1000, "Bel 113", rate_limit_args=URGENT)
+    assert [call.params["text"] for call in stand_in.calls_to("sendMessage")] == ["Bel 113"]
+    assert len(stand_in.refused) == 1
+    assert limiter.retries == 1
+
+
+async def test_send_replies_puts_urgent_replies_in_the_fast_lane(stand_in: StandIn) -> None:
+    limiter = RecordingLimiter()
+    app = await application(stand_in, limiter)
+    try:
+        update = Update.de_json({**text_update("hallo"), "update_id": 1}, app.bot)
+        context = CallbackContext.from_update(update, app)
+        replies = [Reply("Bel 113 als het niet veilig is.", urgent=True), Reply("Hoe gaat het met je?")]
+        await send_replies(update, context, replies)
+        assert limiter.lanes == [URGENT, None]
+        assert [call.params["chat_id"] for call in stand_in.calls_to("sendMessage")] == [USER["id"], USER["id"]]
+    finally:
+        await app.shutdown()
