@@ -251,6 +251,8 @@ class Content:
         self._ui = ui
         self._crisis = crisis
         self._answers = answers
+        self._parsed: dict[tuple[str, str, str], Answer] = {}
+        self._asks: dict[str, Ask | None] = {}
         self._group = group
         self._organisations = {
             key: self._organisation(key, entry) for key, entry in (organisations or {}).items() if key != "version"
@@ -310,6 +312,7 @@ class Content:
 
         for path in GROUP_TEXTS:
             self.group(*path.split("."))
+        self._parse_all()
 
     def _check_keys(self) -> None:
         """Every key the code asks for is there: a renamed or deleted key fails here, not at a user's message."""
@@ -373,7 +376,22 @@ class Content:
     def intents(self) -> tuple[str, ...]:
         return tuple(self._answers)
 
+    def _parse_all(self) -> None:
+        """Every answer and follow-up question as typed objects, once, after the check: lookups in a conversation
+        then cannot fail on the content."""
+        self._parsed = {
+            (intent, audience, language): self._parse_answer(intent, audience, language)
+            for intent in self._answers
+            for audience in AUDIENCES
+            for language in LANGUAGES
+        }
+        self._asks = {intent: self._parse_ask(intent) for intent in self._answers}
+
     def answer(self, intent: str, audience: str, language: str) -> Answer:
+        parsed = self._parsed.get((intent, audience, language))
+        return parsed if parsed is not None else self._parse_answer(intent, audience, language)
+
+    def _parse_answer(self, intent: str, audience: str, language: str) -> Answer:
         entry = self._answers.get(intent)
         if entry is None:
             raise ContentError(f"no answer for intent {intent}")
@@ -399,6 +417,11 @@ class Content:
 
     def ask(self, intent: str) -> Ask | None:
         """The question to ask before answering `intent`, if its answer depends on one."""
+        if intent in self._asks:
+            return self._asks[intent]
+        return self._parse_ask(intent)
+
+    def _parse_ask(self, intent: str) -> Ask | None:
         node = (self._answers.get(intent) or {}).get("ask")
         if not node:
             return None

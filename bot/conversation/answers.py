@@ -82,8 +82,8 @@ class Answers:
         named = entities.prison(turn.text, self.content.prisons) if turn.text else None
         if named is not None and topic_of(intent) in PRISON_TOPICS:
             parts.append(self.content.ui("prison_pointer", lang).format(prison=named.name))
-        named = entities.municipality(turn.text) if turn.text else None
-        if answer.local_help or (named is not None and self.content.local_organisations(named)):
+        town = entities.municipality(turn.text) if turn.text else None
+        if answer.local_help or (town is not None and self.content.local_organisations(town)):
             parts.append(self.local_help(conversation, audience))  # a town named anywhere brings its card
         cards = self.content.cards(answer.organisations, audience, lang)
         if cards:
