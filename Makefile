@@ -20,7 +20,8 @@ RASA := $(NLU_VENV)/bin/rasa
 MODEL := models/nlu.tar.gz
 NLU_INPUTS := nlu/config.yml domain.yml $(sort $(wildcard nlu/data/*/*.yml))
 RUN_DIR := run
-CV_DIR := results/crossval
+# Kept in the repository (the reports, not the pictures), so a fresh clone cross-validates only when the data changed.
+CV_DIR := nlu/crossval_results
 NLU_PID := $(RUN_DIR)/rasa.pid
 NLU_URL := http://127.0.0.1:$(RASA_PORT)
 # pip on some machines warns about every missing local index folder; keep real errors only.
@@ -84,7 +85,7 @@ crossval: $(NLU_VENV)/.installed ## Cross-validate the NLU data (3 folds); print
 	if [ -f $(CV_DIR)/intent_report.json ] && [ "$$(cat $(CV_DIR)/data.hash 2>/dev/null)" = "$$hash" ]; then \
 		echo "NLU cross-validation is up to date ($${hash:0:12}); last results:"; \
 	else \
-		echo "Cross-validating the NLU data, 3 folds ($${hash:0:12}; a few minutes)"; rm -rf $(CV_DIR); \
+		echo "Cross-validating the NLU data, 3 folds ($${hash:0:12}; a few minutes)"; mkdir -p $(CV_DIR); rm -f $(CV_DIR)/*.json $(CV_DIR)/data.hash; \
 		set -o pipefail; RASA_MAX_CACHE_SIZE=0 $(RASA) test nlu --nlu nlu/data --config nlu/config.yml --cross-validation \
 			--folds 3 --out $(CV_DIR) --quiet 2>&1 | { grep -E 'Error|error:' || true; } \
 			&& test -f $(CV_DIR)/intent_report.json && echo "$$hash" > $(CV_DIR)/data.hash; \
