@@ -22,6 +22,7 @@ from bot.conversation.flood import DEFAULT_LIMIT, DEFAULT_WINDOW, FloodGuard, Ve
 from bot.conversation.privacy import Retention
 from bot.replies import Button, Reply, Sender
 from bot.storage import cases
+from bot.storage.cases import CaseReason, CaseStatus
 from bot.storage.models import Case, Conversation, Database, utcnow
 from bot.understanding import entities, language
 from bot.understanding.topics import MENU_TOPICS, TOPIC_INTENT, topic_of
@@ -286,14 +287,14 @@ class Pipeline:
         conversation.pending_intent = None
         lines = Reply(self._content.crisis_lines(understanding.categories, audience, lang))
         first = await _first(lines, emit)
-        reason = f"acute:{category}"
+        reason = CaseReason.acute(category)
         if self.desk.live and sender.chat_id is not None:
             case = await cases.open_case(
-                session, conversation.key, reason, "acute", cases.REQUESTED, conversation.audience, lang
+                session, conversation.key, reason, CaseStatus.REQUESTED, conversation.audience, lang
             )
             return [*first, *await self._open_with_desk(session, conversation, sender, case)]
-        await cases.open_case(session, conversation.key, reason, "acute", cases.OFFERED, conversation.audience, lang)
-        offer = self._offer(conversation, "crisis_offer", reason)
+        await cases.open_case(session, conversation.key, reason, CaseStatus.OFFERED, conversation.audience, lang)
+        offer = self._offer(conversation, "crisis_offer", str(reason))
         return [*first, offer]
 
     async def _during_handoff(
@@ -316,7 +317,7 @@ class Pipeline:
             await self.desk.flag(session, case, understanding.categories[0] if understanding.categories else "suicidal")
             return first
         await self.desk.from_user(session, case, text, message_id)
-        if case.status == cases.CLAIMED or not understanding.sure:
+        if case.status == CaseStatus.CLAIMED or not understanding.sure:
             return []
         if understanding.confidence < self._understander.threshold or understanding.intent in ("greet", "goodbye"):
             return []
@@ -568,24 +569,23 @@ class Pipeline:
         self, session: AsyncSession, conversation: Conversation, sender: Sender, yes: bool
     ) -> list[Reply]:
         lang = conversation.language
-        reason = conversation.offer_reason or "request"
+        reason = CaseReason.parse(conversation.offer_reason) if conversation.offer_reason else CaseReason.request()
         conversation.step = CHAT
         conversation.offer_reason = None
-        offered = await cases.latest(session, conversation.key, (cases.OFFERED,))
+        offered = await cases.latest(session, conversation.key, (CaseStatus.OFFERED,))
         if yes and await cases.latest(session, conversation.key, cases.LIVE) is not None:
             return [Reply(self._content.ui("handoff_waiting", lang))]  # a second press, or an old button
         if yes:
             if offered is not None:
                 case = offered
-                await cases.set_status(case, cases.REQUESTED)
+                await cases.set_status(case, CaseStatus.REQUESTED)
             else:
-                risk = reason.partition(":")[0] if ":" in reason else "none"
                 case = await cases.open_case(
-                    session, conversation.key, reason, risk, cases.REQUESTED, conversation.audience, lang
+                    session, conversation.key, reason, CaseStatus.REQUESTED, conversation.audience, lang
                 )
             return await self._open_with_desk(session, conversation, sender, case)
         if offered is not None:
-            await cases.set_status(offered, cases.DECLINED)
+            await cases.set_status(offered, CaseStatus.DECLINED)
         if conversation.safety_check:
             # A single "no" does not end the safety check: the lines stay offered and the bot checks in.
             conversation.step = SAFETY_CHECK
@@ -605,12 +605,12 @@ class Pipeline:
         audience = conversation.audience or "youth"
         return [
             Reply(self._content.crisis_lines(("suicidal",), audience, lang)),
-            self._offer(conversation, "crisis_offer", "acute:suicidal"),
+            self._offer(conversation, "crisis_offer", str(CaseReason.acute("suicidal"))),
         ]
 
     async def _transcript_answer(self, session: AsyncSession, conversation: Conversation, yes: bool) -> list[Reply]:
         lang = conversation.language
-        case = await cases.latest(session, conversation.key, (*cases.LIVE, cases.PARKED))
+        case = await cases.latest(session, conversation.key, cases.ACTIVE)
         if case is None:
             return [self._menu(conversation)]
         if yes:
@@ -622,13 +622,13 @@ class Pipeline:
 
     async def _park_answer(self, session: AsyncSession, conversation: Conversation, yes: bool) -> list[Reply]:
         lang = conversation.language
-        case = await cases.latest(session, conversation.key, (cases.OUTSIDE_HOURS,))
+        case = await cases.latest(session, conversation.key, (CaseStatus.OUTSIDE_HOURS,))
         if case is None:
             return [self._menu(conversation)]
         if yes:
             await self.desk.park(session, case)
             return [Reply(self._content.ui("handoff_parked", lang))]
-        await cases.set_status(case, cases.CLOSED)
+        await cases.set_status(case, CaseStatus.CLOSED)
         case.chat_ref = None
         return [Reply(self._content.ui("handoff_declined", lang), self._menu_buttons(conversation))]
 
@@ -682,7 +682,7 @@ class Pipeline:
         self, session: AsyncSession, conversation: Conversation, sender: Sender, command: str
     ) -> list[Reply]:
         lang = conversation.language
-        live = await cases.latest(session, conversation.key, (*cases.LIVE, cases.PARKED))
+        live = await cases.latest(session, conversation.key, cases.ACTIVE)
         if command == "stop":
             conversation.step = CHAT
             conversation.offer_reason = None
@@ -722,7 +722,7 @@ class Pipeline:
                 return [Reply(text, self._menu_buttons(conversation) if found.conversation else ())]
             if found.empty:
                 return [Reply(self._content.ui("forget_none", lang))]
-            waiting = (*cases.LIVE, cases.PARKED)
+            waiting = cases.ACTIVE
             live = self.desk.live and any(case.status in waiting for case in privacy.open_cases(found))
             return [self._forget_question(conversation, live)]
 

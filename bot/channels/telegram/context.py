@@ -10,11 +10,11 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.app import Services
+from bot.app import Handoff, Services
 from bot.channels.telegram.messenger import keyboard
 from bot.replies import Reply, Sender
 from handoff import display
-from handoff.desk import LiveDesk
+from handoff.professionals import Professionals
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +27,10 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return services
 
 
-def desk_of(context: ContextTypes.DEFAULT_TYPE) -> LiveDesk | None:
-    return services_of(context).desk
+def professionals_of(context: ContextTypes.DEFAULT_TYPE) -> Professionals | None:
+    """The professionals' side of the live desk; None without a professionals' group."""
+    handoff: Handoff | None = services_of(context).handoff
+    return handoff.professionals if handoff is not None else None
 
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
