@@ -65,7 +65,7 @@ def live_handoff(
 ) -> Handoff:
     """Build the live desk's parts around one messenger, each with what it needs."""
     texts, chat_refs = GroupTexts(content), ChatRefs(secret)
-    outbox = Outbox()
+    outbox = Outbox(clock)
     sender = Sender(database, messenger, outbox, texts, chat_refs, clock)
     sweeper = Sweeper(database, messenger, outbox, texts, hours, claim_timeout, clock)
     professionals = Professionals(database, Membership(messenger), outbox, texts, Pseudonymiser(secret), clock)

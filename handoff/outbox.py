@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import SessionTransaction
 
 from bot.replies import Button
 from bot.storage import cases
@@ -49,12 +50,14 @@ def new_key() -> str:
 class Outbox:
     """Writes rows in the caller's unit of work; wakes the sender once that unit of work commits."""
 
-    def __init__(self, wake: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, clock: Callable[[], datetime] = utcnow, wake: Callable[[], None] = lambda: None) -> None:
+        self._clock = clock
         self.wake = wake
 
     async def add(self, session: AsyncSession, row: OutboxMessage) -> bool:
         """Add a row unless one with its dedupe key is already waiting; False then."""
         self.wake_after_commit(session)
+        row.next_try_at = self._clock()
         try:
             async with session.begin_nested():
                 session.add(row)
@@ -69,11 +72,13 @@ class Outbox:
             return
         session.info["wake_outbox"] = True
 
-        def committed(_session: object) -> None:
-            session.info.pop("wake_outbox", None)
-            self.wake()
+        def ended(_session: object, transaction: SessionTransaction) -> None:
+            if transaction.parent is not None or transaction.nested:
+                return  # a savepoint (a dedupe check) ended, not the unit of work
+            if session.info.pop("wake_outbox", None):
+                self.wake()  # committed or rolled back: the sender only finds committed rows
 
-        event.listen(session.sync_session, "after_commit", committed, once=True)
+        event.listen(session.sync_session, "after_transaction_end", ended)
 
     async def to_topic(
         self, session: AsyncSession, topic_id: int, html_text: str, key: str, case_id: int | None = None
