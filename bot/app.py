@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
@@ -14,19 +15,71 @@ from bot.conversation.flood import FloodGuard
 from bot.conversation.pipeline import Pipeline
 from bot.pseudonym import Pseudonymiser, load_or_create_secret
 from bot.storage import schema
-from bot.storage.models import Database
+from bot.storage.models import Database, utcnow
 from bot.storage.retention import Retention
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.topics import ANSWERED_INTENTS
 from bot.understanding.understander import Understander
 from handoff.chatref import ChatRefs
-from handoff.desk import LiveDesk, Messenger, OfflineDesk
+from handoff.desk import LiveDesk, OfflineDesk
+from handoff.group_texts import GroupTexts
 from handoff.hours import OfficeHours
+from handoff.membership import Membership
+from handoff.messenger import Messenger
+from handoff.outbox import Outbox, Sender
+from handoff.professionals import Professionals
+from handoff.sweeper import Sweeper
 from safety.learned import LearnedRisk
 from safety.risk import SafetyNet
 
 if TYPE_CHECKING:
     from telegram.ext import Application
+
+
+@dataclass
+class Handoff:
+    """The live handoff desk's parts: the users' side (the pipeline's), the professionals' side (the group's), the
+    sweeper that publishes cases, and the sender that delivers the outbox after each commit."""
+
+    desk: LiveDesk
+    professionals: Professionals
+    sweeper: Sweeper
+    sender: Sender
+
+    def wake(self) -> None:
+        self.sweeper.wake()
+        self.sender.wake()
+
+    async def settle(self) -> None:
+        """Publish what waits and send what is due (at shutdown, and in tests)."""
+        await self.sweeper.sweep()
+        await self.sender.drain()
+
+
+def live_handoff(
+    database: Database,
+    messenger: Messenger,
+    content: Content,
+    secret: bytes,
+    hours: OfficeHours,
+    claim_timeout: timedelta,
+    clock: Callable[[], datetime] = utcnow,
+) -> Handoff:
+    """Build the live desk's parts around one messenger, each with what it needs."""
+    texts, chat_refs = GroupTexts(content), ChatRefs(secret)
+    outbox = Outbox(clock)
+    sender = Sender(database, messenger, outbox, texts, chat_refs, clock)
+    sweeper = Sweeper(database, messenger, outbox, texts, hours, claim_timeout, clock)
+    professionals = Professionals(database, Membership(messenger), outbox, texts, Pseudonymiser(secret), clock)
+
+    def wake() -> None:
+        sweeper.wake()
+        sender.wake()
+
+    outbox.wake = wake
+    sender.republish = sweeper.wake
+    desk = LiveDesk(outbox, texts, chat_refs, hours, wake, clock)
+    return Handoff(desk, professionals, sweeper, sender)
 
 
 @dataclass
@@ -40,7 +93,7 @@ class Services:
     content: Content
     secret: bytes
     retention: Retention
-    desk: LiveDesk | None = None
+    handoff: Handoff | None = None
     """The live handoff desk, when a professionals' group is connected (Telegram with HANDOFF_CHAT_ID)."""
 
     async def aclose(self) -> None:
@@ -96,18 +149,11 @@ async def build(settings: Settings, use_nlu: bool = True, messenger: Messenger |
     flood = FloodGuard(settings.flood_messages, settings.flood_seconds)
     secret = load_or_create_secret(settings.pseudonym_secret, settings.data_dir)
     pseudonyms = Pseudonymiser(secret)
-    live: LiveDesk | None = None
+    live: Handoff | None = None
     if messenger is not None:
-        live = LiveDesk(
-            database,
-            messenger,
-            content,
-            ChatRefs(secret),
-            pseudonyms,
-            OfficeHours.parse(settings.handoff_hours),
-            timedelta(seconds=settings.handoff_claim_timeout),
-        )
-    desk = live if live is not None else OfflineDesk()
+        hours, timeout = OfficeHours.parse(settings.handoff_hours), timedelta(seconds=settings.handoff_claim_timeout)
+        live = live_handoff(database, messenger, content, secret, hours, timeout)
+    desk = live.desk if live is not None else OfflineDesk()
     pipeline = Pipeline(understander, content, database, desk, retention=periods, flood=flood)
     return Services(settings, database, nlu, understander, pipeline, pseudonyms, content, secret, purger, live)
 

@@ -90,6 +90,7 @@ GROUP_TEXTS: tuple[str, ...] = (
     "flag",
     "user_stopped",
     "user_forgot",
+    "user_unreachable",
     "closed",
     "text_only",
     "edit_not_relayed",

@@ -23,18 +23,18 @@ import yaml
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.app import Handoff, live_handoff
 from bot.config import ROOT, Settings
 from bot.content import Content
 from bot.conversation.pipeline import Pipeline
-from bot.pseudonym import Pseudonymiser
 from bot.storage.models import Database
 from bot.storage.schema import migrate
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.topics import ANSWERED_INTENTS
 from bot.understanding.understander import Understander
-from handoff.chatref import ChatRefs
-from handoff.desk import LiveDesk, Messenger, OfflineDesk
+from handoff.desk import OfflineDesk
 from handoff.hours import OfficeHours
+from handoff.messenger import Messenger
 from safety.risk import SafetyNet
 
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
@@ -187,14 +187,6 @@ def rasa_url() -> str:
     return RASA_URL
 
 
-def make_desk(database: Database, content: Content, messenger: Messenger, secret: bytes = b"test-secret") -> LiveDesk:
+def make_desk(database: Database, content: Content, messenger: Messenger, secret: bytes = b"test-secret") -> Handoff:
     """A live desk as the Telegram channel builds it, around a messenger the test records or fakes."""
-    return LiveDesk(
-        database,
-        messenger,
-        content,
-        ChatRefs(secret),
-        Pseudonymiser(secret),
-        OfficeHours.parse("always"),
-        timedelta(minutes=5),
-    )
+    return live_handoff(database, messenger, content, secret, OfficeHours.parse("always"), timedelta(minutes=5))

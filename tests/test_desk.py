@@ -3,56 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 from sqlalchemy import select
 
 from bot.content import Content
 from bot.pseudonym import Pseudonymiser
-from bot.replies import Button
 from bot.storage import cases
+from bot.storage.cases import CaseReason, CaseStatus
 from bot.storage.models import Case, Conversation, Database
 from handoff.chatref import ChatRefs
-from handoff.desk import PROFESSIONAL_CHANNEL
+from handoff.professionals import PROFESSIONAL_CHANNEL
 from tests.conftest import make_desk
+from tests.fakes import RecordingMessenger
 
 ANNA, BRAM = 1001, 1002
 USER_CHAT = 555
 ROUNDS = 20
-
-
-class RecordingMessenger:
-    """Telegram as the desk sees it: everyone is a member; messages are recorded. Each call yields to the loop,
-    so two claims interleave the way two updates handled concurrently do."""
-
-    def __init__(self) -> None:
-        self.to_users: list[tuple[int, str]] = []
-        self.to_groups: list[tuple[int | None, str]] = []
-        self._topics = 0
-
-    async def create_topic(self, name: str) -> int:
-        self._topics += 1
-        return self._topics
-
-    async def rename_topic(self, topic_id: int, name: str) -> None:
-        await asyncio.sleep(0)
-
-    async def close_topic(self, topic_id: int) -> None:
-        await asyncio.sleep(0)
-
-    async def to_group(self, html_text: str, topic_id: int | None = None, buttons: Sequence[Button] = ()) -> int:
-        await asyncio.sleep(0)
-        self.to_groups.append((topic_id, html_text))
-        return len(self.to_groups)
-
-    async def to_user(self, chat_id: int, text: str, buttons: Sequence[Button] = ()) -> int:
-        await asyncio.sleep(0)
-        self.to_users.append((chat_id, text))
-        return len(self.to_users)
-
-    async def is_member(self, user_id: int) -> bool:
-        await asyncio.sleep(0)
-        return True
 
 
 async def requested_case(database: Database, topic_id: int) -> int:
@@ -60,7 +26,7 @@ async def requested_case(database: Database, topic_id: int) -> int:
     async with database.sessions.begin() as session:
         session.add(Conversation(key=key))
         await session.flush()
-        case = await cases.open_case(session, key, "acute:suicidal", "acute", cases.REQUESTED, None, "nl")
+        case = await cases.open_case(session, key, CaseReason.acute("suicidal"), CaseStatus.REQUESTED, None, "nl")
         case.topic_id = topic_id
         case.chat_ref = ChatRefs(b"test-secret").seal(USER_CHAT)
         await session.flush()
@@ -71,7 +37,8 @@ async def test_two_professionals_claiming_at_the_same_moment_exactly_one_wins(
     database: Database, content: Content
 ) -> None:
     messenger = RecordingMessenger()
-    desk = make_desk(database, content, messenger)
+    handoff = make_desk(database, content, messenger)
+    desk = handoff.professionals
     await desk.set_name(ANNA, "Anna")
     await desk.set_name(BRAM, "Bram")
     keys = {
@@ -80,25 +47,25 @@ async def test_two_professionals_claiming_at_the_same_moment_exactly_one_wins(
     }
     for topic_id in range(1, ROUNDS + 1):
         case_id = await requested_case(database, topic_id)
-        told_before = len(messenger.to_users)
+        told_before = len(messenger.users)
         anna, bram = await asyncio.gather(desk.claim(case_id, ANNA), desk.claim(case_id, BRAM))
+        await handoff.sender.drain()
 
         async with database.sessions() as session:
             case = (await session.scalars(select(Case).where(Case.id == case_id))).one()
-        assert case.status == cases.CLAIMED
+        assert case.status == CaseStatus.CLAIMED
         winner, loser = (ANNA, BRAM) if case.claimed_by == keys[ANNA] else (BRAM, ANNA)
         assert case.claimed_by == keys[winner]
         name = {ANNA: "Anna", BRAM: "Bram"}
         replies = {ANNA: anna, BRAM: bram}
         assert replies[winner] == content.group("claimed").format(name=name[winner], pseudonym=case.pseudonym)
         assert replies[loser] == content.group("already_claimed").format(name=name[winner])
-        joined = [text for _, text in messenger.to_users[told_before:]]
+        joined = [text for _, text in messenger.users[told_before:]]
         assert len(joined) == 1 and name[winner] in joined[0]  # the user is told once, about the winner
 
 
 async def test_a_claim_on_a_case_that_is_no_longer_open_is_refused(database: Database, content: Content) -> None:
-    messenger = RecordingMessenger()
-    desk = make_desk(database, content, messenger)
+    desk = make_desk(database, content, RecordingMessenger()).professionals
     case_id = await requested_case(database, 1)
     assert await desk.close(case_id, ANNA) is not None
     assert await desk.claim(case_id, BRAM) == content.group("not_open")

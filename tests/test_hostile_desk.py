@@ -7,19 +7,21 @@ Telegram's message limit the way Telegram does (characters after HTML parsing, i
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.app import Handoff
 from bot.content import Content
-from bot.replies import Button
 from bot.storage import cases
+from bot.storage.cases import CaseReason, CaseStatus
 from bot.storage.models import Case, Conversation, Database
 from bot.storage.schema import migrate
 from handoff import display
-from handoff.desk import MAX_RELAY_PARTS, DeliveryError, LiveDesk
+from handoff.group_texts import MAX_RELAY_PARTS
 from tests.conftest import make_desk
+from tests.fakes import RecordingMessenger
 
 SECRET = b"test-secret"
 MEMBER = 1001
@@ -27,49 +29,17 @@ USER_KEY = "u" * 64
 BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 
 
-class Recorder:
-    """A Messenger that keeps what the desk sends, and refuses what Telegram would refuse."""
-
-    def __init__(self) -> None:
-        self.group: list[tuple[str, int | None]] = []
-        self.users: list[tuple[int, str]] = []
-        self._topics = 500
-
-    async def create_topic(self, name: str) -> int:
-        self._topics += 1
-        return self._topics
-
-    async def rename_topic(self, topic_id: int, name: str) -> None:
-        return None
-
-    async def close_topic(self, topic_id: int) -> None:
-        return None
-
-    async def to_group(self, html_text: str, topic_id: int | None = None, buttons: Sequence[Button] = ()) -> int:
-        if display.visible_length(html_text) > display.TELEGRAM_TEXT_LIMIT:
-            raise DeliveryError("BadRequest: message is too long")
-        self.group.append((html_text, topic_id))
-        return len(self.group)
-
-    async def to_user(self, chat_id: int, text: str, buttons: Sequence[Button] = ()) -> int:
-        self.users.append((chat_id, text))
-        return len(self.users)
-
-    async def is_member(self, user_id: int) -> bool:
-        return user_id == MEMBER
-
-
 @pytest.fixture
-async def desk(tmp_path: Path, content: Content) -> AsyncIterator[tuple[LiveDesk, Recorder, Database]]:
+async def desk(tmp_path: Path, content: Content) -> AsyncIterator[tuple[Handoff, RecordingMessenger, Database]]:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'desk.sqlite3'}")
     await migrate(database)
-    recorder = Recorder()
+    recorder = RecordingMessenger(members={MEMBER})
     live = make_desk(database, content, recorder, SECRET)
     yield live, recorder, database
     await database.dispose()
 
 
-async def open_case(desk: LiveDesk, database: Database, status: str = cases.REQUESTED) -> int:
+async def open_case(desk: Handoff, database: Database, status: CaseStatus = CaseStatus.REQUESTED) -> int:
     """A published case of a young person, as the pipeline and the sweeper leave it."""
     async with database.sessions.begin() as session:
         session.add(
@@ -78,11 +48,13 @@ async def open_case(desk: LiveDesk, database: Database, status: str = cases.REQU
             )
         )
         await session.flush()
-        case = await cases.open_case(session, USER_KEY, "acute:suicidal", "acute", cases.REQUESTED, "youth", "nl")
-        await desk.open(session, case, 424242)
+        case = await cases.open_case(
+            session, USER_KEY, CaseReason.acute("suicidal"), CaseStatus.REQUESTED, "youth", "nl"
+        )
+        await desk.desk.open(session, case, 424242)
         case_id = case.id
-    await desk.sweep()
-    if status != cases.REQUESTED:
+    await desk.settle()
+    if status != CaseStatus.REQUESTED:
         async with database.sessions.begin() as session:
             stored = await session.get(Case, case_id)
             assert stored is not None
@@ -90,15 +62,15 @@ async def open_case(desk: LiveDesk, database: Database, status: str = cases.REQU
     return case_id
 
 
-async def relay(desk: LiveDesk, database: Database, case_id: int, text: str, message_id: int) -> None:
+async def relay(desk: Handoff, database: Database, case_id: int, text: str, message_id: int) -> None:
     async with database.sessions.begin() as session:
         case = await session.get(Case, case_id)
         assert case is not None
-        await desk.from_user(session, case, text, message_id)
-    await desk.drain()
+        await desk.desk.from_user(session, case, text, message_id)
+    await desk.sender.drain()
 
 
-def topic_texts(recorder: Recorder) -> list[str]:
+def topic_texts(recorder: RecordingMessenger) -> list[str]:
     return [text for text, topic in recorder.group if topic is not None]
 
 
@@ -113,7 +85,7 @@ def topic_texts(recorder: Recorder) -> list[str]:
     ],
 )
 async def test_markup_in_user_text_reaches_the_group_escaped(
-    desk: tuple[LiveDesk, Recorder, Database], text: str, shown: str
+    desk: tuple[Handoff, RecordingMessenger, Database], text: str, shown: str
 ) -> None:
     live, recorder, database = desk
     case_id = await open_case(live, database)
@@ -124,7 +96,7 @@ async def test_markup_in_user_text_reaches_the_group_escaped(
 
 
 async def test_bidi_overrides_and_control_characters_cannot_spoof_the_group(
-    desk: tuple[LiveDesk, Recorder, Database],
+    desk: tuple[Handoff, RecordingMessenger, Database],
 ) -> None:
     live, recorder, database = desk
     case_id = await open_case(live, database)
@@ -144,7 +116,7 @@ async def test_emoji_sequences_survive_neutralising() -> None:
 
 
 async def test_a_message_longer_than_telegram_allows_is_split_into_marked_parts_and_nothing_is_lost(
-    desk: tuple[LiveDesk, Recorder, Database],
+    desk: tuple[Handoff, RecordingMessenger, Database],
 ) -> None:
     live, recorder, database = desk
     case_id = await open_case(live, database)
@@ -162,7 +134,7 @@ async def test_a_message_longer_than_telegram_allows_is_split_into_marked_parts_
 
 
 async def test_a_huge_message_is_relayed_in_a_few_parts_with_a_cut_marker(
-    desk: tuple[LiveDesk, Recorder, Database],
+    desk: tuple[Handoff, RecordingMessenger, Database],
 ) -> None:
     live, recorder, database = desk
     case_id = await open_case(live, database)
@@ -174,7 +146,7 @@ async def test_a_huge_message_is_relayed_in_a_few_parts_with_a_cut_marker(
 
 
 async def test_a_long_shared_transcript_is_shortened_so_the_case_card_still_goes_out(
-    desk: tuple[LiveDesk, Recorder, Database],
+    desk: tuple[Handoff, RecordingMessenger, Database],
 ) -> None:
     live, recorder, db = desk
     async with db.sessions.begin() as session:
@@ -184,10 +156,10 @@ async def test_a_long_shared_transcript_is_shortened_so_the_case_card_still_goes
             )
         )
         await session.flush()
-        case = await cases.open_case(session, USER_KEY, "request", "none", cases.REQUESTED, "youth", "nl")
-        await live.open(session, case, 424242)
-        await live.share_transcript(session, case, [f"{n} \u202e" + "x" * 4096 for n in range(8)])
-    await live.sweep()
+        case = await cases.open_case(session, USER_KEY, CaseReason.request(), CaseStatus.REQUESTED, "youth", "nl")
+        await live.desk.open(session, case, 424242)
+        await live.desk.share_transcript(session, case, [f"{n} \u202e" + "x" * 4096 for n in range(8)])
+    await live.settle()
     card = recorder.group[0][0]
     assert "Casus" in card and display.visible_length(card) <= display.TELEGRAM_TEXT_LIMIT
     assert card.count("[… ingekort]") == 8 and "\u202e" not in card
@@ -195,42 +167,47 @@ async def test_a_long_shared_transcript_is_shortened_so_the_case_card_still_goes
 
 @pytest.mark.parametrize("name", ["\u202eannA", "Anna\x00\x1b\u2066", "  An\tna  "])
 async def test_a_professionals_name_is_neutralised_before_users_see_it(
-    desk: tuple[LiveDesk, Recorder, Database], name: str
+    desk: tuple[Handoff, RecordingMessenger, Database], name: str
 ) -> None:
     live, _, _ = desk
-    feedback = await live.set_name(MEMBER, name)
+    feedback = await live.professionals.set_name(MEMBER, name)
     assert feedback is not None and not set(BIDI + "\x00\x1b\t") & set(feedback)
 
 
 @pytest.mark.parametrize("case_id", [0, -1, 999, 2**62])
 async def test_claiming_or_closing_a_case_that_does_not_exist_changes_nothing(
-    desk: tuple[LiveDesk, Recorder, Database], case_id: int
+    desk: tuple[Handoff, RecordingMessenger, Database], case_id: int
 ) -> None:
     live, recorder, database = desk
     real = await open_case(live, database)
     sent = len(recorder.group)
-    assert await live.claim(case_id, MEMBER) is None
-    assert await live.close(case_id, MEMBER) == "Deze casus is niet meer open."
+    assert await live.professionals.claim(case_id, MEMBER) is None
+    assert await live.professionals.close(case_id, MEMBER) == "Deze casus is niet meer open."
     async with database.sessions() as session:
         case = await session.get(Case, real)
-        assert case is not None and case.status == cases.REQUESTED
+        assert case is not None and case.status == CaseStatus.REQUESTED
+    await live.sender.drain()
     assert len(recorder.group) == sent and recorder.users == []
 
 
-async def test_a_closed_case_cannot_be_claimed_or_closed_again(desk: tuple[LiveDesk, Recorder, Database]) -> None:
+async def test_a_closed_case_cannot_be_claimed_or_closed_again(
+    desk: tuple[Handoff, RecordingMessenger, Database],
+) -> None:
     live, recorder, database = desk
-    case_id = await open_case(live, database, status=cases.CLOSED)
-    assert await live.claim(case_id, MEMBER) == "Deze casus is niet meer open."
-    assert await live.close(case_id, MEMBER) == "Deze casus is niet meer open."
+    case_id = await open_case(live, database, status=CaseStatus.CLOSED)
+    assert await live.professionals.claim(case_id, MEMBER) == "Deze casus is niet meer open."
+    assert await live.professionals.close(case_id, MEMBER) == "Deze casus is niet meer open."
+    await live.sender.drain()
     assert recorder.users == []
 
 
-async def test_a_non_member_cannot_claim_or_close_any_case(desk: tuple[LiveDesk, Recorder, Database]) -> None:
+async def test_a_non_member_cannot_claim_or_close_any_case(desk: tuple[Handoff, RecordingMessenger, Database]) -> None:
     live, recorder, database = desk
     case_id = await open_case(live, database)
-    assert await live.claim(case_id, 666) is None
-    assert await live.close(case_id, 666) is None
+    assert await live.professionals.claim(case_id, 666) is None
+    assert await live.professionals.close(case_id, 666) is None
     async with database.sessions() as session:
         case = await session.get(Case, case_id)
-        assert case is not None and case.status == cases.REQUESTED and case.claimed_by is None
+        assert case is not None and case.status == CaseStatus.REQUESTED and case.claimed_by is None
+    await live.sender.drain()
     assert recorder.users == []

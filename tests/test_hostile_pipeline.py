@@ -15,6 +15,7 @@ from bot.conversation.flood import FloodGuard, Verdict
 from bot.conversation.pipeline import Pipeline
 from bot.replies import Sender
 from bot.storage import cases
+from bot.storage.cases import CaseStatus
 from bot.storage.models import Case, Conversation, Database
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.understander import Understander
@@ -37,7 +38,7 @@ class RecordingDesk(OfflineDesk):
     live = True
 
     async def open(self, session: AsyncSession, case: Case, chat_id: int | None) -> Outcome:
-        await cases.set_status(case, cases.REQUESTED)
+        await cases.set_status(case, CaseStatus.REQUESTED)
         return Outcome.ALERTED
 
     def __init__(self) -> None:

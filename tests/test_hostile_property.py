@@ -22,6 +22,7 @@ from bot.conversation.flood import FloodGuard
 from bot.conversation.pipeline import Pipeline
 from bot.replies import Reply, Sender
 from bot.storage import cases
+from bot.storage.cases import CaseStatus
 from bot.storage.models import Case, Database
 from bot.storage.schema import migrate
 from bot.understanding.understander import Understander
@@ -127,7 +128,7 @@ class World:
         """Close the user's open case, as a professional would, so the next message is the bot's again."""
         async with self.database.sessions.begin() as session:
             for case in (await session.scalars(select(Case).where(Case.user_key == sender.key))).all():
-                case.status = cases.CLOSED
+                case.status = CaseStatus.CLOSED
 
     def close(self) -> None:
         self.loop.run_until_complete(self.database.dispose())

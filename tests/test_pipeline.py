@@ -41,7 +41,7 @@ def pipeline(make_pipeline: MakePipeline) -> Pipeline:
 @pytest.fixture
 def live_pipeline(database: Database, content: Content, safety_net: SafetyNet) -> Pipeline:
     """With a professionals' group, so that a person can be offered."""
-    desk = make_desk(database, content, RecordingMessenger())
+    desk = make_desk(database, content, RecordingMessenger()).desk
     return Pipeline(Understander(safety_net, scripted_nlu(by_keyword), 0.45, 0.5), content, database, desk)
 
 

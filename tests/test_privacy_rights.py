@@ -5,27 +5,27 @@ The handoff desk is the real LiveDesk; only Telegram (the messenger) and the NLU
 
 from __future__ import annotations
 
-import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
 
 from bot import app
+from bot.app import Handoff
 from bot.content import AUDIENCES, GROUP_TEXTS, LANGUAGES, Content
 from bot.conversation.pipeline import Pipeline
 from bot.conversation.privacy import Retention
 from bot.conversation.steps import Step
-from bot.replies import Button, Reply, Sender
-from bot.storage import cases
+from bot.replies import Reply, Sender
+from bot.storage.cases import CaseStatus
 from bot.storage.models import Case, Conversation, Database, RelayedMessage
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.understander import Understander
-from handoff.desk import LiveDesk, OfflineDesk
+from handoff.desk import OfflineDesk
 from safety.risk import SafetyNet
 from tests.conftest import make_desk, scripted_nlu
-from tests.fakes import by_keyword
+from tests.fakes import RecordingMessenger, by_keyword
 
 KEY = "a" * 64
 OTHER_KEY = "b" * 64
@@ -40,36 +40,6 @@ COMMAND = {
     ("nl", "forget"): "vergeet",
     ("en", "forget"): "forget",
 }
-
-
-class FakeMessenger:
-    """Telegram as the desk sees it, recording what the professionals' group and the user are sent."""
-
-    def __init__(self) -> None:
-        self.group: list[tuple[str, int | None]] = []
-        self.users: list[tuple[int, str]] = []
-        self.closed_topics: list[int] = []
-        self._topics = itertools.count(900)
-
-    async def create_topic(self, name: str) -> int:
-        return next(self._topics)
-
-    async def rename_topic(self, topic_id: int, name: str) -> None:
-        return None
-
-    async def close_topic(self, topic_id: int) -> None:
-        self.closed_topics.append(topic_id)
-
-    async def to_group(self, html_text: str, topic_id: int | None = None, buttons: Sequence[Button] = ()) -> int:
-        self.group.append((html_text, topic_id))
-        return len(self.group)
-
-    async def to_user(self, chat_id: int, text: str, buttons: Sequence[Button] = ()) -> int:
-        self.users.append((chat_id, text))
-        return len(self.users)
-
-    async def is_member(self, user_id: int) -> bool:
-        return True
 
 
 def actions(reply: Reply) -> list[str]:
@@ -102,18 +72,18 @@ async def stored_rows(database: Database, key: str = KEY) -> tuple[int, int, int
 
 
 @pytest.fixture
-def live(database: Database, content: Content) -> tuple[LiveDesk, FakeMessenger]:
-    messenger = FakeMessenger()
+def live(database: Database, content: Content) -> tuple[Handoff, RecordingMessenger]:
+    messenger = RecordingMessenger(first_topic=899)
     return make_desk(database, content, messenger), messenger
 
 
 @pytest.fixture
 def pipeline(
-    live: tuple[LiveDesk, FakeMessenger], database: Database, content: Content, safety_net: SafetyNet
+    live: tuple[Handoff, RecordingMessenger], database: Database, content: Content, safety_net: SafetyNet
 ) -> Pipeline:
     """A pipeline with a professionals' group, so that a person can be asked for (and their data deleted)."""
     understander = Understander(safety_net, scripted_nlu(by_keyword), 0.45, 0.5)
-    return Pipeline(understander, content, database, live[0])
+    return Pipeline(understander, content, database, live[0].desk)
 
 
 async def begin(pipeline: Pipeline, language: str, audience: str, key: str = KEY) -> None:
@@ -217,7 +187,7 @@ async def test_my_data_shows_what_the_user_told_and_their_requests_with_status_d
             pseudonym="QQ22",
             reason="acute:violence",
             risk="acute",
-            status=cases.CLOSED,
+            status=CaseStatus.CLOSED,
             language=language,
             claimed_by="c" * 64,
             claimed_name="Anna",
@@ -232,8 +202,8 @@ async def test_my_data_shows_what_the_user_told_and_their_requests_with_status_d
     assert content.ui("mydata_cases", language).format(open=1, closed=1) in text
     assert content.value_label("reasons", "request", language) in text
     assert content.value_label("reasons", "violence", language) in text
-    assert content.value_label("statuses", cases.REQUESTED, language) in text
-    assert content.value_label("statuses", cases.CLOSED, language) in text
+    assert content.value_label("statuses", CaseStatus.REQUESTED, language) in text
+    assert content.value_label("statuses", CaseStatus.CLOSED, language) in text
     assert content.ui("professional_named", language).format(name="Anna") in text
     assert content.ui("mydata_case_transcript_yes", language) in text
     assert content.ui("mydata_case_transcript_no", language) in text
@@ -313,16 +283,16 @@ async def test_forget_during_a_live_handoff_tells_the_topic_closes_the_case_and_
     pipeline: Pipeline,
     database: Database,
     content: Content,
-    live: tuple[LiveDesk, FakeMessenger],
+    live: tuple[Handoff, RecordingMessenger],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     desk, messenger = live
     await begin(pipeline, "nl", "youth")
     await ask_for_a_person(pipeline, "nl")
-    await desk.sweep()  # the case reaches the group: a topic with its card
+    await desk.settle()  # the case reaches the group: a topic with its card
     [(case_id, topic_id)] = [(case.id, case.topic_id) for case in await cases_of(database)]
     assert topic_id is not None
-    await desk.claim(case_id, ANNA)
+    await desk.professionals.claim(case_id, ANNA)
     await pipeline.text(user("nl"), "ben je er nog", message_id=31)
     assert await stored_rows(database) == (1, 1, 1)
     assert pipeline.memory.recent_lines(KEY)
@@ -332,6 +302,7 @@ async def test_forget_during_a_live_handoff_tells_the_topic_closes_the_case_and_
     [question] = await pipeline.command(user("nl"), "vergeet")
     assert content.ui("forget_confirm_live", "nl") in question.text
     [done] = await pipeline.action(user("nl"), "forget:yes")
+    await desk.sender.drain()
 
     assert (content.group("user_forgot"), topic_id) in messenger.group
     assert messenger.closed_topics == [topic_id]
@@ -343,7 +314,8 @@ async def test_forget_during_a_live_handoff_tells_the_topic_closes_the_case_and_
     assert KEY not in caplog.text and "ben je er nog" not in caplog.text
 
     # The professional writing on in the topic reaches nobody: the case is gone.
-    await desk.from_professional(topic_id, ANNA, "hallo?", 77)
+    await desk.professionals.from_professional(topic_id, ANNA, "hallo?", 77)
+    await desk.sender.drain()
     assert all(text != "hallo?" and "hallo?" not in text for _, text in messenger.users)
 
 
@@ -368,9 +340,7 @@ async def cases_of(database: Database) -> list[Case]:
 
 
 def test_every_stored_value_has_a_name_in_both_languages(content: Content) -> None:
-    statuses = [
-        value for name, value in vars(cases).items() if name.isupper() and name[0] != "_" and isinstance(value, str)
-    ]
+    statuses = list(CaseStatus)
     reasons = [path.split(".", 1)[1] for path in GROUP_TEXTS if path.startswith("reason.")]
     for language in LANGUAGES:
         for status in statuses:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.conversation.pipeline import Pipeline
 from bot.replies import Sender
-from bot.storage import cases
+from bot.storage.cases import CaseStatus
 from bot.storage.models import Case, Conversation, Database, RelayedMessage, utcnow
 from bot.storage.retention import Purged, Retention
 from bot.understanding.nlu_client import NluClient
@@ -66,11 +66,13 @@ def retention(database: Database) -> Retention:
 
 async def test_cases_that_are_over_go_after_their_time_with_their_relayed_messages(database: Database) -> None:
     await add_conversation(database, "user", days_ago(1))
-    old_closed = await add_case(database, "user", cases.CLOSED, days_ago(40), closed=days_ago(31), relayed=3)
-    recent_closed = await add_case(database, "user", cases.CLOSED, days_ago(40), closed=days_ago(29), relayed=2)
-    old_declined = await add_case(database, "user", cases.DECLINED, days_ago(31))  # no closed_at: last change counts
-    recent_declined = await add_case(database, "user", cases.DECLINED, days_ago(29))
-    old_offer = await add_case(database, "user", cases.OFFERED, days_ago(31))
+    old_closed = await add_case(database, "user", CaseStatus.CLOSED, days_ago(40), closed=days_ago(31), relayed=3)
+    recent_closed = await add_case(database, "user", CaseStatus.CLOSED, days_ago(40), closed=days_ago(29), relayed=2)
+    old_declined = await add_case(
+        database, "user", CaseStatus.DECLINED, days_ago(31)
+    )  # no closed_at: last change counts
+    recent_declined = await add_case(database, "user", CaseStatus.DECLINED, days_ago(29))
+    old_offer = await add_case(database, "user", CaseStatus.OFFERED, days_ago(31))
 
     assert await retention(database).purge() == Purged(cases=3, conversations=0)
 
@@ -85,9 +87,9 @@ async def test_live_and_parked_cases_are_never_removed_nor_their_users_state(dat
     await add_conversation(database, "waiting", days_ago(400))
     live = {
         await add_case(database, "waiting", status, days_ago(400), relayed=1)
-        for status in (cases.REQUESTED, cases.CLAIMED, cases.PARKED)
+        for status in (CaseStatus.REQUESTED, CaseStatus.CLAIMED, CaseStatus.PARKED)
     }
-    old_closed = await add_case(database, "waiting", cases.CLOSED, days_ago(400), closed=days_ago(400))
+    old_closed = await add_case(database, "waiting", CaseStatus.CLOSED, days_ago(400), closed=days_ago(400))
 
     assert await retention(database).purge() == Purged(cases=1, conversations=0)
 
@@ -99,9 +101,11 @@ async def test_live_and_parked_cases_are_never_removed_nor_their_users_state(dat
 
 async def test_inactive_conversation_state_goes_with_all_its_cases(database: Database) -> None:
     await add_conversation(database, "gone", days_ago(181))
-    await add_case(database, "gone", cases.CLOSED, days_ago(181), closed=days_ago(2), relayed=1)  # recent, but goes
+    await add_case(
+        database, "gone", CaseStatus.CLOSED, days_ago(181), closed=days_ago(2), relayed=1
+    )  # recent, but goes
     await add_conversation(database, "still here", days_ago(179))
-    kept = await add_case(database, "still here", cases.CLOSED, days_ago(179), closed=days_ago(2))
+    kept = await add_case(database, "still here", CaseStatus.CLOSED, days_ago(179), closed=days_ago(2))
 
     assert await retention(database).purge() == Purged(cases=1, conversations=1)
 

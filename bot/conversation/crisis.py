@@ -15,6 +15,7 @@ from bot.conversation.steps import Step
 from bot.conversation.turn import Emit, Turn
 from bot.replies import Button, Reply
 from bot.storage import cases
+from bot.storage.cases import CaseReason, CaseStatus
 from handoff.desk import Desk
 from safety.risk import RiskLevel
 
@@ -56,19 +57,19 @@ class Crisis:
         if not turn.crisis_sent:
             lines = crisis_reply(self._content, categories, conversation.audience, turn.language)
             replies = await send_first(lines, turn.emit)
-        reason = f"acute:{category}"
+        reason = CaseReason.acute(category)
         if self._desk.live and turn.sender.chat_id is not None:
             case = await cases.open_case(
-                turn.session, conversation.key, reason, "acute", cases.REQUESTED, conversation.audience, turn.language
+                turn.session, conversation.key, reason, CaseStatus.REQUESTED, conversation.audience, turn.language
             )
             return [*replies, *await self._handoff.open_with_desk(turn, case)]
         if not self._desk.live:
             turn.step = Step.SAFETY_CHECK
             return [*replies, self._reachable_now(turn)]
         await cases.open_case(
-            turn.session, conversation.key, reason, "acute", cases.OFFERED, conversation.audience, turn.language
+            turn.session, conversation.key, reason, CaseStatus.OFFERED, conversation.audience, turn.language
         )
-        return [*replies, self._answers.offer(conversation, "crisis_offer", reason)]
+        return [*replies, self._answers.offer(conversation, "crisis_offer", str(reason))]
 
     def confirm(self, turn: Turn, categories: tuple[str, ...]) -> list[Reply]:
         """An unclear signal ("ik wil dood lol", a lone "in mn arm"): the lines shown quietly, and one gentle
@@ -122,7 +123,7 @@ class Crisis:
                 lines,
                 Reply(self._content.ui("crisis_no_desk_again", lang), self._answers.menu_buttons(conversation)),
             ]
-        return [lines, self._answers.offer(conversation, "crisis_offer", f"acute:{category}")]
+        return [lines, self._answers.offer(conversation, "crisis_offer", str(CaseReason.acute(category)))]
 
     def after(self, turn: Turn) -> Reply:
         """A question right after the crisis lines ("wie moet ik bellen?", "moet ik 112 bellen?"): who to call

@@ -10,6 +10,7 @@ from bot.conversation.steps import Step
 from bot.conversation.turn import Memory, Turn
 from bot.replies import Button, Reply
 from bot.storage import cases
+from bot.storage.cases import CaseReason, CaseStatus
 from bot.storage.models import Case
 from handoff.desk import Desk, Outcome
 from handoff.hours import AMSTERDAM
@@ -56,7 +57,7 @@ class HandoffFlow:
             park = self._answers.yes_no_buttons("park_yes", "park_no", Question.PARK, lang)
             return [self._outside_hours(lang, audience), Reply(self._content.ui("park_offer", lang), park)]
         else:
-            await cases.set_status(case, cases.CLOSED)
+            await cases.set_status(case, CaseStatus.CLOSED)
             return [self.reachable_now(turn)]
         if self._memory.recent_lines(conversation.key):
             share = self._answers.yes_no_buttons("transcript_yes", "transcript_no", Question.TRANSCRIPT, lang)
@@ -75,28 +76,27 @@ class HandoffFlow:
     async def answer(self, turn: Turn, yes: bool) -> list[Reply]:
         """Yes or no to "shall I ask a professional?" (a button, or a short typed reply)."""
         conversation, lang = turn.conversation, turn.language
-        reason = conversation.offer_reason or "request"
+        reason = CaseReason.parse(conversation.offer_reason) if conversation.offer_reason else CaseReason.request()
         turn.step = Step.CHAT
         conversation.offer_reason = None
-        offered = await cases.latest(turn.session, conversation.key, (cases.OFFERED,))
+        offered = await cases.latest(turn.session, conversation.key, (CaseStatus.OFFERED,))
         if yes and await cases.latest(turn.session, conversation.key, cases.LIVE) is not None:
             return [Reply(self._content.ui("handoff_waiting", lang))]  # a second press, or an old button
         if yes:
             if not self.live:
                 if offered is not None:
-                    await cases.set_status(offered, cases.DECLINED)
+                    await cases.set_status(offered, CaseStatus.DECLINED)
                 return [self.reachable_now(turn)]
             if offered is not None:
                 case = offered
-                await cases.set_status(case, cases.REQUESTED)
+                await cases.set_status(case, CaseStatus.REQUESTED)
             else:
-                risk = reason.partition(":")[0] if ":" in reason else "none"
                 case = await cases.open_case(
-                    turn.session, conversation.key, reason, risk, cases.REQUESTED, conversation.audience, lang
+                    turn.session, conversation.key, reason, CaseStatus.REQUESTED, conversation.audience, lang
                 )
             return await self.open_with_desk(turn, case)
         if offered is not None:
-            await cases.set_status(offered, cases.DECLINED)
+            await cases.set_status(offered, CaseStatus.DECLINED)
         if conversation.safety_check:
             # A single "no" does not end the safety check: the lines stay offered and the bot checks in.
             turn.step = Step.SAFETY_CHECK
@@ -109,7 +109,7 @@ class HandoffFlow:
 
     async def transcript(self, turn: Turn, yes: bool) -> list[Reply]:
         conversation = turn.conversation
-        case = await cases.latest(turn.session, conversation.key, (*cases.LIVE, cases.PARKED))
+        case = await cases.latest(turn.session, conversation.key, cases.ACTIVE)
         if case is None:
             return [self._answers.menu(conversation)]
         if yes:
@@ -121,13 +121,13 @@ class HandoffFlow:
 
     async def park(self, turn: Turn, yes: bool) -> list[Reply]:
         conversation = turn.conversation
-        case = await cases.latest(turn.session, conversation.key, (cases.OUTSIDE_HOURS,))
+        case = await cases.latest(turn.session, conversation.key, (CaseStatus.OUTSIDE_HOURS,))
         if case is None:
             return [self._answers.menu(conversation)]
         if yes:
             await self._desk.park(turn.session, case)
             return [Reply(self._content.ui("handoff_parked", turn.language))]
-        await cases.set_status(case, cases.CLOSED)
+        await cases.set_status(case, CaseStatus.CLOSED)
         case.chat_ref = None
         return [Reply(self._content.ui("handoff_declined", turn.language), self._answers.menu_buttons(conversation))]
 
@@ -141,7 +141,7 @@ class HandoffFlow:
             category = understanding.categories[0] if understanding.categories else "suicidal"
             await self._desk.flag(turn.session, case, category)
             return [crisis] if crisis is not None else []
-        if case.status == cases.CLAIMED or not understanding.sure:
+        if case.status == CaseStatus.CLAIMED or not understanding.sure:
             return []
         if understanding.confidence < self._threshold or understanding.intent in ("greet", "goodbye", "thanks"):
             return []
@@ -152,7 +152,7 @@ class HandoffFlow:
         conversation = turn.conversation
         turn.step = Step.CHAT
         conversation.offer_reason = None
-        live = await cases.latest(turn.session, conversation.key, (*cases.LIVE, cases.PARKED))
+        live = await cases.latest(turn.session, conversation.key, cases.ACTIVE)
         if live is not None:
             await self._desk.user_left(turn.session, live)
             self._memory.forget(conversation.key)

@@ -518,7 +518,7 @@ class Pipeline:
         return [self._answers.menu(turn.conversation)]
 
     async def _cmd_help_person(self, turn: Turn) -> list[Reply]:
-        if await cases.latest(turn.session, turn.conversation.key, (*cases.LIVE, cases.PARKED)) is not None:
+        if await cases.latest(turn.session, turn.conversation.key, cases.ACTIVE) is not None:
             return [Reply(self._content.ui("handoff_waiting", turn.language))]
         if not self._handoff.live:
             lead = self._content.answer("talk_to_human", turn.audience, turn.language).text
@@ -538,7 +538,9 @@ class Pipeline:
     # -- state -----------------------------------------------------------------------------------------------
 
     async def _conversation(self, session: AsyncSession, sender: Sender) -> tuple[Conversation, bool]:
-        conversation = await session.get(Conversation, sender.key)
+        """The user's state, locked for this unit of work (PostgreSQL: the row; SQLite serialises writers anyway),
+        so that two messages of one user handled at once (two replicas, a redelivery) cannot both open a case."""
+        conversation = await session.get(Conversation, sender.key, with_for_update=True)
         if conversation is not None:
             _touch(conversation)
             return conversation, False

@@ -20,9 +20,7 @@ from bot.storage import cases as case_states
 from bot.storage.models import Case, Conversation, RelayedMessage, utcnow
 from handoff.desk import Desk
 from handoff.hours import AMSTERDAM
-
-FINISHED = (case_states.CLOSED, case_states.DECLINED)
-"""Case states in which nobody is asked or talking any more; every other state counts as open."""
+from handoff.outbox import erase_for_cases
 
 
 @dataclass(frozen=True)
@@ -69,15 +67,17 @@ async def stored(session: AsyncSession, key: str) -> Stored:
 
 def open_cases(found: Stored) -> list[Case]:
     """The cases in which a professional is asked, waiting, or talking with the user."""
-    return [case for case in found.cases if case.status not in FINISHED]
+    return [case for case in found.cases if case.status in case_states.OPEN]
 
 
 async def erase(session: AsyncSession, key: str, desk: Desk) -> Erased | None:
     """Delete everything stored under `key`; None when there was nothing.
 
     An open case is closed through the desk first, which tells its topic ("user_forgot") while the case still
-    exists, and its encrypted chat reference is wiped before any row is deleted. The deletes are explicit, child
-    tables first, so they do not depend on the database enforcing the foreign keys' ON DELETE CASCADE.
+    exists, and its encrypted chat reference is wiped before any row is deleted. Whatever was still on its way to or
+    from the user (the outbox) is deleted: nothing reaches them after this, and their words do not reach the group.
+    The deletes are explicit, child tables first, so they do not depend on the database enforcing the foreign keys'
+    ON DELETE CASCADE.
     """
     found = await stored(session, key)
     if found.empty:
@@ -91,6 +91,7 @@ async def erase(session: AsyncSession, key: str, desk: Desk) -> Erased | None:
     relayed = await session.scalar(
         select(func.count()).select_from(RelayedMessage).where(RelayedMessage.case_id.in_(case_ids))
     )
+    await erase_for_cases(session, case_ids)
     await session.execute(delete(RelayedMessage).where(RelayedMessage.case_id.in_(case_ids)))
     await session.execute(delete(Case).where(Case.user_key == key))
     await session.execute(delete(Conversation).where(Conversation.key == key))
@@ -142,10 +143,10 @@ def _case_lines(content: Content, found: Sequence[Case], language: str) -> list[
     """A count of open and closed requests, then one line per request: when, why, status, who, transcript."""
     if not found:
         return [content.ui("mydata_cases_none", language)]
-    still_open = sum(case.status not in FINISHED for case in found)
+    still_open = sum(case.status in case_states.OPEN for case in found)
     lines = [content.ui("mydata_cases", language).format(open=still_open, closed=len(found) - still_open)]
     for case in found:
-        detail = case.reason.partition(":")[2] or case.reason
+        detail = case_states.reason_of(case).detail
         parts = [
             content.ui("mydata_case", language).format(
                 opened=_date(case.created_at),

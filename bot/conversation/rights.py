@@ -81,7 +81,7 @@ class DataRights:
                 return [Reply(text, self._answers.menu_buttons(conversation) if found.conversation else ())]
             if found.empty:
                 return [Reply(self._content.ui("forget_none", lang))]
-            waiting = (*cases.LIVE, cases.PARKED)
+            waiting = cases.ACTIVE
             live = self._desk.live and any(case.status in waiting for case in privacy.open_cases(found))
             return [self._question(conversation, live)]
 

@@ -108,6 +108,34 @@ class RelayedMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class OutboxMessage(Base):
+    """A message (or topic action) for Telegram, written in the unit of work that decided it and sent after that
+    unit of work has committed (handoff.outbox), so no unit of work ever waits on the network.
+
+    Privacy: the text to send is stored here only until it is sent. The row is deleted right after sending, when it
+    is given up, when the user erases their data (/vergeet) and with its case at retention; normally it lives for
+    seconds. A user's chat id is only here encrypted (handoff.chatref), like in a case.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(96), unique=True)
+    """What makes this message one of a kind (for example a relayed message's case, direction and id)."""
+    case_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    """Set on what holds a user's words or goes to the user, so erasing the case erases these (no foreign key: a
+    note to the group about an erased case is still sent)."""
+    kind: Mapped[str] = mapped_column(String(16))
+    topic_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    chat_ref: Mapped[str | None] = mapped_column(Text, default=None)
+    text: Mapped[str | None] = mapped_column(Text, default=None)
+    buttons: Mapped[str | None] = mapped_column(Text, default=None)
+    """JSON: [[label, action], ...] for a case card."""
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Professional(Base):
     """The name a professional chose to show users; keyed like users, never by Telegram id."""
 

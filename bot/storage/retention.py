@@ -1,7 +1,8 @@
 """Retention: the bot keeps what it stores for a limited time.
 
 A case that is over (closed, declined, or an offer or out-of-hours request left standing) is removed
-`RETENTION_CASE_DAYS` after it closed or last changed, with the ids of its relayed messages. A user's conversation
+`RETENTION_CASE_DAYS` after it closed or last changed, with the ids of its relayed messages and anything of it still
+in the outbox. A user's conversation
 state is removed `RETENTION_STATE_DAYS` after their last message, with all their cases. A case that is live
 (requested, claimed) or parked for the next working day is never removed, and neither is its user's state.
 
@@ -22,11 +23,11 @@ from sqlalchemy import CursorResult, Executable, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage import cases
-from bot.storage.models import Case, Conversation, Database, RelayedMessage, utcnow
+from bot.storage.models import Case, Conversation, Database, OutboxMessage, RelayedMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
-KEPT = (*cases.LIVE, cases.PARKED)
+KEPT = cases.ACTIVE
 """Cases that still need a professional: never removed, and their user's state is kept with them."""
 DAY = 24 * 60 * 60.0
 
@@ -48,7 +49,9 @@ async def purge(session: AsyncSession, now: datetime, case_days: int, state_days
     last_change = func.coalesce(Case.closed_at, Case.updated_at)
     ended = Case.status.not_in(KEPT) & (last_change < now - timedelta(days=case_days))
     expired = or_(ended, Case.user_key.in_(stale))
-    await session.execute(delete(RelayedMessage).where(RelayedMessage.case_id.in_(select(Case.id).where(expired))))
+    expired_ids = select(Case.id).where(expired)
+    await session.execute(delete(RelayedMessage).where(RelayedMessage.case_id.in_(expired_ids)))
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.case_id.in_(expired_ids)))
     removed_cases = await _count(session, delete(Case).where(expired))
     removed_conversations = await _count(session, delete(Conversation).where(Conversation.key.in_(stale)))
     return Purged(removed_cases, removed_conversations)

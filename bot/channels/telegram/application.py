@@ -81,7 +81,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Register the command menu in Dutch and English; start the daily purge and the handoff sweeper."""
+    """Register the command menu in Dutch and English; start the daily purge, the handoff sweeper and the sender
+    of the outbox (which also delivers what a previous run left in it)."""
     for language, commands in COMMAND_MENU.items():
         await application.bot.set_my_commands(
             [BotCommand(name, description) for name, description in commands],
@@ -89,9 +90,10 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         )
     services: Services = application.bot_data["services"]
     application.bot_data["retention"] = asyncio.create_task(services.retention.run())
-    if services.desk is not None:
+    if services.handoff is not None:
         interval = services.settings.handoff_sweep_seconds
-        application.bot_data["sweeper"] = asyncio.create_task(services.desk.run(interval))
+        application.bot_data["sweeper"] = asyncio.create_task(services.handoff.sweeper.run(interval))
+        application.bot_data["sender"] = asyncio.create_task(services.handoff.sender.run(interval))
 
 
 SWEEPER_STOP_SECONDS = 10.0
@@ -99,27 +101,33 @@ UPDATE_QUEUE_SIZE = 200
 
 
 async def post_stop(application: Application) -> None:  # type: ignore[type-arg]
-    """Finish the updates already accepted; send what users wrote that is still on its way to the group."""
+    """Finish the updates already accepted; send what is due in the outbox (what fails stays there for the next
+    start)."""
     processor = application.update_processor
     if isinstance(processor, PerChatProcessor) and not await processor.drain():
         logger.error("updates were still being handled when the bot stopped")
     services: Services = application.bot_data["services"]
-    if services.desk is not None:
-        await services.desk.drain()
+    if services.handoff is not None:
+        await services.handoff.sender.drain()
 
 
 async def post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
-    """Let the sweeper and the daily purge finish what they are doing, then stop them."""
+    """Let the sweeper, the sender and the daily purge finish what they are doing, then stop them."""
     await post_stop(application)  # a no-op when post_stop ran (run_polling); the test harness calls only this
     services: Services = application.bot_data["services"]
     retention: asyncio.Task[None] | None = application.bot_data.pop("retention", None)
     if retention is not None:
         services.retention.stop()
         await _finish(retention, "the daily purge")
+    handoff = services.handoff
     sweeper: asyncio.Task[None] | None = application.bot_data.pop("sweeper", None)
-    if sweeper is not None and services.desk is not None:
-        services.desk.stop()
+    if sweeper is not None and handoff is not None:
+        handoff.sweeper.stop()
         await _finish(sweeper, "the handoff sweeper")
+    sender: asyncio.Task[None] | None = application.bot_data.pop("sender", None)
+    if sender is not None and handoff is not None:
+        handoff.sender.stop()
+        await _finish(sender, "the outbox sender")
 
 
 async def _finish(task: asyncio.Task[None], what: str) -> None:
@@ -156,7 +164,7 @@ def install_handlers(application: Application, services: Services) -> None:  # t
     if isinstance(application.update_processor, PerChatProcessor):
         application.update_processor.urgent = acute_message(services)
     group = services.settings.handoff_chat_id
-    if group is not None and services.desk is not None:
+    if group is not None and services.handoff is not None:
         professionals = filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
         application.add_handler(MessageHandler(professionals, on_group_message))
         edits = filters.Chat(chat_id=group) & filters.UpdateType.EDITED_MESSAGE & filters.TEXT

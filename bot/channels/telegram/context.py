@@ -11,12 +11,12 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram.ext import ContextTypes, ExtBot
 
-from bot.app import Services
+from bot.app import Handoff, Services
 from bot.channels.telegram.messenger import keyboard
 from bot.channels.telegram.rate_limit import URGENT
 from bot.replies import Reply, Sender
 from handoff import display
-from handoff.desk import LiveDesk
+from handoff.professionals import Professionals
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,10 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return services
 
 
-def desk_of(context: ContextTypes.DEFAULT_TYPE) -> LiveDesk | None:
-    return services_of(context).desk
+def professionals_of(context: ContextTypes.DEFAULT_TYPE) -> Professionals | None:
+    """The professionals' side of the live desk; None without a professionals' group."""
+    handoff: Handoff | None = services_of(context).handoff
+    return handoff.professionals if handoff is not None else None
 
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:

@@ -1,0 +1,165 @@
+"""The professionals' side of the desk: Telegram group events (case buttons, commands, messages in a topic).
+
+Each event is one short unit of work; membership is checked before it (a network call), and what must reach the
+group or the user is written to the outbox, sent after the commit.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.pseudonym import Pseudonymiser
+from bot.storage import cases
+from bot.storage.cases import CaseStatus
+from bot.storage.models import Case, Database, Professional
+from handoff import display
+from handoff.group_texts import GroupTexts
+from handoff.membership import Membership
+from handoff.outbox import Outbox, new_key, relay_once
+
+logger = logging.getLogger(__name__)
+
+PROFESSIONAL_CHANNEL = "telegram-professional"
+MAX_NAME = 40
+
+
+async def case_for_topic(session: AsyncSession, topic_id: int) -> Case | None:
+    query = select(Case).where(Case.topic_id == topic_id).order_by(Case.id.desc()).limit(1)
+    return (await session.scalars(query)).first()
+
+
+class Professionals:
+    def __init__(
+        self,
+        database: Database,
+        membership: Membership,
+        outbox: Outbox,
+        texts: GroupTexts,
+        pseudonyms: Pseudonymiser,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._database = database
+        self._membership = membership
+        self._outbox = outbox
+        self._texts = texts
+        self._pseudonyms = pseudonyms
+        self._clock = clock
+
+    def _key(self, professional_id: int) -> str:
+        return self._pseudonyms.key(PROFESSIONAL_CHANNEL, professional_id)
+
+    async def case_for_topic(self, session: AsyncSession, topic_id: int) -> Case | None:
+        return await case_for_topic(session, topic_id)
+
+    async def claim(self, case_id: int, professional_id: int) -> str | None:
+        """Claim a case; exactly one professional wins. Returns what to tell the professional, None if ignored."""
+        if not await self._membership.admits(professional_id, "claim"):
+            return None
+        key = self._key(professional_id)
+        async with self._database.sessions.begin() as session:
+            name = await self._name(session, key)
+            won = await session.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.status == CaseStatus.REQUESTED)
+                .values(status=CaseStatus.CLAIMED, claimed_by=key, claimed_name=name, claimed_at=self._clock())
+                .execution_options(synchronize_session=False)
+            )
+            case = await session.get(Case, case_id, populate_existing=True)
+            if case is None:
+                return None
+            if won.rowcount != 1:  # type: ignore[attr-defined]
+                if case.status == CaseStatus.CLAIMED:
+                    return self._texts.text("already_claimed").format(name=case.claimed_name)
+                return self._texts.text("not_open")
+            logger.info("case %s claimed", case.pseudonym)
+            if case.topic_id is not None:
+                note = self._texts.text("claimed").format(name=html.escape(name), pseudonym=case.pseudonym)
+                await self._outbox.to_topic(session, case.topic_id, note, new_key())
+            joined = self._texts.to_user(case, "handoff_joined", who=self._texts.who(case))
+            await self._outbox.to_user(session, case, joined, f"joined:{case.id}:{key}")
+            return self._texts.text("claimed").format(name=name, pseudonym=case.pseudonym)
+
+    async def close(self, case_id: int, professional_id: int) -> str | None:
+        if not await self._membership.admits(professional_id, "close"):
+            return None
+        async with self._database.sessions.begin() as session:
+            case = await session.get(Case, case_id)
+            if case is None or case.status not in cases.LIVE:
+                return self._texts.text("not_open")
+            name = case.claimed_name or await self._name(session, self._key(professional_id))
+            left = self._texts.to_user(case, "handoff_left", who=self._texts.who(case))
+            await self._outbox.to_user(session, case, left, f"left:{case.id}")
+            await cases.set_status(case, CaseStatus.CLOSED)
+            case.closed_at, case.chat_ref = self._clock(), None
+            text = self._texts.text("closed").format(name=name, pseudonym=case.pseudonym)
+            if case.topic_id is not None:
+                await self._outbox.to_topic(session, case.topic_id, html.escape(text), new_key())
+                await self._outbox.close_topic(session, case.topic_id)
+            await self._outbox.forget_transcripts(session, case.id)
+            return text
+
+    async def from_professional(self, topic_id: int, professional_id: int, text: str | None, message_id: int) -> None:
+        """A message in a case's topic: the claimer's text goes to the user; colleagues' notes stay in the group."""
+        key = self._key(professional_id)
+        async with self._database.sessions() as session:
+            case = await case_for_topic(session, topic_id)
+        if case is None or case.status != CaseStatus.CLAIMED or case.claimed_by != key:
+            return
+        if not await self._membership.admits(professional_id, "message"):
+            return
+        async with self._database.sessions.begin() as session:
+            case = await session.get(Case, case.id)
+            if case is None or case.status != CaseStatus.CLAIMED or case.claimed_by != key:
+                return
+            if text is None:
+                await self._outbox.to_topic(session, topic_id, self._texts.text("text_only"), new_key())
+                return
+            if not await relay_once(session, case, "out", message_id):
+                return
+            told = self._texts.to_user(case, "handoff_message", who=self._texts.who(case), text=text)
+            await self._outbox.to_user(session, case, told, f"out:{case.id}:{message_id}")
+
+    async def edit_note(self, topic_id: int, professional_id: int) -> str | None:
+        """The claimer edited a message in their case's topic: say that the user does not see edits."""
+        async with self._database.sessions() as session:
+            case = await case_for_topic(session, topic_id)
+        if case is None or case.status != CaseStatus.CLAIMED or case.claimed_by != self._key(professional_id):
+            return None
+        return self._texts.text("edit_not_relayed")
+
+    async def set_name(self, professional_id: int, name: str) -> str | None:
+        if not await self._membership.admits(professional_id, "name"):
+            return None
+        name = " ".join(display.neutralise(name).split())[:MAX_NAME]
+        if not name:
+            return self._texts.text("name_usage")
+        key = self._key(professional_id)
+        async with self._database.sessions.begin() as session:
+            professional = await session.get(Professional, key)
+            if professional is None:
+                session.add(Professional(key=key, display_name=name))
+            else:
+                professional.display_name = name
+        return self._texts.text("name_set").format(name=name)
+
+    async def waiting_list(self, professional_id: int) -> str | None:
+        """The cases waiting for a professional, urgent first, then oldest first (`/casussen` in the group)."""
+        if not await self._membership.admits(professional_id, "list"):
+            return None
+        now = self._clock()
+        async with self._database.sessions() as session:
+            query = select(Case).where(Case.status.in_(cases.WAITING))
+            waiting = (await session.scalars(query.order_by(Case.urgent.desc(), Case.created_at))).all()
+        if not waiting:
+            return self._texts.text("list_empty")
+        return "\n".join([self._texts.text("list_header"), *(self._texts.list_item(case, now) for case in waiting)])
+
+    async def _name(self, session: AsyncSession, key: str) -> str:
+        professional = await session.get(Professional, key)
+        return professional.display_name if professional else self._texts.text("default_name")

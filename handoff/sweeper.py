@@ -1,0 +1,148 @@
+"""The sweeper: publishes what waits for the professionals' group and re-alerts what nobody claimed.
+
+One unit of work per case, and no Telegram call inside any: the decision is committed first, then the topic is
+created, then a second short unit of work stores it and writes the card and alerts to the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.replies import Button
+from bot.storage import cases
+from bot.storage.cases import CaseStatus
+from bot.storage.models import Case, Database
+from handoff.group_texts import GroupTexts, aware
+from handoff.hours import OfficeHours
+from handoff.messenger import Messenger, attempt
+from handoff.outbox import Outbox, new_key
+
+logger = logging.getLogger(__name__)
+
+
+class Sweeper:
+    def __init__(
+        self,
+        database: Database,
+        messenger: Messenger,
+        outbox: Outbox,
+        texts: GroupTexts,
+        hours: OfficeHours,
+        claim_timeout: timedelta,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._database = database
+        self._messenger = messenger
+        self._outbox = outbox
+        self._texts = texts
+        self._hours = hours
+        self._claim_timeout = claim_timeout
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Something may be waiting for the group: sweep now rather than at the next interval."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self, interval: float) -> None:
+        """Sweep when woken and every `interval` seconds, until `stop`; stopped between sweeps, never in one
+        (cancelling a database session half-way can leave the connection pool waiting for it)."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
+            if self._stopping:
+                return
+            try:
+                await self.sweep()
+            except Exception:
+                logger.exception("handoff sweep failed")
+
+    async def sweep(self) -> None:
+        """Publish what waits, re-alert what nobody claimed; urgent cases first. Sweeps never overlap."""
+        async with self._lock:
+            now = self._clock()
+            async with self._database.sessions() as session:
+                query = select(Case.id).where(Case.status.in_(cases.WAITING))
+                waiting = (await session.scalars(query.order_by(Case.urgent.desc(), Case.created_at))).all()
+            for case_id in waiting:
+                try:
+                    await self._sweep_case(case_id, now)
+                except Exception:
+                    logger.exception("sweeping a case failed")
+
+    async def _sweep_case(self, case_id: int, now: datetime) -> None:
+        async with self._database.sessions.begin() as session:
+            case = await session.get(Case, case_id)
+            if case is None or case.status not in cases.WAITING:
+                return
+            was_parked = case.status == CaseStatus.PARKED
+            if was_parked:
+                if not self._hours.is_open(now):
+                    return
+                await cases.set_status(case, CaseStatus.REQUESTED)
+            elif case.topic_id is not None:
+                if self._overdue(case, now):
+                    await self._realert(session, case, now)
+                return
+            name = self._texts.topic_name(case)
+        topic_id = await attempt(self._messenger.create_topic(name), "create a topic for a case")
+        if topic_id is None:
+            return
+        async with self._database.sessions.begin() as session:
+            published = await self._publish(session, case_id, topic_id, was_parked)
+        if not published:  # closed or published meanwhile: the new topic is not needed
+            await attempt(self._messenger.close_topic(topic_id), "close a topic nobody needs")
+
+    def _overdue(self, case: Case, now: datetime) -> bool:
+        last = case.realerted_at or case.alerted_at
+        return last is not None and now - aware(last) >= self._claim_timeout
+
+    async def _realert(self, session: AsyncSession, case: Case, now: datetime) -> None:
+        text = self._texts.realert(case, now)
+        await self._outbox.alert(session, text, new_key())
+        if case.topic_id is not None:
+            await self._outbox.to_topic(session, case.topic_id, text, new_key())
+        if case.realerted_at is None:  # tell the user once, not at every re-alert
+            told = self._texts.to_user(case, "handoff_still_waiting", suffix=self._texts.day_and_night_lines(case))
+            await self._outbox.to_user(session, case, told, f"still_waiting:{case.id}")
+        case.realerted_at = now
+        logger.info("case %s re-alerted", case.pseudonym)
+
+    async def _publish(self, session: AsyncSession, case_id: int, topic_id: int, was_parked: bool) -> bool:
+        """Store the new topic if the case still waits for one; write its card and the alert to the outbox."""
+        won = await session.execute(
+            update(Case)
+            .where(Case.id == case_id, Case.status == CaseStatus.REQUESTED, Case.topic_id.is_(None))
+            .values(topic_id=topic_id, alerted_at=self._clock())
+            .execution_options(synchronize_session=False)
+        )
+        if won.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        case = await session.get(Case, case_id, populate_existing=True)
+        assert case is not None
+        transcript = await self._outbox.held_transcript(session, case.id)
+        buttons = (
+            Button(self._texts.text("buttons", "claim"), f"case:claim:{case.id}"),
+            Button(self._texts.text("buttons", "close"), f"case:close:{case.id}"),
+        )
+        await self._outbox.card(session, case, self._texts.card(case, transcript), buttons)
+        await self._outbox.alert(session, self._texts.alert(case), f"alert:{case.id}:{topic_id}")
+        await self._outbox.release_held(session, case.id, topic_id)
+        if was_parked:
+            await self._outbox.to_user(session, case, self._texts.to_user(case, "handoff_waiting"), new_key())
+        logger.info("case %s published (urgent=%s)", case.pseudonym, case.urgent)
+        return True
