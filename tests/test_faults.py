@@ -17,9 +17,9 @@ from bot.understanding.nlu_client import NluClient
 from bot.understanding.understander import Understander
 from handoff.desk import OfflineDesk
 from safety.risk import SafetyNet
+from standin.faults import CuttableProxy, SlowNlu
 from tests.conftest import scripted_nlu, unreachable_nlu
 from tests.fakes import by_keyword
-from tests.faults import CuttableProxy, SlowNlu
 
 USER = Sender("f" * 64, "nl", 4242)
 OTHER = Sender("g" * 64, "nl", 4343)

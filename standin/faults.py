@@ -1,5 +1,6 @@
-"""Real faults for the fault tests: a TCP proxy in front of PostgreSQL that can be cut (the database goes down),
-and an NLU service on loopback that answers slowly (a stalled Rasa). No mocks of the parts under test."""
+"""Real faults for the fault tests and the benchmarks: a TCP proxy in front of PostgreSQL that can be cut (the
+database goes down), and an NLU service on loopback that answers slowly (a stalled Rasa). No mocks of the parts
+under test."""
 
 from __future__ import annotations
 
