@@ -19,7 +19,7 @@ import time
 import httpx
 import yaml
 
-from bench import handoff, load
+from bench import faults, handoff, load
 from bot.config import ROOT
 from bot.content import Content
 from bot.conversation.flood import FloodGuard
@@ -147,6 +147,7 @@ async def main() -> None:
         print(f"NLU model training time               {training_time(args.rasa):6.1f} s")
     print("Targets: parse p50 <= 15 ms; pipeline overhead p50 <= 5 ms; training <= 180 s on 2 cores")
     await asyncio.to_thread(handoff.report, args.rasa_url)
+    await faults.report()
     await load.report(args.rasa_url, rasa_pid)
 
 
