@@ -1,6 +1,6 @@
 """Where a conversation is: the declared steps, stored in `Conversation.step`.
 
-Each step has one handler for typed text (see `pipeline.TEXT_STEPS`); button presses are typed actions
+Each step has one handler for typed text (see `chat.Chat`); button presses are typed actions
 (`actions.py`) and do not depend on the step, except where an action answers the step's own question.
 """
 

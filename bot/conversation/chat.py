@@ -1,0 +1,301 @@
+"""The conversation's steps at work: each declared step's handler for typed text, ordinary chat, button actions and
+commands. The pipeline calls `dispatch`, `on_action` and `command` inside its unit of work."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from bot.content import Content
+from bot.conversation import actions, follow_up
+from bot.conversation.actions import Action, Question
+from bot.conversation.answers import Answers
+from bot.conversation.crisis import Crisis
+from bot.conversation.handoff_flow import HandoffFlow
+from bot.conversation.short_replies import ShortReplies
+from bot.conversation.steps import Step
+from bot.conversation.turn import Memory, Turn
+from bot.replies import Reply
+from bot.storage import cases
+from bot.understanding.topics import TOPIC_INTENT, topic_of
+from bot.understanding.understander import Understander, Understanding
+from safety.risk import RiskLevel
+
+logger = logging.getLogger(__name__)
+
+_WORDS = re.compile(r"[^\W_]+")
+# A message of at most this many words may lean on the one before ("en de oudste?", "and on a visit?").
+FOLLOW_UP_WORDS = 8
+
+TextStep = Callable[[Turn], Awaitable[list[Reply] | None]]
+"""Handles typed text in one step; None: not an answer to this step's question, so it is an ordinary message."""
+
+
+class Chat:
+    def __init__(
+        self,
+        understander: Understander,
+        content: Content,
+        answers: Answers,
+        handoff: HandoffFlow,
+        crisis: Crisis,
+        memory: Memory,
+    ) -> None:
+        self._understander = understander
+        self._content = content
+        self._answers = answers
+        self._handoff = handoff
+        self._crisis = crisis
+        self._memory = memory
+        self._read = ShortReplies(content)
+        self._steps: dict[Step, TextStep] = {
+            Step.CHOOSE_AUDIENCE: self._before_role,
+            Step.HANDOFF_OFFER: self._offer_reply,
+            Step.SAFETY_CHECK: self._feeling_reply,
+            Step.ASK: self._slot_reply,
+            Step.CONFIRM_RISK: self._meant_reply,
+            Step.FORGET_CONFIRM: self._chat,
+            Step.CHAT: self._chat,
+        }
+        self._commands: dict[str, Callable[[Turn], Awaitable[list[Reply]]]] = {
+            "start": self._cmd_start,
+            "menu": self._cmd_menu,
+            "hulp": self._cmd_help_person,
+            "help": self._cmd_help,
+            "taal": self._cmd_language,
+            "stop": self._handoff.stop,
+        }
+
+    async def command(self, turn: Turn, command: str) -> list[Reply]:
+        """A command other than the privacy ones; unknown commands get a kind list of what works."""
+        return await self._commands.get(command, self._cmd_unknown)(turn)
+
+    async def dispatch(self, turn: Turn) -> list[Reply]:
+        """Danger first; then the step the conversation is in reads the message; else it is an ordinary one."""
+        understanding = turn.understanding
+        assert understanding is not None
+        if understanding.risk is RiskLevel.ACUTE and not self._professional_question(turn):
+            if understanding.ambiguous and not turn.crisis_sent:
+                if turn.conversation.safety_check:
+                    return await self._chat(turn)  # the lines are there already: an unclear echo is a question
+                return self._crisis.confirm(turn, understanding.categories)
+            return await self._crisis.respond(turn, understanding.categories)
+        if not _WORDS.search(turn.text):
+            return [Reply(self._content.ui("emoji_only", turn.language), self._answers.menu_buttons(turn.conversation))]
+        step = turn.step
+        handled = await self._steps[step](turn)
+        if handled is not None:
+            return handled
+        turn.step = Step.CHAT
+        return await self._chat(turn)
+
+    def _professional_question(self, turn: Turn) -> bool:
+        """A professional asking what to do about a suspicion or a client's distress, which only the model read as
+        a crisis (the safety net did not fire): guidance as a professional, not the crisis reply."""
+        understanding = turn.understanding
+        if turn.conversation.audience != "professional" or turn.crisis_sent or understanding is None:
+            return False
+        guidance = [name for name, _ in understanding.ranking[:3] if name.startswith("prof_")]
+        return bool(guidance)
+
+    async def _chat(self, turn: Turn) -> list[Reply]:
+        """An ordinary message: understood and answered, with the offer of a person on serious distress."""
+        understanding, conversation = turn.understanding, turn.conversation
+        assert understanding is not None
+        turn.step = Step.CHAT
+        follow_up.notice(conversation, turn.text, understanding)
+        if (conversation.safety_check or conversation.alarm) and self._read.is_correction(turn.text):
+            return self._crisis.correction(turn)
+        if self._read.is_acknowledgement(turn.text):
+            return [self._answers.menu(conversation, "acknowledged")]
+        if not understanding.nlu_available:
+            return [self._answers.menu(conversation, "nlu_down")]
+        if understanding.intent == "change_role":
+            return [self._answers.role_buttons(conversation)]
+        sure = understanding.confidence >= self._understander.threshold
+        if conversation.safety_check and conversation.alarm and self._after_crisis_question(turn.text, understanding):
+            return [self._crisis.after(turn)]
+        intent = understanding.intent or "out_of_scope"
+        in_context = self._in_context(turn, sure)
+        if in_context is not None:
+            intent = in_context
+        elif not sure:
+            return [self._answers.unsure(conversation, understanding.alternatives)]
+        if intent == "talk_to_human" and not self._handoff.live:
+            lead = self._content.answer(intent, turn.audience, turn.language).text
+            return [self._handoff.reachable_now(turn, lead)]
+        replies = self._answers.for_intent(turn, intent)
+        if understanding.risk is RiskLevel.CONCERN and turn.step is not Step.HANDOFF_OFFER:
+            replies.append(self._concern(turn, understanding.categories))
+        return replies
+
+    def _in_context(self, turn: Turn, sure: bool) -> str | None:
+        """A short follow-up read against the last answer: "en de oudste?", "en mag mijn dochter mee?", "how".
+
+        The model sees one message; a short one that leans on the one before is answered within the last topic,
+        for the child now meant. None: the message stands on its own."""
+        conversation, understanding = turn.conversation, turn.understanding
+        assert understanding is not None
+        last = conversation.last_answer
+        if last is None or len(follow_up.words(turn.text)) > FOLLOW_UP_WORDS:
+            return None
+        topic = self._answers.topic(last)
+        if sure and understanding.topic not in ("out_of_scope", "greeting", "goodbye", topic):
+            return None  # clearly about something else: it stands on its own
+        if follow_up.focus(conversation, turn.text) and topic == "explain_to_child":
+            return "explain_to_child"
+        if sure:
+            return None
+        # Within the last topic, the likeliest other question: a different angle, not the same answer again.
+        in_topic = [name for name, score in understanding.ranking if topic_of(name) == topic and name != last]
+        if in_topic:
+            return in_topic[0]
+        return TOPIC_INTENT.get(topic) if topic in TOPIC_INTENT and TOPIC_INTENT[topic] != last else None
+
+    def _after_crisis_question(self, text: str, understanding: Understanding) -> bool:
+        """After the crisis lines, a question about what to do now ("moet ik 112 bellen?", "wie moet ik bellen",
+        "hes not here now") is answered for that danger, not read as a new topic or a no."""
+        if set(follow_up.words(text)) & self._read.after_crisis_words:
+            return True
+        weak = understanding.confidence < self._understander.threshold
+        return weak or understanding.topic in ("talk_to_human", "out_of_scope", "feelings", "goodbye", "greeting")
+
+    def _concern(self, turn: Turn, categories: tuple[str, ...]) -> Reply:
+        """Serious distress short of danger: a person offered when one can come, else who can help."""
+        if not self._handoff.live:
+            return Reply(self._content.ui("concern_no_desk", turn.language, turn.audience))
+        reason = f"concern:{categories[0] if categories else 'not_coping'}"
+        key = "concern_offer_professional" if turn.conversation.audience == "professional" else "concern_offer"
+        return self._answers.offer(turn.conversation, key, reason)
+
+    async def _before_role(self, turn: Turn) -> list[Reply] | None:
+        """A message before the user chose a role: the first gets the welcome (its question is answered after
+        the choice); later ones are answered, with the role buttons again."""
+        understanding, conversation = turn.understanding, turn.conversation
+        assert understanding is not None
+        sure = understanding.sure and understanding.confidence >= self._understander.threshold
+        if turn.new or not sure or understanding.topic in ("greeting", "out_of_scope"):
+            if sure and understanding.intent and understanding.topic not in ("greeting", "goodbye"):
+                conversation.pending_intent = understanding.intent
+            return [self._answers.welcome(conversation)]
+        replies = await self._chat(turn)
+        turn.step = Step.CHOOSE_AUDIENCE
+        return [*replies, self._answers.role_buttons(conversation, "choose_role_reminder")]
+
+    async def _offer_reply(self, turn: Turn) -> list[Reply] | None:
+        answer = self._read.yes_no(turn.text)
+        return None if answer is None else await self._handoff.answer(turn, answer)
+
+    async def _meant_reply(self, turn: Turn) -> list[Reply] | None:
+        """A typed answer to "do you mean you want to hurt yourself?": a short yes or no, or a correction."""
+        if self._read.is_correction(turn.text):
+            return self._crisis.correction(turn)
+        meant = self._read.yes_no(turn.text)
+        return None if meant is None else await self._crisis.confirmed(turn, meant)
+
+    async def _feeling_reply(self, turn: Turn) -> list[Reply] | None:
+        if self._read.is_correction(turn.text):
+            return self._crisis.correction(turn)
+        feeling = self._read.feeling(turn.text)
+        return None if feeling is None else self._crisis.feeling(turn, feeling)
+
+    async def _slot_reply(self, turn: Turn) -> list[Reply] | None:
+        """A typed answer to the follow-up question; None when the message is about something else."""
+        conversation, understanding = turn.conversation, turn.understanding
+        assert understanding is not None
+        ask = self._content.ask(conversation.pending_intent or "")
+        if ask is None:
+            return None
+        value = follow_up.typed_reply(
+            ask.slot,
+            turn.text,
+            understanding,
+            self._understander.threshold,
+            self._read.yes_no(turn.text),
+            self._read.skip(turn.text),
+        )
+        if value is None:
+            return None
+        return self._slot_answer(turn, ask.slot, value)
+
+    def _slot_answer(self, turn: Turn, slot: str, value: str) -> list[Reply]:
+        """Store the answer to the follow-up question (or that it was skipped) and give the waiting answer."""
+        conversation = turn.conversation
+        if value == "skip":
+            self._memory.skipped.add((conversation.key, slot))
+        else:
+            follow_up.store(conversation, slot, value, turn.text)
+        pending, conversation.pending_intent = conversation.pending_intent, None
+        turn.step = Step.CHAT
+        return self._answers.for_intent(turn, pending or "out_of_scope")
+
+    async def on_action(self, turn: Turn, action: Action | None) -> list[Reply]:
+        conversation = turn.conversation
+        match action:
+            case actions.ChooseAudience(audience):
+                conversation.audience = audience
+                turn.step = Step.CHAT
+                pending, conversation.pending_intent = conversation.pending_intent, None
+                if pending:
+                    return self._answers.for_intent(turn, pending)
+                return [
+                    Reply(
+                        self._content.ui("audience_chosen", turn.language, audience),
+                        self._answers.menu_buttons(conversation),
+                    )
+                ]
+            case actions.SetLanguage(lang):
+                conversation.language = lang
+                if conversation.audience is None:
+                    return [self._answers.welcome(conversation)]
+                return [Reply(self._content.ui("language_set", lang)), self._answers.menu(conversation)]
+            case actions.ShowTopic(topic) if topic in TOPIC_INTENT:
+                turn.step = Step.CHAT
+                return self._answers.for_intent(turn, TOPIC_INTENT[topic])
+            case actions.ShowAnswer(intent) if self._content.has_answer(intent) and intent != "talk_to_human":
+                turn.step = Step.CHAT
+                return self._answers.for_intent(turn, intent)
+            case actions.AnswerSlot(slot, choice) if turn.step is Step.ASK:
+                return self._slot_answer(turn, slot, choice)
+            case actions.Reply(Question.HANDOFF, yes):
+                return await self._handoff.answer(turn, yes)
+            case actions.Reply(Question.TRANSCRIPT, yes):
+                return await self._handoff.transcript(turn, yes)
+            case actions.Reply(Question.PARK, yes):
+                return await self._handoff.park(turn, yes)
+            case actions.Reply(Question.MEANT, yes) if turn.step is Step.CONFIRM_RISK:
+                return await self._crisis.confirmed(turn, yes)
+            case actions.Feeling(okay):
+                return self._crisis.feeling(turn, okay)
+            case actions.ShowMenu():
+                turn.step = Step.CHAT
+                return [self._answers.menu(conversation)]
+        logger.info("ignored an unknown or stale button action")
+        return [self._answers.menu(conversation)]
+
+    async def _cmd_start(self, turn: Turn) -> list[Reply]:
+        turn.conversation.pending_intent = None
+        return [self._answers.welcome(turn.conversation)]
+
+    async def _cmd_menu(self, turn: Turn) -> list[Reply]:
+        turn.step = Step.CHAT
+        return [self._answers.menu(turn.conversation)]
+
+    async def _cmd_help_person(self, turn: Turn) -> list[Reply]:
+        if await cases.latest(turn.session, turn.conversation.key, cases.ACTIVE) is not None:
+            return [Reply(self._content.ui("handoff_waiting", turn.language))]
+        if not self._handoff.live:
+            lead = self._content.answer("talk_to_human", turn.audience, turn.language).text
+            return [self._handoff.reachable_now(turn, lead)]
+        return self._answers.for_intent(turn, "talk_to_human")
+
+    async def _cmd_help(self, turn: Turn) -> list[Reply]:
+        return [self._answers.menu(turn.conversation, "help")]
+
+    async def _cmd_language(self, turn: Turn) -> list[Reply]:
+        other = "en" if turn.language == "nl" else "nl"
+        return await self.on_action(turn, actions.SetLanguage(other))
+
+    async def _cmd_unknown(self, turn: Turn) -> list[Reply]:
+        return [self._answers.menu(turn.conversation, "unknown_command")]

@@ -1,0 +1,67 @@
+"""Reading short replies: yes or no, how the user feels, skip, a nod, a correction. Only short replies count: a
+longer message, or any question, is a message of its own ("moet ik 112 bellen? ik wil niet dat …" is not a "no")."""
+
+from __future__ import annotations
+
+from bot.content import Content
+from bot.conversation import follow_up
+
+# A reply of at most this many words can answer a yes/no or "how are you now?" question.
+SHORT_REPLY_WORDS = 4
+
+
+class ShortReplies:
+    def __init__(self, content: Content) -> None:
+        self._yes = content.words("yes_words")
+        self._no = content.words("no_words")
+        self._skip_words = content.words("skip_words")
+        self._acknowledgements = content.words("acknowledgement_words")
+        self._corrections = tuple(content.words("correction_phrases"))
+        self.after_crisis_words = content.words("after_crisis_words")
+
+    def short(self, text: str) -> list[str] | None:
+        """The words of a short reply that may answer a question; None for a question or a longer message."""
+        if "?" in text:
+            return None
+        words = follow_up.words(text)
+        return words if 0 < len(words) <= SHORT_REPLY_WORDS else None
+
+    def yes_no(self, text: str) -> bool | None:
+        """Yes or no, from a short reply only; its first word decides ("nee, ik ben oké")."""
+        words = self.short(text)
+        if not words:
+            return None
+        for word in words[:1] + words:
+            if word in self._no:
+                return False
+            if word in self._yes:
+                return True
+        return None
+
+    def feeling(self, text: str) -> bool | None:
+        """After "how are you now?": True for okay, False for not okay, None for anything else."""
+        words = self.short(text)
+        if not words:
+            return None
+        said = set(words)
+        if said & {"slecht", "rot", "kut", "bad", "terrible", "awful"} or (
+            said & {"niet", "not", "geen"} and said & {"goed", "oke", "ok", "okay", "good", "fine", "lekker"}
+        ):
+            return False
+        if said & {"goed", "prima", "beter", "oke", "ok", "okay", "fine", "good", "better", "gaat", "wel"}:
+            return True
+        return None
+
+    def skip(self, text: str) -> bool:
+        words = set(follow_up.words(text))
+        return bool(words & self._skip_words) and len(words) <= 5
+
+    def is_acknowledgement(self, text: str) -> bool:
+        """ "ok", "nice", "top", "thx": a nod, not a goodbye."""
+        words = self.short(text)
+        return bool(words) and all(word in self._acknowledgements for word in words or ())
+
+    def is_correction(self, text: str) -> bool:
+        """ "Nee, niet letterlijk", "no it's not like that": the alarm was a misunderstanding."""
+        folded = " ".join(follow_up.words(text))
+        return any(phrase in folded for phrase in self._corrections)
