@@ -4,8 +4,8 @@ Channels (console, Telegram) turn what a user does into one of five calls — `t
 `command` or `non_text` — and send the replies they get back. For every text the safety net reads it first; when it
 finds acute danger the crisis lines go out at once, before the NLU service or the database is asked anything. Then
 one unit of work: the user's state is loaded, the step they are in handles the message (`Chat`, in `chat.py`),
-and the state is committed. When the NLU service or the database fails, the user still gets an answer: the crisis lines if
-there was danger, otherwise a short, kind "I can't answer right now" with the numbers to call.
+and the state is committed. When the NLU service or the database fails, the user still gets an answer: the crisis
+lines if there was danger, otherwise a short, kind "I can't answer right now" with the numbers to call.
 
     channel -> safety net -> [crisis lines] -> NLU -> unit of work: state -> step handler -> answer -> channel
 """

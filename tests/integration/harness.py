@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from telegram.ext import Application
 
 from bot import app
 from bot.app import Services
-from standin.bot_api import Call, StandIn
+from standin.bot_api import GROUP_ID, Call, StandIn
 from tests.conftest import make_settings
 
 
@@ -90,3 +91,35 @@ async def wait_until(condition: Callable[[], bool], within: float = 15.0) -> Non
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+StartBot = Callable[..., Awaitable[RunningBot]]
+"""Starts a bot (again, for a restart) on one stand-in and one database; settings override the group's defaults."""
+
+
+@contextlib.asynccontextmanager
+async def bots_with_a_group(tmp_path: Path, rasa_url: str, members: set[int]) -> AsyncIterator[StartBot]:
+    """Bots connected to the professionals' group (`members` are in it) on one stand-in; stopped at the end."""
+    stand_in = StandIn(members=members)
+    stand_in.start()
+    running: list[RunningBot] = []
+
+    async def start(**settings: Any) -> RunningBot:
+        values: dict[str, Any] = {
+            "handoff_chat_id": GROUP_ID,
+            "handoff_hours": "always",
+            "handoff_claim_timeout": 300.0,
+            "handoff_sweep_seconds": 0.2,
+            **settings,
+        }
+        bot = RunningBot(stand_in, tmp_path, rasa_url, **values)
+        await bot.start()
+        running.append(bot)
+        return bot
+
+    try:
+        yield start
+    finally:
+        for bot in running:
+            await bot.stop()
+        stand_in.stop()

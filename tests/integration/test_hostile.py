@@ -8,7 +8,7 @@ import html
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,6 @@ from standin.bot_api import (
     GROUP_ID,
     PROFESSIONALS_CHAT,
     USER,
-    StandIn,
     added_to_channel_update,
     button_update,
     channel_post_update,
@@ -34,7 +33,7 @@ from standin.bot_api import (
     text_update,
     topic_update,
 )
-from tests.integration.harness import RunningBot, buttons, wait_until
+from tests.integration.harness import RunningBot, StartBot, bots_with_a_group, buttons, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -43,27 +42,12 @@ MALLORY = professional(2002, "Mallory")
 USER_CHAT = USER["id"]
 SLOW_DOWN = "veel berichten snel na elkaar"
 UNKNOWN = "Dat commando ken ik niet"
-StartBot = Callable[..., Awaitable[RunningBot]]
 
 
 @pytest.fixture
 async def start_bot(tmp_path: Path, rasa_url: str) -> AsyncIterator[StartBot]:
-    stand_in = StandIn(members={ANNA["id"]})
-    stand_in.start()
-    running: list[RunningBot] = []
-
-    async def start(**settings: Any) -> RunningBot:
-        values: dict[str, Any] = {"handoff_chat_id": GROUP_ID, "handoff_hours": "always", "handoff_sweep_seconds": 0.2}
-        values.update(settings)
-        bot = RunningBot(stand_in, tmp_path, rasa_url, **values)
-        await bot.start()
-        running.append(bot)
-        return bot
-
-    yield start
-    for bot in running:
-        await bot.stop()
-    stand_in.stop()
+    async with bots_with_a_group(tmp_path, rasa_url, {ANNA["id"]}) as start:
+        yield start
 
 
 def case_rows(bot: RunningBot) -> list[tuple[Any, ...]]:
