@@ -137,16 +137,16 @@ class Chat:
         for the child now meant. None: the message stands on its own."""
         conversation, understanding = turn.conversation, turn.understanding
         assert understanding is not None
-        last = conversation.last_answer
+        last = conversation.last_answer or conversation.pending_intent  # after a question, what it was asked for
         if last is None or len(follow_up.words(turn.text)) > FOLLOW_UP_WORDS:
             return None
         topic = self._answers.topic(last)
-        if sure and understanding.topic not in ("out_of_scope", "greeting", "goodbye", topic):
+        if sure and understanding.topic not in ("out_of_scope", topic):
             return None  # clearly about something else: it stands on its own
         if follow_up.focus(conversation, turn.text) and topic == "explain_to_child":
             return "explain_to_child"
-        if sure:
-            return None
+        if sure and understanding.topic == topic:
+            return None  # the model sees the same topic itself
         # Within the last topic, the likeliest other question: a different angle, not the same answer again.
         in_topic = [name for name, score in understanding.ranking if topic_of(name) == topic and name != last]
         if in_topic:

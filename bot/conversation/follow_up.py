@@ -13,7 +13,7 @@ from bot.understanding.understander import Understanding
 # What a button for an age group stores: the middle of the group, as the user chose a group, not an age.
 AGE_GROUP_AGES = {"under_4": 2, "4_8": 6, "8_12": 10, "teen": 14}
 # A short typed place name is read as the municipality only when the model sees nothing else in the message.
-SMALL_TALK = ("out_of_scope", "greeting")
+SMALL_TALK = ("out_of_scope", "greeting", "goodbye")
 _WORDS = re.compile(r"[^\W_]+")
 
 
