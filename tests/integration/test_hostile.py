@@ -373,7 +373,7 @@ async def test_hostile_scenarios_leave_no_text_or_identity_in_the_logs_or_the_da
     await bot.send(group_button_update(f"case:close:{case_id}", ANNA, topic_id), to=USER_CHAT)
     for n in range(10):
         bot.stand_in.push(text_update(f"floodgeheim {n}"))
-    await wait_until(lambda: not bot.stand_in._updates)
+    await wait_until(lambda: bot.stand_in.pending_updates == 0)
     await bot.settle(1.0)
     dump = "\n".join(sqlite3.connect(bot.database).iterdump())
     identities = [str(USER["id"]), USER["username"], USER["first_name"], str(MALLORY["id"]), "Mallory", "Anna"]
