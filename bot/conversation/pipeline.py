@@ -28,6 +28,7 @@ from bot.conversation.crisis import Crisis, crisis_reply, send_first
 from bot.conversation.flood import DEFAULT_LIMIT, DEFAULT_WINDOW, FloodGuard, Verdict
 from bot.conversation.handoff_flow import HandoffFlow
 from bot.conversation.privacy import Retention
+from bot.conversation.referral import REFERRAL_INTENT, ReferralGuide
 from bot.conversation.rights import PRIVACY_COMMANDS, DataRights, new_conversation, start_language
 from bot.conversation.steps import Step
 from bot.conversation.turn import Emit, Memory, Profiles, Turn
@@ -83,6 +84,7 @@ class Pipeline:
         self._answers = Answers(content, self._memory, retention)
         self._handoff = HandoffFlow(content, self._answers, desk, self._memory, understander.threshold)
         self._crisis = Crisis(content, self._answers, desk, self._handoff)
+        self._referral = ReferralGuide(content, self._answers, understander.threshold)
         self._rights = DataRights(content, database, desk, self._answers, self._memory, self._profiles, retention)
         self._yes = content.words("yes_words")
         self._no = content.words("no_words")
@@ -95,6 +97,7 @@ class Pipeline:
             Step.HANDOFF_OFFER: self._offer_reply,
             Step.SAFETY_CHECK: self._feeling_reply,
             Step.ASK: self._slot_reply,
+            Step.REFERRAL: self._referral_reply,
             Step.FORGET_CONFIRM: self._chat,
             Step.CHAT: self._chat,
         }
@@ -290,6 +293,8 @@ class Pipeline:
             intent = in_context
         elif not sure:
             return [self._answers.unsure(conversation, understanding.alternatives)]
+        if intent == REFERRAL_INTENT:
+            return self._referral.asked(turn)
         if intent == "talk_to_human" and not self._handoff.live:
             lead = self._content.answer(intent, turn.audience, turn.language).text
             return [self._handoff.reachable_now(turn, lead)]
@@ -379,6 +384,11 @@ class Pipeline:
         if value is None:
             return None
         return self._slot_answer(turn, ask.slot, value)
+
+    async def _referral_reply(self, turn: Turn) -> list[Reply] | None:
+        """A reply to the referral guide's question; a message about something else leaves the guide, kindly."""
+        replies = self._referral.typed(turn, self._skip(turn.text))
+        return replies if replies is not None else [self._referral.leave(turn), *await self._chat(turn)]
 
     def _slot_answer(self, turn: Turn, slot: str, value: str) -> list[Reply]:
         """Store the answer to the follow-up question (or that it was skipped) and give the waiting answer."""
@@ -476,6 +486,10 @@ class Pipeline:
                 return await self._handoff.transcript(turn, yes)
             case actions.Reply(Question.PARK, yes):
                 return await self._handoff.park(turn, yes)
+            case actions.StartReferral() if conversation.audience == "professional":
+                return [self._referral.start(turn)]
+            case actions.ReferralChoice(question, choice) if turn.step is Step.REFERRAL:
+                return self._referral.choose(turn, question, choice)
             case actions.Feeling(okay):
                 return self._crisis.feeling(turn, okay)
             case actions.ShowMenu():

@@ -20,6 +20,8 @@ class Step(enum.StrEnum):
     """After the crisis lines the bot asked how the user is now; a short reply answers it."""
     ASK = "ask"
     """The bot asked one follow-up question (a child's age, first visit, municipality) before an answer."""
+    REFERRAL = "referral"
+    """A professional is in the referral guide: its next question (see `Conversation.referral`) reads the reply."""
     FORGET_CONFIRM = "forget_confirm"
     """The bot asked whether to delete everything; only the yes button deletes."""
 
