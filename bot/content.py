@@ -195,6 +195,8 @@ class Referral:
     choices: Mapping[str, Mapping[str, Mapping[str, str]]]
     words: Mapping[str, Mapping[str, tuple[str, ...]]]
     help_notes: Mapping[str, Mapping[str, str]]
+    question_words: frozenset[str]
+    """A typed reply starting with one of these is a question of its own, not an answer to the guide."""
     paths: Mapping[tuple[str, str | None], ReferralPath]
     """(worry or "general", age group or None) -> path; every worry has a path for None."""
 
@@ -663,6 +665,9 @@ def _referral(node: Any, organisations: Mapping[str, Organisation]) -> Referral:
         choice: _languages((node.get("help_notes") or {}).get(choice), f"{where} help_notes.{choice}")
         for choice in REFERRAL_CHOICES["help"]
     }
+    question_words = frozenset(str(word).casefold() for word in node.get("question_words") or ())
+    if not question_words:
+        raise ContentError(f"{where} question_words: expected a list of words")
     paths: dict[tuple[str, str | None], ReferralPath] = {}
     for worry in (REFERRAL_GENERAL, *REFERRAL_CHOICES["worry"]):
         at = f"{where} paths.{worry}"
@@ -689,4 +694,4 @@ def _referral(node: Any, organisations: Mapping[str, Organisation]) -> Referral:
                 base.meldcode,
                 base.tell_family,
             )
-    return Referral(texts, questions, choices, words, help_notes, paths)
+    return Referral(texts, questions, choices, words, help_notes, question_words, paths)

@@ -116,12 +116,14 @@ class ReferralGuide:
 
     def _read(self, question: str, turn: Turn, skip: bool) -> tuple[str | None, str | None]:
         """The choice a typed reply gives (and, for the municipality, the place's name)."""
-        text = turn.text
-        if len(follow_up.words(text)) > MAX_REPLY_WORDS:
+        text, said = turn.text, follow_up.words(turn.text)
+        if len(said) > MAX_REPLY_WORDS:
             return None, None
         if question == "age":
             age = entities.age_reply(text)
             return (entities.age_group(age) if age is not None else SKIP if skip else None), None
+        if "?" in text or (said and said[0] in self._guide.question_words):
+            return None, None  # a question of its own ("hoe werkt bezoek?"), not an answer
         if question == "municipality":
             if skip or set(follow_up.words(text)) <= self._content.words("no_words"):
                 return SKIP, None
