@@ -116,6 +116,20 @@ SLOT_CHOICES: dict[str, tuple[str, ...]] = {
     "first_visit": ("yes", "no"),
     "municipality": (),
 }
+REFERRAL_QUESTIONS: tuple[str, ...] = ("age", "worry", "help", "municipality")
+"""The referral guide's questions for professionals, in the order they are asked (responses/referral.yml)."""
+REFERRAL_CHOICES: dict[str, tuple[str, ...]] = {
+    "age": SLOT_CHOICES["child_age"],
+    "worry": ("safety", "school", "behaviour", "money", "contact", "wellbeing"),
+    "help": ("none", "school_gp", "youth_care", "unknown"),
+    "municipality": (),
+}
+REFERRAL_TEXTS: tuple[str, ...] = (
+    "label", "intro", "path_header", "cards_header", "municipality_local", "municipality_lookup",
+    "municipality_unknown", "meldcode", "tell_family_header", "family_header", "left", "restart", "skipped",
+)  # fmt: skip
+REFERRAL_GENERAL = "general"
+"""The path when the worry was skipped."""
 STALE_AFTER = timedelta(days=365)
 """Answers not reviewed for longer than this are reported (not refused)."""
 # Dutch phone numbers as the bot writes them: 112, 113, 0800-0113, 088-0767 000, 079-331 05 68, 0800-5463-000.
@@ -163,6 +177,44 @@ class Organisation:
         if kind in ("national", "municipality") and not place:
             return True
         return kind == "municipality" and municipality is not None and place.casefold() == municipality.casefold()
+
+
+@dataclass(frozen=True)
+class ReferralPath:
+    """Where to refer for one worry (and age group): cards in order, the family's own cards, the meldcode."""
+
+    organisations: tuple[str, ...]
+    family: tuple[str, ...]
+    meldcode: bool
+    tell_family: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Referral:
+    """The referral guide's content (responses/referral.yml), checked when loaded."""
+
+    texts: Mapping[str, Mapping[str, str]]
+    questions: Mapping[str, Mapping[str, str]]
+    choices: Mapping[str, Mapping[str, Mapping[str, str]]]
+    words: Mapping[str, Mapping[str, tuple[str, ...]]]
+    help_notes: Mapping[str, Mapping[str, str]]
+    question_words: frozenset[str]
+    """A typed reply starting with one of these is a question of its own, not an answer to the guide."""
+    paths: Mapping[tuple[str, str | None], ReferralPath]
+    """(worry or "general", age group or None) -> path; every worry has a path for None."""
+
+    def text(self, key: str, language: str) -> str:
+        return self.texts[key][language]
+
+    def question(self, question: str, language: str) -> str:
+        return self.questions[question][language]
+
+    def choice(self, question: str, choice: str, language: str) -> str:
+        return self.choices[question][choice][language]
+
+    def path(self, worry: str | None, age: str | None) -> ReferralPath:
+        worry = worry or REFERRAL_GENERAL
+        return self.paths.get((worry, age)) or self.paths[(worry, None)]
 
 
 @dataclass(frozen=True)
@@ -248,6 +300,7 @@ class Content:
         group: Mapping[str, Any],
         organisations: Mapping[str, Any] | None = None,
         prisons: Mapping[str, Any] | None = None,
+        referral: Mapping[str, Any] | None = None,
     ) -> None:
         self._ui = ui
         self._crisis = crisis
@@ -262,6 +315,7 @@ class Content:
             Prison(key, _text(entry.get("name"), f"prisons.yml {key}.name"), tuple(map(str, entry.get("aliases", ()))))
             for key, entry in ((prisons or {}).get("prisons") or {}).items()
         )
+        self._referral = _referral(referral, self._organisations) if referral is not None else None
 
     @classmethod
     def load(cls, folder: Path = RESPONSES, required: Iterable[str] = ()) -> Content:
@@ -281,6 +335,7 @@ class Content:
             _load_yaml(folder / "handoff.yml"),
             _load_yaml(folder / "organisations.yml"),
             _load_yaml(prisons_path) if prisons_path.exists() else None,
+            _load_yaml(folder / "referral.yml"),
         )
         content.check(required)
         return content
@@ -447,6 +502,12 @@ class Content:
         except (KeyError, TypeError) as error:
             raise ContentError(f"answer {target}: a follow-up button needs a label in {language}") from error
 
+    @property
+    def referral(self) -> Referral:
+        if self._referral is None:
+            raise ContentError("referral.yml: missing")
+        return self._referral
+
     def organisation(self, key: str) -> Organisation:
         return self._organisations[key]
 
@@ -593,3 +654,86 @@ class Content:
         intro_for = audience or "youth"
         intro = _text(crisis["intro"][intro_for][language], f"crisis.yml intro.{intro_for}")
         return intro + "\n\n" + "\n".join(lines)
+
+
+# -- the referral guide (responses/referral.yml) ------------------------------------------------------------------
+
+
+def _languages(node: Any, where: str) -> dict[str, str]:
+    if not isinstance(node, Mapping):
+        raise ContentError(f"{where}: expected a text per language (nl, en)")
+    return {language: _text(node.get(language), f"{where}.{language}") for language in LANGUAGES}
+
+
+def _ids(node: Any, organisations: Mapping[str, Organisation], where: str) -> tuple[str, ...]:
+    if not isinstance(node, list) or not node:
+        raise ContentError(f"{where}: expected a list of organisation ids")
+    for key in node:
+        if key not in organisations:
+            raise ContentError(f"{where}: organisation {key} is not in organisations.yml")
+    return tuple(str(key) for key in node)
+
+
+def _referral(node: Any, organisations: Mapping[str, Organisation]) -> Referral:
+    """Read and check referral.yml: every text in both languages, every choice labelled, every organisation known."""
+    where = "referral.yml"
+    if not isinstance(node, Mapping):
+        raise ContentError(f"{where}: not a referral guide")
+    for key in ("source", "reviewed"):
+        if not str(node.get(key) or "").strip():
+            raise ContentError(f"{where}: missing {key}")
+    _reviewed(node, where)
+    texts_node = node.get("texts") or {}
+    texts = {key: _languages(texts_node.get(key), f"{where} texts.{key}") for key in REFERRAL_TEXTS}
+    questions: dict[str, dict[str, str]] = {}
+    choices: dict[str, dict[str, dict[str, str]]] = {}
+    words: dict[str, dict[str, tuple[str, ...]]] = {}
+    for question in REFERRAL_QUESTIONS:
+        entry = (node.get("questions") or {}).get(question) or {}
+        questions[question] = _languages(entry.get("text"), f"{where} questions.{question}.text")
+        labels, typed = entry.get("choices") or {}, entry.get("words") or {}
+        choices[question] = {
+            choice: _languages(labels.get(choice), f"{where} questions.{question}.choices.{choice}")
+            for choice in REFERRAL_CHOICES[question]
+        }
+        if question != "age":  # ages are read as ages; the other choices by their words
+            words[question] = {
+                choice: tuple(map(str, typed.get(choice) or ())) for choice in REFERRAL_CHOICES[question]
+            }
+            for choice, found in words[question].items():
+                if not found:
+                    raise ContentError(f"{where} questions.{question}.words.{choice}: expected a list of words")
+    help_notes = {
+        choice: _languages((node.get("help_notes") or {}).get(choice), f"{where} help_notes.{choice}")
+        for choice in REFERRAL_CHOICES["help"]
+    }
+    question_words = frozenset(str(word).casefold() for word in node.get("question_words") or ())
+    if not question_words:
+        raise ContentError(f"{where} question_words: expected a list of words")
+    paths: dict[tuple[str, str | None], ReferralPath] = {}
+    for worry in (REFERRAL_GENERAL, *REFERRAL_CHOICES["worry"]):
+        at = f"{where} paths.{worry}"
+        entry = (node.get("paths") or {}).get(worry)
+        if not isinstance(entry, Mapping):
+            raise ContentError(f"{at}: missing")
+        base = ReferralPath(
+            _ids(entry.get("organisations"), organisations, f"{at}.organisations"),
+            _ids(entry.get("family"), organisations, f"{at}.family"),
+            bool(entry.get("meldcode")),
+            _languages(entry.get("tell_family"), f"{at}.tell_family"),
+        )
+        paths[(worry, None)] = base
+        for age, override in (entry.get("by_age") or {}).items():
+            if age not in REFERRAL_CHOICES["age"] or not isinstance(override, Mapping):
+                raise ContentError(f"{at}.by_age: {age} is not an age group ({', '.join(REFERRAL_CHOICES['age'])})")
+            paths[(worry, str(age))] = ReferralPath(
+                _ids(override["organisations"], organisations, f"{at}.by_age.{age}.organisations")
+                if "organisations" in override
+                else base.organisations,
+                _ids(override["family"], organisations, f"{at}.by_age.{age}.family")
+                if "family" in override
+                else base.family,
+                base.meldcode,
+                base.tell_family,
+            )
+    return Referral(texts, questions, choices, words, help_notes, question_words, paths)

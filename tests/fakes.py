@@ -24,6 +24,7 @@ KEYWORDS: tuple[tuple[tuple[str, ...], list[tuple[str, float]]], ...] = (
     (("slaap",), [("feelings_overwhelmed", 0.8)]),
     (("hoi",), [("greet", 0.95)]),
     (("vaag",), [("contact", 0.31), ("visit", 0.3), ("crisis_suicidal", 0.2), ("stigma", 0.1)]),
+    (("verwijs", "refer"), [("prof_refer", 0.9)]),
 )
 UNKNOWN = [("out_of_scope", 0.3)]
 """Anything else: the model is unsure."""

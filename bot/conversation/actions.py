@@ -8,7 +8,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from bot.content import AUDIENCES, LANGUAGES, SLOT_CHOICES, SLOTS
+from bot.content import AUDIENCES, LANGUAGES, REFERRAL_CHOICES, SLOT_CHOICES, SLOTS
 
 # Answer keys and topics are identifiers; anything else in a button is tampering.
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}", re.ASCII)
@@ -96,13 +96,44 @@ class Feeling:
 
 
 @dataclass(frozen=True)
+class StartReferral:
+    """A professional opens the referral guide (from the menu, or "another route" at its end)."""
+
+    @property
+    def data(self) -> str:
+        return "ref:start"
+
+
+@dataclass(frozen=True)
+class ReferralChoice:
+    question: str
+    choice: str
+    """One of the question's choices (`content.REFERRAL_CHOICES`), or "skip"."""
+
+    @property
+    def data(self) -> str:
+        return f"ref:{self.question}:{self.choice}"
+
+
+@dataclass(frozen=True)
 class ShowMenu:
     @property
     def data(self) -> str:
         return "menu"
 
 
-Action = ChooseAudience | SetLanguage | ShowTopic | ShowAnswer | AnswerSlot | Reply | Feeling | ShowMenu
+Action = (
+    ChooseAudience
+    | SetLanguage
+    | ShowTopic
+    | ShowAnswer
+    | AnswerSlot
+    | Reply
+    | Feeling
+    | StartReferral
+    | ReferralChoice
+    | ShowMenu
+)
 
 
 def parse(data: str) -> Action | None:
@@ -123,10 +154,21 @@ def parse(data: str) -> Action | None:
         if slot in SLOTS and (choice in SLOT_CHOICES[slot] or choice == "skip"):
             return AnswerSlot(slot, choice)
         return None
+    if kind == "ref":
+        return _referral(value)
     if kind == "safe" and value in ("ok", "notok"):
         return Feeling(value == "ok")
     if kind in _QUESTIONS and value in ("yes", "no"):
         return Reply(Question(kind), value == "yes")
+    return None
+
+
+def _referral(value: str) -> StartReferral | ReferralChoice | None:
+    if value == "start":
+        return StartReferral()
+    question, _, choice = value.partition(":")
+    if question in REFERRAL_CHOICES and (choice in REFERRAL_CHOICES[question] or choice == "skip"):
+        return ReferralChoice(question, choice)
     return None
 
 

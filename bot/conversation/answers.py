@@ -95,6 +95,8 @@ class Answers:
             buttons = self.menu_buttons(conversation)
         else:
             buttons = tuple(self._follow_up_button(target, lang) for target in answer.follow_up)
+            if audience == "professional" and topic_of(intent) == "for_professionals":
+                buttons += (self.referral_button(lang),)
             buttons += (self.menu_button(lang),)
         return Reply("\n\n".join(parts), buttons)
 
@@ -205,7 +207,14 @@ class Answers:
         return Button(self.content.button("menu", lang), actions.ShowMenu().data)
 
     def menu_buttons(self, conversation: Conversation) -> tuple[Button, ...]:
-        return tuple(self.topic_button(topic, conversation.language) for topic in self.menu_topics(conversation))
+        """The menu's topic buttons; a professional's has the referral guide right after their own topic."""
+        buttons = tuple(self.topic_button(topic, conversation.language) for topic in self.menu_topics(conversation))
+        if conversation.audience == "professional":
+            buttons = (*buttons[:1], self.referral_button(conversation.language), *buttons[1:])
+        return buttons
+
+    def referral_button(self, lang: str) -> Button:
+        return Button(self.content.referral.text("label", lang), actions.StartReferral().data)
 
     def menu(self, conversation: Conversation, key: str = "menu") -> Reply:
         return Reply(self.content.ui(key, conversation.language), self.menu_buttons(conversation))

@@ -13,6 +13,7 @@ from bot.conversation.actions import Action, Question
 from bot.conversation.answers import Answers
 from bot.conversation.crisis import Crisis
 from bot.conversation.handoff_flow import HandoffFlow
+from bot.conversation.referral import REFERRAL_INTENT, ReferralGuide
 from bot.conversation.short_replies import ShortReplies
 from bot.conversation.steps import Step
 from bot.conversation.turn import Memory, Turn
@@ -49,12 +50,14 @@ class Chat:
         self._crisis = crisis
         self._memory = memory
         self._read = ShortReplies(content)
+        self._referral = ReferralGuide(content, answers, understander.threshold)
         self._steps: dict[Step, TextStep] = {
             Step.CHOOSE_AUDIENCE: self._before_role,
             Step.HANDOFF_OFFER: self._offer_reply,
             Step.SAFETY_CHECK: self._feeling_reply,
             Step.ASK: self._slot_reply,
             Step.CONFIRM_RISK: self._meant_reply,
+            Step.REFERRAL: self._referral_reply,
             Step.FORGET_CONFIRM: self._chat,
             Step.CHAT: self._chat,
         }
@@ -122,6 +125,8 @@ class Chat:
             intent = in_context
         elif not sure:
             return [self._answers.unsure(conversation, understanding.alternatives)]
+        if intent == REFERRAL_INTENT:
+            return self._referral.asked(turn)
         if intent == "talk_to_human" and not self._handoff.live:
             lead = self._content.answer(intent, turn.audience, turn.language).text
             return [self._handoff.reachable_now(turn, lead)]
@@ -219,6 +224,11 @@ class Chat:
             return None
         return self._slot_answer(turn, ask.slot, value)
 
+    async def _referral_reply(self, turn: Turn) -> list[Reply] | None:
+        """A reply to the referral guide's question; a message about something else leaves the guide, kindly."""
+        replies = self._referral.typed(turn, self._read.skip(turn.text))
+        return replies if replies is not None else [self._referral.leave(turn), *await self._chat(turn)]
+
     def _slot_answer(self, turn: Turn, slot: str, value: str) -> list[Reply]:
         """Store the answer to the follow-up question (or that it was skipped) and give the waiting answer."""
         conversation = turn.conversation
@@ -266,6 +276,10 @@ class Chat:
                 return await self._handoff.park(turn, yes)
             case actions.Reply(Question.MEANT, yes) if turn.step is Step.CONFIRM_RISK:
                 return await self._crisis.confirmed(turn, yes)
+            case actions.StartReferral() if conversation.audience == "professional":
+                return [self._referral.start(turn)]
+            case actions.ReferralChoice(question, choice) if turn.step is Step.REFERRAL:
+                return self._referral.choose(turn, question, choice)
             case actions.Feeling(okay):
                 return self._crisis.feeling(turn, okay)
             case actions.ShowMenu():

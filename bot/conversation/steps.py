@@ -22,6 +22,8 @@ class Step(enum.StrEnum):
     """The bot asked one follow-up question (a child's age, first visit, municipality) before an answer."""
     CONFIRM_RISK = "confirm_risk"
     """An unclear danger signal: the lines were shown quietly and the bot asked what the user meant."""
+    REFERRAL = "referral"
+    """A professional is in the referral guide: its next question (see `Conversation.referral`) reads the reply."""
     FORGET_CONFIRM = "forget_confirm"
     """The bot asked whether to delete everything; only the yes button deletes."""
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 
 def utcnow() -> datetime:
@@ -29,6 +29,10 @@ class Base(DeclarativeBase):
             "pk": "pk_%(table_name)s",
         }
     )
+
+
+REFERRAL_STEP = "referral"
+"""`Step.REFERRAL`'s stored value (the steps live above storage)."""
 
 
 class Conversation(Base):
@@ -58,7 +62,17 @@ class Conversation(Base):
     """What the last alarm was about (a crisis category), so that later lines fit it; cleared on a correction."""
     safety_check: Mapped[bool] = mapped_column(default=False)
     safety_declines: Mapped[int] = mapped_column(Integer, default=0)
+    referral: Mapped[str | None] = mapped_column(String(64), default=None)
+    """A professional's answers in the referral guide ("age=8_12;worry=school"), only while the guide runs."""
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    @validates("step")
+    def _leave_referral(self, _key: str, step: str) -> str:
+        """Whatever moves the conversation out of the referral guide (an answer, /menu, the crisis lines) drops the
+        guide's answers with it: they are kept only while the guide runs."""
+        if step != REFERRAL_STEP:
+            self.referral = None
+        return step
 
 
 class Case(Base):
