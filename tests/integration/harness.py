@@ -123,3 +123,17 @@ async def bots_with_a_group(tmp_path: Path, rasa_url: str, members: set[int]) ->
         for bot in running:
             await bot.stop()
         stand_in.stop()
+
+
+@contextlib.asynccontextmanager
+async def one_bot(tmp_path: Path, rasa_url: str, **settings: Any) -> AsyncIterator[RunningBot]:
+    """One bot without a professionals' group (the default deployment) on a stand-in of its own; stopped at the end."""
+    stand_in = StandIn()
+    stand_in.start()
+    running = RunningBot(stand_in, tmp_path, rasa_url, **settings)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+        stand_in.stop()

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.content import Content
-from standin.bot_api import StandIn
 from tests.integration.dialogues import Runner, load, summary
-from tests.integration.harness import RunningBot
+from tests.integration.harness import RunningBot, one_bot
 
 pytestmark = pytest.mark.integration
 
@@ -23,15 +22,8 @@ PASS_BAR = 0.42
 
 @pytest.fixture
 async def bot(tmp_path: Path, rasa_url: str) -> AsyncIterator[RunningBot]:
-    stand_in = StandIn()
-    stand_in.start()
-    running = RunningBot(stand_in, tmp_path, rasa_url, flood_messages=1000)
-    await running.start()
-    try:
+    async with one_bot(tmp_path, rasa_url, flood_messages=1000) as running:
         yield running
-    finally:
-        await running.stop()
-        stand_in.stop()
 
 
 async def test_the_blind_dialogues_pass(bot: RunningBot, content: Content, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,23 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from standin.bot_api import USER, StandIn, text_update
-from tests.integration.harness import RunningBot
+from standin.bot_api import USER, text_update
+from tests.integration.harness import RunningBot, one_bot
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def bot(tmp_path: Path, rasa_url: str) -> AsyncIterator[RunningBot]:
-    stand_in = StandIn()
-    stand_in.start()
-    running = RunningBot(stand_in, tmp_path, rasa_url)
-    await running.start()
-    try:
+    async with one_bot(tmp_path, rasa_url) as running:
         yield running
-    finally:
-        await running.stop()
-        stand_in.stop()
 
 
 async def test_a_passing_telegram_fault_does_not_cost_the_crisis_lines(bot: RunningBot) -> None:

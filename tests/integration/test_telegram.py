@@ -17,28 +17,20 @@ from bot import app
 from standin.bot_api import (
     GROUP_ID,
     USER,
-    StandIn,
     button_update,
     group_text_update,
     sticker_update,
     text_update,
 )
-from tests.integration.harness import RunningBot, buttons
+from tests.integration.harness import RunningBot, buttons, one_bot
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def bot(tmp_path: Path, rasa_url: str) -> AsyncIterator[RunningBot]:
-    stand_in = StandIn()
-    stand_in.start()
-    running = RunningBot(stand_in, tmp_path, rasa_url)
-    await running.start()
-    try:
+    async with one_bot(tmp_path, rasa_url) as running:
         yield running
-    finally:
-        await running.stop()
-        stand_in.stop()
 
 
 async def test_commands_are_registered_in_dutch_and_english(bot: RunningBot) -> None:
@@ -98,15 +90,8 @@ async def test_in_a_stranger_group_the_bot_says_one_line_and_leaves(bot: Running
 
 @pytest.fixture
 async def bot_with_group(tmp_path: Path, rasa_url: str) -> AsyncIterator[RunningBot]:
-    stand_in = StandIn()
-    stand_in.start()
-    running = RunningBot(stand_in, tmp_path, rasa_url, handoff_chat_id=GROUP_ID)
-    await running.start()
-    try:
+    async with one_bot(tmp_path, rasa_url, handoff_chat_id=GROUP_ID) as running:
         yield running
-    finally:
-        await running.stop()
-        stand_in.stop()
 
 
 async def test_no_telegram_identity_or_text_reaches_the_database_or_the_logs(
