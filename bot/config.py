@@ -15,6 +15,8 @@ DEFAULT_RETENTION_STATE_DAYS = 180
 # A user's messages answered per window before the gentle slow-down note (see bot.conversation.flood).
 DEFAULT_FLOOD_MESSAGES = 8
 DEFAULT_FLOOD_SECONDS = 10.0
+# Insight counts below this are shown as "< 10" on the insights page, in its CSV files and in /inzichten.
+DEFAULT_INSIGHTS_MIN_CELL = 10
 
 
 def _float(name: str, default: float) -> float:
@@ -33,6 +35,15 @@ def _days(name: str, default: int) -> int:
         return default
     if not raw.isdigit() or int(raw) < 1:
         raise SystemExit(f"{name} must be a whole number of days (1 or more), got {raw!r}")
+    return int(raw)
+
+
+def _min_cell(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 2:
+        raise SystemExit(f"{name} must be a whole number of 2 or more (a count below it is never shown), got {raw!r}")
     return int(raw)
 
 
@@ -79,6 +90,8 @@ class Settings:
     flood_messages: int = DEFAULT_FLOOD_MESSAGES
     """Messages per user answered within `flood_seconds`; beyond that the bot asks once to slow down."""
     flood_seconds: float = DEFAULT_FLOOD_SECONDS
+    insights_min_cell: int = DEFAULT_INSIGHTS_MIN_CELL
+    """Anonymous insight counts below this are never shown (see bot.insights.report)."""
 
     def __repr__(self) -> str:
         """Never print secrets, also not by accident in a traceback."""
@@ -117,4 +130,5 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         retention_state_days=_days("RETENTION_STATE_DAYS", DEFAULT_RETENTION_STATE_DAYS),
         flood_messages=_int("FLOOD_MESSAGES", DEFAULT_FLOOD_MESSAGES),
         flood_seconds=_float("FLOOD_SECONDS", DEFAULT_FLOOD_SECONDS),
+        insights_min_cell=_min_cell("INSIGHTS_MIN_CELL", DEFAULT_INSIGHTS_MIN_CELL),
     )
