@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
+from bot.insights.report import last_complete_weeks
+from bot.insights.report import summary as insight_summary
 from bot.pseudonym import Pseudonymiser
 from bot.replies import Button
 from bot.storage import cases
@@ -379,6 +381,14 @@ class LiveDesk:
                 )
             )
         return "\n".join(lines)
+
+    async def insights(self, professional_id: int, minimum: int) -> str | None:
+        """Last week's anonymous counts, small ones hidden (`/inzichten` in the group); members only."""
+        if not await self._is_member(professional_id):
+            return None
+        week = last_complete_weeks(1, self._clock())[-1]
+        async with self._database.sessions() as session:
+            return await insight_summary(session, week, minimum)
 
     async def case_for_topic(self, session: AsyncSession, topic_id: int) -> Case | None:
         query = select(Case).where(Case.topic_id == topic_id).order_by(Case.id.desc()).limit(1)

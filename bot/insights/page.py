@@ -20,6 +20,7 @@ from bot.insights.report import Report, Table, as_rows
 
 TEMPLATES = Path(__file__).with_name("templates")
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png"}}
+BLUE, ORANGE, GREEN, RED = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
@@ -56,7 +57,8 @@ def charts(report: Report) -> list[Chart]:
         Chart(
             "nuttig",
             "Welke antwoorden helpen minder?",
-            "Per antwoord en week: hoe vaak mensen 👍 of 👎 gaven. Bovenaan het hoogste aandeel 👎.",
+            "Per antwoord en week: hoe vaak mensen zeiden dat het antwoord nuttig (👍) of niet nuttig (👎) was. "
+            "Bovenaan het grootste deel niet nuttig.",
             _feedback(report),
         ),
     ]
@@ -93,8 +95,17 @@ def _claim_times(report: Report) -> go.Figure | None:
         return None
     figure = go.Figure(
         [
-            go.Scatter(name="p50 (de helft)", x=weeks, y=p50, mode="lines+markers", connectgaps=False),
-            go.Scatter(name="p90 (9 van de 10)", x=weeks, y=p90, mode="lines+markers", connectgaps=False),
+            go.Scatter(
+                name="p50 (de helft)", x=weeks, y=p50, mode="lines+markers", line={"color": BLUE}, connectgaps=False
+            ),
+            go.Scatter(
+                name="p90 (9 van de 10)",
+                x=weeks,
+                y=p90,
+                mode="lines+markers",
+                line={"color": ORANGE},
+                connectgaps=False,
+            ),
         ]
     )
     return _layout(figure, "minuten", yaxis_rangemode="tozero")
@@ -108,8 +119,16 @@ def _feedback(report: Report) -> go.Figure | None:
     names = [f"{item.answer} ({item.week})" for item in items]
     figure = go.Figure(
         [
-            go.Bar(name="👍 nuttig", y=names, x=[item.up.value for item in items], orientation="h"),
-            go.Bar(name="👎 niet nuttig", y=names, x=[item.down.value for item in items], orientation="h"),
+            go.Bar(
+                name="nuttig (👍)", y=names, x=[item.up.value for item in items], orientation="h", marker_color=GREEN
+            ),
+            go.Bar(
+                name="niet nuttig (👎)",
+                y=names,
+                x=[item.down.value for item in items],
+                orientation="h",
+                marker_color=RED,
+            ),
         ]
     )
     return _layout(figure, "", barmode="group", height=max(360, 60 + 40 * len(items)), xaxis_title="aantal")

@@ -24,8 +24,10 @@ logger = logging.getLogger(__name__)
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 AUDIENCES = frozenset(("parent", "youth", "professional"))
 LANGUAGES = frozenset(("nl", "en"))
-# A key names a topic, a category, a bucket or an answer: an identifier, never words a user wrote.
-_KEY = re.compile(r"[a-z0-9_]{1,64}")
+# A key names a topic, a category, a bucket or an answer: a short identifier, never words a user wrote, and never
+# anything shaped like a user key (a long run of hex digits).
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,47}")
+_HEX = re.compile(r"[0-9a-f]{16,}")
 OTHER = "other"
 
 
@@ -154,7 +156,9 @@ class Recorder:
 
 def _identifier(key: str, kind: Kind) -> str:
     """The key as stored: an identifier or "", never anything that could be text a user typed."""
-    if key == "" or _KEY.fullmatch(key) or (kind is Kind.CLAIM_TIME and key in BUCKET_LABELS):
+    if kind is Kind.CLAIM_TIME:
+        return key if key in BUCKET_LABELS else OTHER
+    if key == "" or (_KEY.fullmatch(key) and not _HEX.fullmatch(key)):
         return key
     logger.warning("an insight key of kind %s was not an identifier; counted as %r", kind.value, OTHER)
     return OTHER
