@@ -30,7 +30,12 @@ def upgrade() -> None:
         sa.Column("tally", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_insight_counts")),
         sa.UniqueConstraint(
-            "week", "kind", "key", "audience", "language", name=op.f("uq_insight_counts_week_kind_key_audience_language")
+            "week",
+            "kind",
+            "key",
+            "audience",
+            "language",
+            name=op.f("uq_insight_counts_week_kind_key_audience_language"),
         ),
     )
 
