@@ -1,11 +1,14 @@
-"""Command line: `python -m bot chat | understand [--no-nlu] | telegram | webhook | run | migrate | purge | content`."""
+"""Command line: `python -m bot chat | understand [--no-nlu] | telegram | webhook | run | migrate | purge |
+content | insights`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import re
 import sys
+from pathlib import Path
 
 from bot import app
 from bot.channels import console
@@ -51,6 +54,41 @@ async def _purge() -> None:
     finally:
         await database.dispose()
     print(f"Removed {purged.cases} cases and {purged.conversations} conversations past their retention.")
+
+
+async def _insights(out: Path, weeks: list[str]) -> None:
+    from datetime import date
+
+    from bot.insights import page, report  # imported here: only this command needs plotly
+
+    settings = load_settings()
+    database = app.open_database(settings)
+    try:
+        await verify(database)
+        async with database.sessions() as session:
+            built = await report.report(session, weeks, settings.insights_min_cell)
+    finally:
+        await database.dispose()
+    written = page.write(built, out, date.today())
+    print(f"Wrote {len(written)} files for weeks {weeks[0]} to {weeks[-1]} in {out} (open {written[0]}).")
+
+
+def _insight_weeks(args: argparse.Namespace) -> list[str]:
+    """The weeks asked for: --from/--to, or the last --weeks weeks that are over."""
+    from datetime import UTC, datetime
+
+    from bot.insights.report import last_complete_weeks, weeks_between
+
+    if args.first or args.last:
+        last = args.last or last_complete_weeks(1, datetime.now(UTC))[-1]
+        return weeks_between(args.first or last, last)
+    return last_complete_weeks(args.weeks, datetime.now(UTC))
+
+
+def _week(value: str) -> str:
+    if not re.fullmatch(r"[0-9]{4}-W[0-9]{2}", value):
+        raise argparse.ArgumentTypeError(f"a week looks like 2026-W49, got {value!r}")
+    return value
 
 
 def _telegram() -> None:
@@ -113,6 +151,11 @@ def _main(argv: list[str] | None) -> int:
     sub.add_parser("content", help="check responses/ and print the content report")
     sub.add_parser("migrate", help="create or upgrade the database schema (the bot refuses an unmigrated database)")
     sub.add_parser("purge", help="remove cases and conversation state past their retention; prints counts")
+    insights = sub.add_parser("insights", help="write the anonymous insights page (index.html) and CSV files to --out")
+    insights.add_argument("--out", type=Path, required=True, help="folder for index.html and the CSV files")
+    insights.add_argument("--weeks", type=int, default=12, help="the last N weeks that are over (default 12)")
+    insights.add_argument("--from", dest="first", type=_week, help="first ISO week, e.g. 2026-W40")
+    insights.add_argument("--to", dest="last", type=_week, help="last ISO week, e.g. 2026-W49")
     args = parser.parse_args(argv)
     if args.command == "content":
         return _content()
@@ -140,6 +183,8 @@ def _main(argv: list[str] | None) -> int:
         if not settings.telegram_token:
             raise SystemExit("Cannot start: TELEGRAM_BOT_TOKEN must be set in webhook mode.")
         asyncio.run(_webhook())
+    elif command == "insights":
+        asyncio.run(_insights(args.out, _insight_weeks(args)))
     else:
         _telegram()
     return 0

@@ -20,6 +20,8 @@ DEFAULT_WEBHOOK_LISTEN = "0.0.0.0:8080"
 DEFAULT_WEBHOOK_PATH = "/telegram"
 # Telegram's rule for a webhook's secret token: 1-256 characters, letters, digits, _ and -.
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Insight counts below this are shown as "< 10" on the insights page, in its CSV files and in /inzichten.
+DEFAULT_INSIGHTS_MIN_CELL = 10
 
 
 def _float(name: str, default: float) -> float:
@@ -38,6 +40,15 @@ def _days(name: str, default: int) -> int:
         return default
     if not raw.isdigit() or int(raw) < 1:
         raise SystemExit(f"{name} must be a whole number of days (1 or more), got {raw!r}")
+    return int(raw)
+
+
+def _min_cell(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 2:
+        raise SystemExit(f"{name} must be a whole number of 2 or more (a count below it is never shown), got {raw!r}")
     return int(raw)
 
 
@@ -97,6 +108,9 @@ class Settings:
         host, _, port = self.webhook_listen.rpartition(":")
         return host.strip("[]") or "0.0.0.0", int(port)
 
+    insights_min_cell: int = DEFAULT_INSIGHTS_MIN_CELL
+    """Anonymous insight counts below this are never shown (see bot.insights.report)."""
+
     def __repr__(self) -> str:
         """Never print secrets, also not by accident in a traceback."""
         return f"Settings(rasa_url={self.rasa_url!r}, database_url={_redact(self.database_url)!r})"
@@ -138,6 +152,7 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         webhook_path=_path("WEBHOOK_PATH", DEFAULT_WEBHOOK_PATH),
         webhook_secret=os.environ.get("WEBHOOK_SECRET", "").strip() or None,
         webhook_url=os.environ.get("WEBHOOK_URL", "").strip() or None,
+        insights_min_cell=_min_cell("INSIGHTS_MIN_CELL", DEFAULT_INSIGHTS_MIN_CELL),
     )
 
 

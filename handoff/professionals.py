@@ -9,11 +9,14 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.insights.recorder import HandoffEvent, Recorder
+from bot.insights.report import last_complete_weeks
+from bot.insights.report import summary as insight_summary
 from bot.pseudonym import Pseudonymiser
 from bot.storage import cases
 from bot.storage.cases import CaseStatus
@@ -43,7 +46,9 @@ class Professionals:
         texts: GroupTexts,
         pseudonyms: Pseudonymiser,
         clock: Callable[[], datetime],
+        recorder: Recorder | None = None,
     ) -> None:
+        self._recorder = recorder or Recorder()
         self._database = database
         self._membership = membership
         self._outbox = outbox
@@ -78,6 +83,9 @@ class Professionals:
                     return self._texts.text("already_claimed").format(name=case.claimed_name)
                 return self._texts.text("not_open")
             logger.info("case %s claimed", case.pseudonym)
+            await self._recorder.handoff(session, HandoffEvent.CLAIMED, case.audience, case.language)
+            waited = self._clock() - _aware(case.alerted_at or case.created_at)
+            await self._recorder.claim_time(session, waited.total_seconds() / 60)
             if case.topic_id is not None:
                 note = self._texts.text("claimed").format(name=html.escape(name), pseudonym=case.pseudonym)
                 await self._outbox.to_topic(session, case.topic_id, note, new_key())
@@ -148,6 +156,14 @@ class Professionals:
                 professional.display_name = name
         return self._texts.text("name_set").format(name=name)
 
+    async def insights(self, professional_id: int, minimum: int) -> str | None:
+        """Last week's anonymous counts, small ones hidden (`/inzichten` in the group); members only."""
+        if not await self._membership.admits(professional_id, "insights"):
+            return None
+        week = last_complete_weeks(1, self._clock())[-1]
+        async with self._database.sessions() as session:
+            return await insight_summary(session, week, minimum)
+
     async def waiting_list(self, professional_id: int) -> str | None:
         """The cases waiting for a professional, urgent first, then oldest first (`/casussen` in the group)."""
         if not await self._membership.admits(professional_id, "list"):
@@ -163,3 +179,8 @@ class Professionals:
     async def _name(self, session: AsyncSession, key: str) -> str:
         professional = await session.get(Professional, key)
         return professional.display_name if professional else self._texts.text("default_name")
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.content import Content
 from bot.conversation.pipeline import Pipeline
 from bot.replies import Reply, Sender
-from bot.storage.models import Case, Conversation, Database
+from bot.storage.models import Case, Conversation, Database, InsightCount
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.understander import Understander
 from safety.risk import SafetyNet
@@ -284,3 +284,15 @@ async def test_any_message_counts_as_activity_for_the_retention_purge(pipeline: 
         conversation = await session.get(Conversation, KEY)
         assert conversation is not None
         assert conversation.updated_at.replace(tzinfo=UTC) > long_ago + timedelta(days=300)
+
+
+async def test_what_people_ask_is_counted_anonymously(pipeline: Pipeline, database: Database) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    await pipeline.text(USER, "hoe werkt bezoek")
+    await pipeline.text(USER, "ik wil dood")
+    async with database.sessions() as session:
+        rows = (await session.execute(select(InsightCount.kind, InsightCount.key, InsightCount.tally))).all()
+    counted = {(kind, key): tally for kind, key, tally in rows}
+    assert counted[("topic", "visit")] == 1 and counted[("crisis", "suicidal")] == 1
+    assert all(KEY not in str(row) for row in rows)  # counts only: no user key

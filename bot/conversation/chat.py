@@ -17,6 +17,7 @@ from bot.conversation.referral import REFERRAL_INTENT, ReferralGuide
 from bot.conversation.short_replies import ShortReplies
 from bot.conversation.steps import Step
 from bot.conversation.turn import Memory, Turn
+from bot.insights.recorder import Recorder
 from bot.replies import Reply
 from bot.storage import cases
 from bot.understanding.topics import TOPIC_INTENT, topic_of
@@ -42,7 +43,9 @@ class Chat:
         handoff: HandoffFlow,
         crisis: Crisis,
         memory: Memory,
+        recorder: Recorder,
     ) -> None:
+        self._recorder = recorder
         self._understander = understander
         self._content = content
         self._answers = answers
@@ -124,12 +127,17 @@ class Chat:
         if in_context is not None:
             intent = in_context
         elif not sure:
+            await self._recorder.unsure(turn.session, conversation.audience, turn.language)
             return [self._answers.unsure(conversation, understanding.alternatives)]
         if intent == REFERRAL_INTENT:
             return self._referral.asked(turn)
         if intent == "talk_to_human" and not self._handoff.live:
             lead = self._content.answer(intent, turn.audience, turn.language).text
             return [self._handoff.reachable_now(turn, lead)]
+        if intent == "out_of_scope":
+            await self._recorder.out_of_scope(turn.session, conversation.audience, turn.language)
+        else:
+            await self._recorder.topic(turn.session, self._answers.topic(intent), conversation.audience, turn.language)
         replies = self._answers.for_intent(turn, intent)
         if understanding.risk is RiskLevel.CONCERN and turn.step is not Step.HANDOFF_OFFER:
             replies.append(self._concern(turn, understanding.categories))

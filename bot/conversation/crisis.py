@@ -13,6 +13,7 @@ from bot.conversation.answers import Answers
 from bot.conversation.handoff_flow import HandoffFlow
 from bot.conversation.steps import Step
 from bot.conversation.turn import Emit, Turn
+from bot.insights.recorder import Recorder
 from bot.replies import Button, Reply
 from bot.storage import cases
 from bot.storage.cases import CaseReason, CaseStatus
@@ -38,7 +39,10 @@ async def send_first(reply: Reply, emit: Emit | None) -> list[Reply]:
 
 
 class Crisis:
-    def __init__(self, content: Content, answers: Answers, desk: Desk, handoff: HandoffFlow) -> None:
+    def __init__(
+        self, content: Content, answers: Answers, desk: Desk, handoff: HandoffFlow, recorder: Recorder
+    ) -> None:
+        self._recorder = recorder
         self._content = content
         self._answers = answers
         self._desk = desk
@@ -52,6 +56,7 @@ class Crisis:
         conversation.safety_check = True
         conversation.safety_declines = 0
         conversation.alarm = category
+        await self._recorder.crisis(turn.session, category, conversation.audience, turn.language)
         conversation.pending_intent = None
         replies: list[Reply] = []
         if not turn.crisis_sent:

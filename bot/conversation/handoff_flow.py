@@ -8,6 +8,7 @@ from bot.conversation.actions import Question
 from bot.conversation.answers import Answers
 from bot.conversation.steps import Step
 from bot.conversation.turn import Memory, Turn
+from bot.insights.recorder import HandoffEvent, Recorder
 from bot.replies import Button, Reply
 from bot.storage import cases
 from bot.storage.cases import CaseReason, CaseStatus
@@ -21,7 +22,10 @@ NO_DESK = "no_desk"
 
 
 class HandoffFlow:
-    def __init__(self, content: Content, answers: Answers, desk: Desk, memory: Memory, threshold: float) -> None:
+    def __init__(
+        self, content: Content, answers: Answers, desk: Desk, memory: Memory, threshold: float, recorder: Recorder
+    ) -> None:
+        self._recorder = recorder
         self._content = content
         self._answers = answers
         self._desk = desk
@@ -77,6 +81,9 @@ class HandoffFlow:
         """Yes or no to "shall I ask a professional?" (a button, or a short typed reply)."""
         conversation, lang = turn.conversation, turn.language
         reason = CaseReason.parse(conversation.offer_reason) if conversation.offer_reason else CaseReason.request()
+        await self._recorder.handoff(turn.session, HandoffEvent.OFFERED, conversation.audience, lang)
+        if yes:
+            await self._recorder.handoff(turn.session, HandoffEvent.ACCEPTED, conversation.audience, lang)
         turn.step = Step.CHAT
         conversation.offer_reason = None
         offered = await cases.latest(turn.session, conversation.key, (CaseStatus.OFFERED,))

@@ -31,6 +31,7 @@ from bot.conversation.handoff_flow import HandoffFlow
 from bot.conversation.privacy import Retention
 from bot.conversation.rights import PRIVACY_COMMANDS, DataRights, new_conversation, start_language
 from bot.conversation.turn import Emit, Memory, Profiles, Turn
+from bot.insights.recorder import Recorder
 from bot.replies import Reply, Sender
 from bot.storage import cases
 from bot.storage.models import Conversation, Database, utcnow
@@ -64,7 +65,9 @@ class Pipeline:
         desk: Desk,
         retention: Retention | None = None,
         flood: FloodGuard | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
+        recorder = recorder or Recorder()
         self._understander = understander
         self._content = content
         self._database = database
@@ -74,10 +77,10 @@ class Pipeline:
         self._profiles = Profiles()
         retention = retention or Retention()
         self._answers = Answers(content, self._memory, retention)
-        self._handoff = HandoffFlow(content, self._answers, desk, self._memory, understander.threshold)
-        self._crisis = Crisis(content, self._answers, desk, self._handoff)
+        self._handoff = HandoffFlow(content, self._answers, desk, self._memory, understander.threshold, recorder)
+        self._crisis = Crisis(content, self._answers, desk, self._handoff, recorder)
         self._rights = DataRights(content, database, desk, self._answers, self._memory, self._profiles, retention)
-        self._chat = Chat(understander, content, self._answers, self._handoff, self._crisis, self._memory)
+        self._chat = Chat(understander, content, self._answers, self._handoff, self._crisis, self._memory, recorder)
 
     # -- the five entry points -------------------------------------------------------------------------------
 

@@ -159,6 +159,29 @@ class Professional(Base):
     display_name: Mapped[str] = mapped_column(String(64))
 
 
+class InsightCount(Base):
+    """One anonymous counter: how often something happened in one ISO week, for one audience and language.
+
+    Aggregates only: no user key, no text, no time finer than the ISO week. `bot.insights.recorder` adds to it
+    with an upsert; `bot.insights.report` reads it and hides small numbers.
+    """
+
+    __tablename__ = "insight_counts"
+    __table_args__ = (UniqueConstraint("week", "kind", "key", "audience", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(8))
+    """The ISO week in Europe/Amsterdam, e.g. "2026-W49"."""
+    kind: Mapped[str] = mapped_column(String(32))
+    """What was counted: "topic", "crisis", "handoff_claimed", "claim_time", "feedback_up", ..."""
+    key: Mapped[str] = mapped_column(String(64), default="")
+    """Which one: a topic, a crisis category, a claim-time bucket ("5-15"), an answer key; "" when none."""
+    audience: Mapped[str] = mapped_column(String(16), default="")
+    """parent, youth, professional, or "" when not known (never NULL: NULLs would escape the unique constraint)."""
+    language: Mapped[str] = mapped_column(String(2), default="")
+    tally: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Database:
     """Owns the engine; hands out one session per unit of work. The schema comes from migrations (`schema`)."""
 

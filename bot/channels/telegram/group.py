@@ -50,6 +50,8 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             feedback = await desk.set_name(user.id, argument)
         elif command in ("casussen", "cases"):
             feedback = await desk.waiting_list(user.id)
+        elif command in ("inzichten", "insights"):
+            feedback = await desk.insights(user.id, services_of(context).settings.insights_min_cell)
         elif command in ("claim", "close") and topic_id is not None:
             async with services_of(context).database.sessions() as session:
                 case = await desk.case_for_topic(session, topic_id)

@@ -1,0 +1,1 @@
+"""Anonymous insights: counters per ISO week (`recorder`), and the report that hides small numbers (`report`)."""
