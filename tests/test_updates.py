@@ -14,6 +14,8 @@ from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.telegram.updates import PerChatProcessor
+from bot.understanding.understander import Understander
+from safety.risk import Assessment, RiskLevel, SafetyNet
 from standin.bot_api import StandIn, text_update
 
 UPDATE_IDS = itertools.count(1)
@@ -195,3 +197,21 @@ async def test_an_urgent_message_does_not_wait_for_a_free_slot(stand_in: StandIn
         await bot.recorder.until(lambda: (5002, "gewone vraag") in bot.recorder.finished)
     finally:
         await stop(bot)
+
+
+def test_the_safety_net_reads_a_message_once_for_the_queue_and_the_pipeline(safety_net: SafetyNet) -> None:
+    """The verdict that let a message jump the queue is the one the pipeline acts on; nothing is read twice."""
+    reads: list[str] = []
+
+    class Counting(SafetyNet):
+        def assess(self, text: str) -> Assessment:
+            reads.append(text)
+            return safety_net.assess(text)
+
+    counting = Counting.__new__(Counting)
+    understander = Understander(counting, None, 0.45, 0.5)
+    assert understander.is_acute("ik wil niet meer leven")
+    assert understander.assess("ik wil niet meer leven").level is RiskLevel.ACUTE
+    assert reads == ["ik wil niet meer leven"]
+    understander.assess("ik wil niet meer leven")  # used once: a later message with the same words is read again
+    assert len(reads) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from bot.understanding import language
@@ -23,6 +24,8 @@ NLU_MAX_CHARS = 1000
 # The topic model's confidence from which it overrules an alarm that only the learned layer raised: conservative,
 # so that the learned layer keeps catching what phrases and model miss (see the README's figures).
 LEARNED_OVERRULED_AT = 0.85
+# Safety-net verdicts kept between the update processor and the pipeline (see `Understander.is_acute`).
+KEPT_VERDICTS = 256
 # With the learned layer on, the NLU model alone may not raise the alarm on a message it scores below this.
 LEARNED_VETO_BELOW = 0.05
 
@@ -64,14 +67,23 @@ class Understander:
         self._nlu = nlu
         self.threshold = threshold
         self.crisis_threshold = crisis_threshold
+        # Verdicts the update processor computed to let a message jump the queue, kept until the pipeline reads the
+        # same message: the safety net (with its embedding) then runs once per message, not twice. Memory only,
+        # bounded, and each entry is dropped when used.
+        self._verdicts: OrderedDict[str, Assessment] = OrderedDict()
 
     def is_acute(self, text: str) -> bool:
         """The safety net alone (no NLU, no await): is this message acute? Used to let it jump a queue."""
-        return self._net.assess(text).level is RiskLevel.ACUTE
+        assessment = self._net.assess(text)
+        self._verdicts[text] = assessment
+        while len(self._verdicts) > KEPT_VERDICTS:
+            self._verdicts.popitem(last=False)
+        return assessment.level is RiskLevel.ACUTE
 
     def assess(self, text: str) -> Assessment:
         """The safety net's verdict alone: no network, no database; what the crisis lines are sent on."""
-        return self._net.assess(text)
+        kept = self._verdicts.pop(text, None)
+        return kept if kept is not None else self._net.assess(text)
 
     async def understand(self, text: str, assessment: Assessment | None = None) -> Understanding:
         """The safety net's verdict (given, when the caller already has it) combined with the NLU model's."""
