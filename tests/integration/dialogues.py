@@ -40,11 +40,14 @@ SLOT_TOPICS = {"child_age": ("explain_to_child",), "first_visit": ("visit",), "m
 _user_ids = itertools.count(700_000)
 
 
-def load(folder: Path = DIALOGUES) -> list[dict[str, Any]]:
+def load(folder: Path = DIALOGUES, only: str = "") -> list[dict[str, Any]]:
+    """Every dialogue, or (while working on one part) those whose id starts with one of `only`'s comma-separated
+    prefixes."""
     dialogues: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.yml")):
         dialogues.extend(yaml.safe_load(path.read_text(encoding="utf-8"))["dialogues"])
-    return dialogues
+    prefixes = tuple(prefix.strip() for prefix in only.split(",") if prefix.strip())
+    return [dialogue for dialogue in dialogues if not prefixes or dialogue["id"].startswith(prefixes)]
 
 
 class Reading:
