@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from bot.storage import journal
 from bot.storage.models import Database, InboundUpdate, utcnow
 from bot.storage.retention import Retention
@@ -18,7 +16,8 @@ LEASE = timedelta(seconds=20)
 
 async def row(database: Database, update_id: int) -> InboundUpdate | None:
     async with database.sessions() as session:
-        return await session.scalar(select(InboundUpdate).where(InboundUpdate.update_id == update_id))
+        found: InboundUpdate | None = await session.get(InboundUpdate, update_id)
+        return found
 
 
 async def test_the_first_copy_of_an_update_is_stored_and_a_second_is_not(database: Database) -> None:

@@ -43,9 +43,7 @@ def _second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
-async def record(
-    database: Database, update_id: int, payload: str, owner: str, now: datetime, lease: timedelta
-) -> bool:
+async def record(database: Database, update_id: int, payload: str, owner: str, now: datetime, lease: timedelta) -> bool:
     """Store a newly received update, leased to `owner`; False when its id is known already (a redelivery, or a copy
     another replica stored first): then nobody here acts on it."""
     insert = postgresql.insert if database.engine.dialect.name == "postgresql" else sqlite.insert
@@ -81,9 +79,7 @@ async def finish(database: Database, update_ids: Collection[int], now: datetime)
         return await _count(session, statement)
 
 
-async def renew(
-    database: Database, update_ids: Collection[int], owner: str, now: datetime, lease: timedelta
-) -> int:
+async def renew(database: Database, update_ids: Collection[int], owner: str, now: datetime, lease: timedelta) -> int:
     """Extend the lease of the updates `owner` still works on; returns how many it still holds."""
     if not update_ids:
         return 0

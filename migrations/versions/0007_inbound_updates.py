@@ -30,9 +30,7 @@ def upgrade() -> None:
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("update_id", name=op.f("pk_inbound_updates")),
     )
-    op.create_index(
-        "ix_inbound_updates_status_lease_until", "inbound_updates", ["status", "lease_until"], unique=False
-    )
+    op.create_index("ix_inbound_updates_status_lease_until", "inbound_updates", ["status", "lease_until"], unique=False)
 
 
 def downgrade() -> None:
