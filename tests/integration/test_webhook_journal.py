@@ -19,7 +19,7 @@ from bot.channels.telegram.webhook import SECRET_HEADER, WebhookBot
 from bot.storage import journal
 from bot.storage.models import Database, InboundUpdate, utcnow
 from standin.bot_api import USER, StandIn, text_update
-from standin.faults import CuttableProxy
+from standin.faults import CuttableProxy, SlowNlu
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.integration
@@ -41,6 +41,7 @@ class Replicas:
     """Webhook processes on one database and one stand-in, as behind a load balancer."""
 
     def __init__(self, tmp_path: Path, stand_in: StandIn, rasa_url: str, database_url: str) -> None:
+        self.rasa_url = rasa_url
         self.settings = make_settings(
             tmp_path,
             telegram_token="123456:TEST-TOKEN",
@@ -54,11 +55,11 @@ class Replicas:
         self.stand_in = stand_in
         self.bots: list[WebhookBot] = []
 
-    async def start(self, count: int = 1, tick: float = 0.2) -> list[httpx.AsyncClient]:
+    async def start(self, count: int = 1, tick: float = 0.2, lease: timedelta = LEASE) -> list[httpx.AsyncClient]:
         await app.migrate(self.settings)
         clients = []
         for _ in range(count):
-            bot = WebhookBot(self.settings, journal_tick=tick)
+            bot = WebhookBot(self.settings, journal_tick=tick, journal_lease=lease)
             await bot.start()
             self.bots.append(bot)
             clients.append(httpx.AsyncClient(base_url=f"http://127.0.0.1:{bot.port}"))
@@ -199,6 +200,28 @@ async def test_a_lease_that_is_still_running_is_not_taken_over(replicas: Replica
     assert row is not None and (row.status, row.owner) == ("pending", "busy-replica")
     assert replicas.replies_to_user() == []
     await client.aclose()
+
+
+async def test_work_that_outlasts_the_lease_keeps_it_and_is_not_done_twice(
+    tmp_path: Path, stand_in: StandIn, database_url: str
+) -> None:
+    slow = SlowNlu(delay=2.5)  # the NLU service answers after 2.5 s; each lease lasts 1 s unless renewed
+    await slow.start()
+    running = Replicas(tmp_path, stand_in, slow.url, database_url)
+    try:
+        first, second = await running.start(count=2, lease=timedelta(seconds=1))
+        await post(first, update("/start", 509))
+        await running.wait_until_done(509, [first, second])
+        await post(first, update("hoe regel ik een bezoek", 510))
+        await running.wait_until_done(510, [first, second])
+        assert len(slow.answered_at) == 1  # understood once: the other replica never took it over
+        assert [await metric(client, "bot_updates_taken_over_total") for client in (first, second)] == ["0.0", "0.0"]
+        assert len(running.replies_to_user()) == len(set(running.replies_to_user())) >= 2
+        for client in (first, second):
+            await client.aclose()
+    finally:
+        await running.stop()
+        await slow.stop()
 
 
 @pytest.mark.parametrize("headers", [{}, {SECRET_HEADER: "geraden"}])

@@ -119,6 +119,7 @@ class Inbox:
         self._unmarked: set[int] = set()
         """Done, but the database did not take the mark yet: retried every tick, lease renewed meanwhile."""
         self._stop = asyncio.Event()
+        self._taking_over: set[asyncio.Task[None]] = set()
         self._forgotten_at: datetime | None = None
         self.duplicates = 0
         self.taken_over = 0
@@ -192,6 +193,10 @@ class Inbox:
 
         await self._application.update_processor.process_update(update, work())
         await done
+        # The insert may have reached the database after all (a write that timed out): then its row is ours, and the
+        # next tick marks it done (a no-op when there is none), so no replica takes it over and acts again.
+        self._working.add(update.update_id)
+        self._unmarked.add(update.update_id)
 
     async def tick(self) -> None:
         """Renew this process's leases, retry marks that failed, take over updates whose owner died."""
@@ -203,8 +208,12 @@ class Inbox:
             self._unmarked -= marking
             self._working -= marking
         claimed = await journal.claim(self._database, self.owner, now, self._lease, self._room())
-        for row in claimed:
-            await self._take_over(row)
+        if claimed:
+            self._working.update(row.update_id for row in claimed)
+            # Handed over beside the tick, so that a full processor never holds up the renewal of the leases.
+            task = asyncio.create_task(self._take_over(claimed), name="inbound-take-over")
+            self._taking_over.add(task)
+            task.add_done_callback(self._taking_over.discard)
         if self._forgotten_at is None or now - self._forgotten_at >= FORGET_EVERY:
             async with self._database.sessions.begin() as session:
                 await journal.forget_done(session, now)
@@ -216,15 +225,18 @@ class Inbox:
             return min(journal.CLAIM_BATCH, processor.max_waiting - processor.pending)
         return journal.CLAIM_BATCH
 
-    async def _take_over(self, row: journal.Claimed) -> None:
-        try:
-            update, _ = self.parse(self._sealer.open(row.payload or ""))
-        except ValueError:
-            logger.error("a stored update could not be read; it is dropped")
-            await journal.finish(self._database, [row.update_id], self._clock())
-            return
-        self.taken_over += 1
-        await self._hand_over(update)
+    async def _take_over(self, claimed: list[journal.Claimed]) -> None:
+        """Hand the claimed updates over in update-id order, which keeps each chat's order (the processor queues
+        per chat)."""
+        for row in claimed:
+            try:
+                update, _ = self.parse(self._sealer.open(row.payload or ""))
+            except ValueError:
+                logger.error("a stored update could not be read; it is dropped")
+                self._unmarked.add(row.update_id)
+                continue
+            self.taken_over += 1
+            await self._hand_over(update)
 
     async def run(self, interval: float = TICK_SECONDS) -> None:
         """Tick every `interval` seconds until `stop`; a tick that fails (database down) is tried again next time."""
@@ -232,11 +244,15 @@ class Inbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), interval)
             if self._stop.is_set():
-                return
+                break
             try:
                 await self.tick()
             except Exception as error:
                 logger.warning("the journal tick failed (%s); tried again in %.0f s", type(error).__name__, interval)
+        for task in set(self._taking_over):  # what they did not hand over yet is given back by `release`
+            task.cancel()
+        if self._taking_over:
+            await asyncio.wait(set(self._taking_over))
 
     def stop(self) -> None:
         self._stop.set()

@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import uvicorn
 from sqlalchemy import text
@@ -27,7 +28,7 @@ from telegram.ext import Application
 from bot import app
 from bot.app import Services
 from bot.channels.telegram.application import ALLOWED_UPDATES
-from bot.channels.telegram.inbound import TICK_SECONDS, Inbox
+from bot.channels.telegram.inbound import LEASE, TICK_SECONDS, Inbox
 from bot.channels.telegram.metrics import CONTENT_TYPE, Metrics
 from bot.channels.telegram.rate_limit import PriorityRateLimiter
 from bot.channels.telegram.updates import PerChatProcessor
@@ -112,6 +113,8 @@ class WebhookBot:
     """The port the server listens on, once started (useful when the settings ask for port 0)."""
     journal_tick: float = TICK_SECONDS
     """Seconds between lease renewals and looks for updates a dead replica left (shorter in tests)."""
+    journal_lease: timedelta = LEASE
+    """How long an update stays this process's without a renewal (shorter in tests)."""
     _application: Application | None = None  # type: ignore[type-arg]
     _services: Services | None = None
     _server: uvicorn.Server | None = None
@@ -125,7 +128,7 @@ class WebhookBot:
         self._application, self._services = application, services
         processor, limiter = application.update_processor, application.bot.rate_limiter
         assert isinstance(processor, PerChatProcessor) and isinstance(limiter, PriorityRateLimiter)
-        self.inbox = inbox = Inbox(application, services.database, services.secret)
+        self.inbox = inbox = Inbox(application, services.database, services.secret, lease=self.journal_lease)
         metrics = Metrics(processor, limiter, services.nlu, inbox)
         await application.initialize()
         if application.post_init is not None:
