@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
@@ -180,6 +191,30 @@ class InsightCount(Base):
     """parent, youth, professional, or "" when not known (never NULL: NULLs would escape the unique constraint)."""
     language: Mapped[str] = mapped_column(String(2), default="")
     tally: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InboundUpdate(Base):
+    """One Telegram update a webhook replica received: acknowledged only once this row is committed, so no update is
+    lost, and acted on once across replicas, since the primary key decides (`bot.storage.journal`).
+
+    Privacy: while pending, `payload` holds the update (encrypted by the channel; names, usernames and chat titles
+    removed before that) for seconds; when its work is done the payload is deleted and only the update id and the
+    time remain, for about a day, to recognise Telegram's redeliveries.
+    """
+
+    __tablename__ = "inbound_updates"
+    __table_args__ = (Index("ix_inbound_updates_status_lease_until", "status", "lease_until"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    """"pending" (stored, work not finished) or "done"."""
+    payload: Mapped[str | None] = mapped_column(Text, default=None)
+    owner: Mapped[str | None] = mapped_column(String(32), default=None)
+    """The random token of the process that works on it now (never a host name)."""
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    """Another replica may take the update over once this has passed (its owner died)."""
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class Database:

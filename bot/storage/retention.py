@@ -3,7 +3,8 @@
 A case that is over (closed, declined, or an offer or out-of-hours request left standing) is removed
 `RETENTION_CASE_DAYS` after it closed or last changed, with the ids of its relayed messages and anything of it still
 in the outbox. A user's conversation
-state is removed `RETENTION_STATE_DAYS` after their last message, with all their cases. A case that is live
+state is removed `RETENTION_STATE_DAYS` after their last message, with all their cases. The ids of webhook updates
+whose work is done (`bot.storage.journal`, no payload left) are removed after a day. A case that is live
 (requested, claimed) or parked for the next working day is never removed, and neither is its user's state.
 
 The purge runs when the bot starts, daily while it runs, and as `python -m bot purge`. It logs counts only.
@@ -22,7 +23,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Executable, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import cases
+from bot.storage import cases, journal
 from bot.storage.models import Case, Conversation, Database, OutboxMessage, RelayedMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class Purged:
 
     cases: int
     conversations: int
+    updates: int = 0
+    """Done webhook updates whose ids are no longer needed to recognise a redelivery."""
 
 
 async def purge(session: AsyncSession, now: datetime, case_days: int, state_days: int) -> Purged:
@@ -54,7 +57,8 @@ async def purge(session: AsyncSession, now: datetime, case_days: int, state_days
     await session.execute(delete(OutboxMessage).where(OutboxMessage.case_id.in_(expired_ids)))
     removed_cases = await _count(session, delete(Case).where(expired))
     removed_conversations = await _count(session, delete(Conversation).where(Conversation.key.in_(stale)))
-    return Purged(removed_cases, removed_conversations)
+    removed_updates = await journal.forget_done(session, now)
+    return Purged(removed_cases, removed_conversations, removed_updates)
 
 
 async def _count(session: AsyncSession, statement: Executable) -> int:
@@ -77,7 +81,12 @@ class Retention:
     async def purge(self) -> Purged:
         async with self._database.sessions.begin() as session:
             purged = await purge(session, self._clock(), self._case_days, self._state_days)
-        logger.info("retention: removed %d cases and %d conversations", purged.cases, purged.conversations)
+        logger.info(
+            "retention: removed %d cases, %d conversations and %d done update ids",
+            purged.cases,
+            purged.conversations,
+            purged.updates,
+        )
         return purged
 
     async def run(self, interval: float = DAY) -> None:

@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.channels.telegram.inbound import Inbox
 from bot.channels.telegram.rate_limit import PriorityRateLimiter
 from bot.channels.telegram.updates import PerChatProcessor
 from bot.understanding.nlu_client import NluClient
@@ -21,8 +22,14 @@ LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 class _Live(Collector):
     """Read at each scrape from the parts that keep the counts, so the hot path does no bookkeeping of its own."""
 
-    def __init__(self, processor: PerChatProcessor, limiter: PriorityRateLimiter, nlu: NluClient | None) -> None:
-        self._processor, self._limiter, self._nlu = processor, limiter, nlu
+    def __init__(
+        self,
+        processor: PerChatProcessor,
+        limiter: PriorityRateLimiter,
+        nlu: NluClient | None,
+        inbox: Inbox | None = None,
+    ) -> None:
+        self._processor, self._limiter, self._nlu, self._inbox = processor, limiter, nlu, inbox
 
     def collect(self) -> Iterator[Metric]:
         processor, limiter = self._processor, self._limiter
@@ -37,6 +44,13 @@ class _Live(Collector):
             ("bot_chats_active", "Chats with an update waiting or running", processor.active_chats),
             ("bot_sends_waiting", "Messages waiting for Telegram's rate limit", limiter.waiting),
         ]
+        if self._inbox is not None:
+            inbox = self._inbox
+            counters += [
+                ("bot_updates_duplicate", "Updates already in the journal, not acted on again", inbox.duplicates),
+                ("bot_updates_taken_over", "Updates taken over from a replica whose lease ran out", inbox.taken_over),
+                ("bot_updates_in_memory", "Updates handled without the journal (database down)", inbox.in_memory),
+            ]
         if self._nlu is not None:
             counters.append(("bot_nlu_errors", "NLU calls that failed or were not made", self._nlu.errors))
             state = self._nlu.breaker.state.value
@@ -48,7 +62,13 @@ class _Live(Collector):
 
 
 class Metrics:
-    def __init__(self, processor: PerChatProcessor, limiter: PriorityRateLimiter, nlu: NluClient | None) -> None:
+    def __init__(
+        self,
+        processor: PerChatProcessor,
+        limiter: PriorityRateLimiter,
+        nlu: NluClient | None,
+        inbox: Inbox | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         self.updates_received = Counter(
             "bot_updates_received", "Updates Telegram delivered (accepted by the webhook)", registry=self.registry
@@ -59,7 +79,7 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.registry.register(_Live(processor, limiter, nlu))
+        self.registry.register(_Live(processor, limiter, nlu, inbox))
         processor.on_handled = self.handled_seconds.observe
 
     def render(self) -> bytes:

@@ -2,8 +2,10 @@
 
 As python-telegram-bot's custom-webhook example does, the application runs without an updater and this app hands
 it each update. The secret token Telegram sends with every request (set with setWebhook) is checked in constant
-time; a request without it is answered 403 and nothing else happens. An update is acknowledged (200) only once the
-update processor has accepted it: while the processor is full the answer waits, and Telegram sends more slowly.
+time; a request without it is answered 403 and nothing else happens, nothing stored. An update is acknowledged (200)
+only once it is stored in the journal and the update processor has accepted it (while the processor is full the
+answer waits, and Telegram sends more slowly), or, with the database down, once it has been handled in memory. A copy
+of an update already in the journal is answered 200 and not acted on (`bot.channels.telegram.inbound`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import uvicorn
 from sqlalchemy import text
@@ -20,16 +23,16 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from telegram import Update
 from telegram.ext import Application
 
 from bot import app
 from bot.app import Services
 from bot.channels.telegram.application import ALLOWED_UPDATES
+from bot.channels.telegram.inbound import LEASE, TICK_SECONDS, Inbox
 from bot.channels.telegram.metrics import CONTENT_TYPE, Metrics
 from bot.channels.telegram.rate_limit import PriorityRateLimiter
 from bot.channels.telegram.updates import PerChatProcessor
-from bot.config import Settings
+from bot.config import Settings, check_for_production
 from bot.storage.models import Database
 from bot.understanding.nlu_client import NluClient
 
@@ -42,12 +45,7 @@ CHECK_SECONDS = 2.0
 START_SECONDS = 10.0
 
 
-async def hand_over(application: Application, update: Update) -> None:  # type: ignore[type-arg]
-    """Give the update to the processor; returns once it is accepted (queued behind its chat), not handled."""
-    await application.update_processor.process_update(update, application.process_update(update))
-
-
-def create_app(application: Application, services: Services, metrics: Metrics) -> Starlette:  # type: ignore[type-arg]
+def create_app(inbox: Inbox, services: Services, metrics: Metrics) -> Starlette:
     secret = (services.settings.webhook_secret or "").encode()
 
     async def telegram(request: Request) -> Response:
@@ -57,11 +55,11 @@ def create_app(application: Application, services: Services, metrics: Metrics) -
         if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
             return Response(status_code=413)
         try:
-            update = Update.de_json(json.loads(await request.body()), application.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):
+            update, kept = inbox.parse(json.loads(await request.body()))
+        except (ValueError, RecursionError):  # not JSON, not an update, or nested beyond reason
             return Response(status_code=400)
         metrics.updates_received.inc()
-        await hand_over(application, update)
+        await inbox.receive(update, kept)
         return Response()
 
     async def healthz(_: Request) -> Response:
@@ -113,17 +111,25 @@ class WebhookBot:
     settings: Settings
     port: int = 0
     """The port the server listens on, once started (useful when the settings ask for port 0)."""
+    journal_tick: float = TICK_SECONDS
+    """Seconds between lease renewals and looks for updates a dead replica left (shorter in tests)."""
+    journal_lease: timedelta = LEASE
+    """How long an update stays this process's without a renewal (shorter in tests)."""
     _application: Application | None = None  # type: ignore[type-arg]
     _services: Services | None = None
     _server: uvicorn.Server | None = None
     _serving: asyncio.Task[None] | None = field(default=None, repr=False)
+    inbox: Inbox | None = None
+    _ticking: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
+        check_for_production(self.settings, webhook=True)  # one PSEUDONYM_SECRET for all replicas, a WEBHOOK_SECRET
         application, services = await app.build_telegram(self.settings, polling=False)
         self._application, self._services = application, services
         processor, limiter = application.update_processor, application.bot.rate_limiter
         assert isinstance(processor, PerChatProcessor) and isinstance(limiter, PriorityRateLimiter)
-        metrics = Metrics(processor, limiter, services.nlu)
+        self.inbox = inbox = Inbox(application, services.database, services.secret, lease=self.journal_lease)
+        metrics = Metrics(processor, limiter, services.nlu, inbox)
         await application.initialize()
         if application.post_init is not None:
             await application.post_init(application)
@@ -135,9 +141,10 @@ class WebhookBot:
                 drop_pending_updates=False,
             )
         await application.start()
+        self._ticking = asyncio.create_task(inbox.run(self.journal_tick), name="inbound-journal")
         host, port = self.settings.listen_host_port
         config = uvicorn.Config(
-            create_app(application, services, metrics),
+            create_app(inbox, services, metrics),
             host=host,
             port=port,
             log_level="warning",
@@ -165,6 +172,10 @@ class WebhookBot:
         if self._server is not None and self._serving is not None:
             self._server.should_exit = True
             await self._serving
+        if self.inbox is not None and self._ticking is not None:
+            self.inbox.stop()
+            await self._ticking
+            self._ticking = None
         application, self._application = self._application, None
         if application is not None:
             if application.running:
@@ -172,6 +183,8 @@ class WebhookBot:
             if application.post_shutdown is not None:
                 await application.post_shutdown(application)
             await application.shutdown()
+        if self.inbox is not None and self._services is not None:
+            await self.inbox.release()  # what the processor did not finish: another replica takes it at once
         if self._services is not None:
             await self._services.aclose()
             self._services = None

@@ -1,0 +1,273 @@
+"""Webhook updates without loss and without doing anything twice, across replicas (`bot.storage.journal`).
+
+An update is stored in the journal before Telegram gets its 200, so a replica that dies afterwards (SIGKILL, a
+node lost) loses nothing: its lease runs out and another replica's `Inbox` takes the update over within
+`LEASE + TICK_SECONDS`. A copy of an update that is already in the journal (Telegram redelivers; two replicas may
+each get one) is answered 200 and not acted on. When the database does not answer, the update is handled in memory
+at once (the pipeline sends the crisis lines and the "can't answer now" reply without a database) and the 200 waits
+until that is done.
+
+What is stored while an update waits or runs: the update without names, usernames, chat titles or phone numbers
+(`strip_identities`), encrypted with a key derived from the pseudonym secret (Fernet), for seconds. Once the work is
+done the payload is deleted; the update id and the time stay for a day to recognise redeliveries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import enum
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from telegram import Update
+from telegram.ext import Application
+
+from bot.channels.telegram.updates import PerChatProcessor
+from bot.storage import journal
+from bot.storage.models import Database, utcnow
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=20)
+"""How long an update is its owner's without a renewal; the owner renews every tick while the work runs."""
+TICK_SECONDS = 5.0
+"""How often each replica renews its leases and looks for updates whose owner died."""
+JOURNAL_SECONDS = 2.0
+"""A journal write that takes longer counts as a database that is down (the update is then handled in memory)."""
+FORGET_EVERY = timedelta(hours=1)
+
+BLANKED = frozenset({"first_name", "phone_number"})
+"""Required by python-telegram-bot's classes, so kept as empty strings."""
+DROPPED = frozenset({"last_name", "username", "active_usernames", "sender_user_name", "author_signature", "bio"})
+CHAT_TYPES = frozenset({"private", "group", "supergroup", "channel"})
+
+
+class Outcome(enum.Enum):
+    STORED = "stored"
+    """New: stored and handed to the processor."""
+    DUPLICATE = "duplicate"
+    """Already in the journal: not acted on again."""
+    IN_MEMORY = "in_memory"
+    """The database did not answer: handled in memory, done before the 200."""
+
+
+def strip_identities(value: Any) -> Any:
+    """The update without what the bot never needs and must never store: names, usernames, chat titles, phone
+    numbers (a copy; ids, text and the language code stay, the handlers need them)."""
+    if isinstance(value, list):
+        return [strip_identities(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    is_chat = value.get("type") in CHAT_TYPES and "id" in value
+    kept: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in DROPPED or (is_chat and key == "title"):
+            continue
+        kept[key] = "" if key in BLANKED else strip_identities(item)
+    return kept
+
+
+class Sealer:
+    """Encrypts stored payloads with a key of their own, derived from the pseudonym secret all replicas share."""
+
+    def __init__(self, secret: bytes) -> None:
+        key = hmac.new(secret, b"inbound-update-key", hashlib.sha256).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+
+    def seal(self, data: dict[str, Any]) -> str:
+        return self._fernet.encrypt(json.dumps(data, separators=(",", ":")).encode()).decode()
+
+    def open(self, sealed: str) -> dict[str, Any]:
+        try:
+            data = json.loads(self._fernet.decrypt(sealed.encode()))
+        except (InvalidToken, ValueError) as error:
+            raise ValueError("a stored update cannot be read with this secret") from error
+        if not isinstance(data, dict):
+            raise ValueError("a stored update is not an object")
+        return data
+
+
+class Inbox:
+    """One webhook process's side of the journal: store, hand over, mark done; renew leases; take over."""
+
+    def __init__(
+        self,
+        application: Application,  # type: ignore[type-arg]
+        database: Database,
+        secret: bytes,
+        clock: Callable[[], datetime] = utcnow,
+        lease: timedelta = LEASE,
+    ) -> None:
+        self._application = application
+        self._database = database
+        self._sealer = Sealer(secret)
+        self._clock = clock
+        self._lease = lease
+        self.owner = secrets.token_hex(8)
+        """Random per process: names this process's leases, and nothing else."""
+        self._working: set[int] = set()
+        """Update ids this process holds a lease on (queued, running, or done but not yet marked done)."""
+        self._unmarked: set[int] = set()
+        """Done, but the database did not take the mark yet: retried every tick, lease renewed meanwhile."""
+        self._stop = asyncio.Event()
+        self._taking_over: set[asyncio.Task[None]] = set()
+        self._forgotten_at: datetime | None = None
+        self.duplicates = 0
+        self.taken_over = 0
+        self.in_memory = 0
+
+    def parse(self, data: object) -> tuple[Update, dict[str, Any]]:
+        """The update as it will be stored and handled (identities stripped); ValueError when it is not one."""
+        if not isinstance(data, dict):
+            raise ValueError("an update is a JSON object")
+        kept = strip_identities(data)
+        try:
+            update = Update.de_json(kept, self._application.bot)
+        except (TypeError, KeyError, AttributeError) as error:
+            raise ValueError("not a Telegram update") from error
+        return update, kept
+
+    async def receive(self, update: Update, kept: dict[str, Any]) -> Outcome:
+        """Store the update and hand it to the processor (returns once it is queued: the processor's back-pressure
+        holds the 200 back while it is full); a copy already stored is left alone; without a database, handle it
+        now and return once it is done."""
+        try:
+            stored = await asyncio.wait_for(
+                journal.record(
+                    self._database, update.update_id, self._sealer.seal(kept), self.owner, self._clock(), self._lease
+                ),
+                JOURNAL_SECONDS,
+            )
+        except Exception as error:
+            logger.error("the journal could not store an update (%s); it is handled in memory", type(error).__name__)
+            self.in_memory += 1
+            await self._handle_now(update)
+            return Outcome.IN_MEMORY
+        if not stored:
+            self.duplicates += 1
+            return Outcome.DUPLICATE
+        await self._hand_over(update)
+        return Outcome.STORED
+
+    async def _hand_over(self, update: Update) -> None:
+        self._working.add(update.update_id)
+        processor = self._application.update_processor
+        await processor.process_update(update, self._work(update))
+
+    async def _work(self, update: Update) -> None:
+        """Handle the update (replies sent), then mark it done. Cancelled at shutdown, it stays pending: released."""
+        try:
+            await self._application.process_update(update)
+        except Exception as error:  # Application.process_update reports handler errors itself; this is a last guard
+            logger.error("an update failed: %s", type(error).__name__)
+        await self._finish(update.update_id)
+
+    async def _finish(self, update_id: int) -> None:
+        try:
+            await asyncio.wait_for(journal.finish(self._database, [update_id], self._clock()), JOURNAL_SECONDS)
+        except Exception as error:
+            logger.warning("an update could not be marked done yet (%s); retried", type(error).__name__)
+            self._unmarked.add(update_id)
+            return
+        self._working.discard(update_id)
+
+    async def _handle_now(self, update: Update) -> None:
+        """Through the processor (in order behind the chat's earlier updates), waiting until the work is done."""
+        done = asyncio.get_running_loop().create_future()
+
+        async def work() -> None:
+            try:
+                await self._application.process_update(update)
+            finally:
+                if not done.done():
+                    done.set_result(None)
+
+        await self._application.update_processor.process_update(update, work())
+        await done
+        # The insert may have reached the database after all (a write that timed out): then its row is ours, and the
+        # next tick marks it done (a no-op when there is none), so no replica takes it over and acts again.
+        self._working.add(update.update_id)
+        self._unmarked.add(update.update_id)
+
+    async def tick(self) -> None:
+        """Renew this process's leases, retry marks that failed, take over updates whose owner died."""
+        now = self._clock()
+        await journal.renew(self._database, self._working, self.owner, now, self._lease)
+        if self._unmarked:
+            marking = set(self._unmarked)
+            await journal.finish(self._database, marking, now)
+            self._unmarked -= marking
+            self._working -= marking
+        claimed = await journal.claim(self._database, self.owner, now, self._lease, self._room())
+        if claimed:
+            self._working.update(row.update_id for row in claimed)
+            # Handed over beside the tick, so that a full processor never holds up the renewal of the leases.
+            task = asyncio.create_task(self._take_over(claimed), name="inbound-take-over")
+            self._taking_over.add(task)
+            task.add_done_callback(self._taking_over.discard)
+        if self._forgotten_at is None or now - self._forgotten_at >= FORGET_EVERY:
+            async with self._database.sessions.begin() as session:
+                await journal.forget_done(session, now)
+            self._forgotten_at = now
+
+    def _room(self) -> int:
+        processor = self._application.update_processor
+        if isinstance(processor, PerChatProcessor):
+            return min(journal.CLAIM_BATCH, processor.max_waiting - processor.pending)
+        return journal.CLAIM_BATCH
+
+    async def _take_over(self, claimed: list[journal.Claimed]) -> None:
+        """Hand the claimed updates over in update-id order, which keeps each chat's order (the processor queues
+        per chat)."""
+        for row in claimed:
+            try:
+                update, _ = self.parse(self._sealer.open(row.payload or ""))
+            except ValueError:
+                logger.error("a stored update could not be read; it is dropped")
+                self._unmarked.add(row.update_id)
+                continue
+            self.taken_over += 1
+            await self._hand_over(update)
+
+    async def run(self, interval: float = TICK_SECONDS) -> None:
+        """Tick every `interval` seconds until `stop`; a tick that fails (database down) is tried again next time."""
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), interval)
+            if self._stop.is_set():
+                break
+            try:
+                await self.tick()
+            except Exception as error:
+                logger.warning("the journal tick failed (%s); tried again in %.0f s", type(error).__name__, interval)
+        for task in set(self._taking_over):  # what they did not hand over yet is given back by `release`
+            task.cancel()
+        if self._taking_over:
+            await asyncio.wait(set(self._taking_over))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def release(self) -> None:
+        """At shutdown, once the processor is done: mark what was done, give back what was not, for another replica
+        to take over at once instead of after the lease."""
+        now = self._clock()
+        try:
+            await journal.finish(self._database, self._unmarked, now)
+            released = await journal.release(self._database, self._working - self._unmarked, self.owner, now)
+        except Exception as error:
+            logger.error("could not give back unfinished updates (%s); their leases run out", type(error).__name__)
+            return
+        if released:
+            logger.info("gave back %d unfinished updates for another replica", released)
+        self._working.clear()
+        self._unmarked.clear()

@@ -1,0 +1,153 @@
+"""The inbound journal: webhook updates stored before they are acknowledged, worked on under a lease, then forgotten.
+
+Telegram redelivers an update until it gets a 200, and several webhook replicas may each receive one copy; the
+database decides who acts. `record` inserts a row (`INSERT … ON CONFLICT DO NOTHING`): only the replica whose insert
+made the row acts on it. The row carries a lease: its owner (a random token per process) renews it while it works,
+and marks the row done when the work is finished, which deletes the payload. A row still pending after its lease
+ran out belongs to a replica that died; `claim` gives it to another (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite:
+the single guarded `UPDATE … WHERE lease_until < now` is atomic on its own).
+
+Each function is one short unit of work of its own; none of them is ever called with a network call in between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import Database, InboundUpdate
+
+PENDING = "pending"
+DONE = "done"
+KEEP_DONE = timedelta(hours=24)
+"""How long a done update's id is kept, to recognise a redelivery (Telegram keeps an update for at most a day)."""
+CLAIM_BATCH = 50
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A pending update taken over from a replica whose lease ran out."""
+
+    update_id: int
+    payload: str | None
+
+
+def _second(moment: datetime) -> datetime:
+    """Times kept after the work is done need no more than the second."""
+    return moment.replace(microsecond=0)
+
+
+async def record(database: Database, update_id: int, payload: str, owner: str, now: datetime, lease: timedelta) -> bool:
+    """Store a newly received update, leased to `owner`; False when its id is known already (a redelivery, or a copy
+    another replica stored first): then nobody here acts on it."""
+    insert = postgresql.insert if database.engine.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(InboundUpdate)
+        .values(
+            update_id=update_id,
+            status=PENDING,
+            payload=payload,
+            owner=owner,
+            lease_until=now + lease,
+            received_at=_second(now),
+        )
+        .on_conflict_do_nothing(index_elements=[InboundUpdate.update_id])
+        .returning(InboundUpdate.update_id)
+    )
+    async with database.sessions.begin() as session:
+        result = await session.execute(statement)
+        return result.first() is not None
+
+
+async def finish(database: Database, update_ids: Collection[int], now: datetime) -> int:
+    """Mark updates done and delete their payloads; returns how many were still pending (whoever held the lease:
+    the work is done, so nobody should start it again)."""
+    if not update_ids:
+        return 0
+    statement = (
+        update(InboundUpdate)
+        .where(InboundUpdate.update_id.in_(list(update_ids)), InboundUpdate.status == PENDING)
+        .values(status=DONE, payload=None, owner=None, lease_until=None, done_at=_second(now))
+    )
+    async with database.sessions.begin() as session:
+        return await _count(session, statement)
+
+
+async def renew(database: Database, update_ids: Collection[int], owner: str, now: datetime, lease: timedelta) -> int:
+    """Extend the lease of the updates `owner` still works on; returns how many it still holds."""
+    if not update_ids:
+        return 0
+    statement = (
+        update(InboundUpdate)
+        .where(
+            InboundUpdate.update_id.in_(list(update_ids)),
+            InboundUpdate.owner == owner,
+            InboundUpdate.status == PENDING,
+        )
+        .values(lease_until=now + lease)
+    )
+    async with database.sessions.begin() as session:
+        return await _count(session, statement)
+
+
+async def release(database: Database, update_ids: Collection[int], owner: str, now: datetime) -> int:
+    """Give back updates `owner` will not finish (it is stopping), so another replica takes them over at once."""
+    if not update_ids:
+        return 0
+    statement = (
+        update(InboundUpdate)
+        .where(
+            InboundUpdate.update_id.in_(list(update_ids)),
+            InboundUpdate.owner == owner,
+            InboundUpdate.status == PENDING,
+        )
+        .values(owner=None, lease_until=now - timedelta(seconds=1))
+    )
+    async with database.sessions.begin() as session:
+        return await _count(session, statement)
+
+
+async def claim(
+    database: Database, owner: str, now: datetime, lease: timedelta, limit: int = CLAIM_BATCH
+) -> list[Claimed]:
+    """Take over pending updates whose lease ran out, oldest first, leased to `owner` from now on.
+
+    Two replicas claiming at once never get the same row: on PostgreSQL the rows are locked and skipped by the
+    other (`FOR UPDATE SKIP LOCKED`); on SQLite the one `UPDATE` runs under the database's write lock, and its guard
+    (`lease_until < now`) fails for the second."""
+    if limit < 1:
+        return []
+    expired = or_(InboundUpdate.lease_until.is_(None), InboundUpdate.lease_until < now)
+    oldest = (
+        select(InboundUpdate.update_id)
+        .where(InboundUpdate.status == PENDING, expired)
+        .order_by(InboundUpdate.update_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # SQLite has no row locks; SQLAlchemy leaves the clause out there
+    )
+    statement = (
+        update(InboundUpdate)
+        .where(InboundUpdate.update_id.in_(oldest), InboundUpdate.status == PENDING, expired)
+        .values(owner=owner, lease_until=now + lease)
+        .returning(InboundUpdate.update_id, InboundUpdate.payload)
+    )
+    async with database.sessions.begin() as session:
+        rows: Sequence[Any] = (await session.execute(statement)).all()
+    return sorted((Claimed(row.update_id, row.payload) for row in rows), key=lambda claimed: claimed.update_id)
+
+
+async def forget_done(session: AsyncSession, now: datetime) -> int:
+    """Remove done updates older than `KEEP_DONE`, in the caller's unit of work (the retention purge)."""
+    statement = delete(InboundUpdate).where(InboundUpdate.status == DONE, InboundUpdate.done_at < now - KEEP_DONE)
+    return await _count(session, statement)
+
+
+async def _count(session: AsyncSession, statement: Any) -> int:
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount

@@ -1,0 +1,272 @@
+"""Webhook replicas lose no update and act on none twice: real uvicorn servers on loopback, the real application,
+the Bot API stand-in, the real NLU service, one database shared by the replicas (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import make_url
+
+from bot import app
+from bot.channels.telegram.inbound import LEASE, Sealer, strip_identities
+from bot.channels.telegram.webhook import SECRET_HEADER, WebhookBot
+from bot.storage import journal
+from bot.storage.models import Database, InboundUpdate, utcnow
+from standin.bot_api import USER, StandIn, text_update
+from standin.faults import CuttableProxy, SlowNlu
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.integration
+
+SECRET = "het-echte-geheim_42"
+PSEUDONYM_SECRET = "replicas-share-this"
+DANGER = "ik wil niet meer leven"
+
+
+@pytest.fixture
+def stand_in() -> Iterator[StandIn]:
+    server = StandIn()
+    server.start()
+    yield server
+    server.stop()
+
+
+class Replicas:
+    """Webhook processes on one database and one stand-in, as behind a load balancer."""
+
+    def __init__(self, tmp_path: Path, stand_in: StandIn, rasa_url: str, database_url: str) -> None:
+        self.rasa_url = rasa_url
+        self.settings = make_settings(
+            tmp_path,
+            telegram_token="123456:TEST-TOKEN",
+            telegram_api_base_url=stand_in.base_url,
+            rasa_url=rasa_url,
+            database_url=database_url,
+            pseudonym_secret=PSEUDONYM_SECRET,
+            webhook_listen="127.0.0.1:0",
+            webhook_secret=SECRET,
+        )
+        self.stand_in = stand_in
+        self.bots: list[WebhookBot] = []
+
+    async def start(self, count: int = 1, tick: float = 0.2, lease: timedelta = LEASE) -> list[httpx.AsyncClient]:
+        await app.migrate(self.settings)
+        clients = []
+        for _ in range(count):
+            bot = WebhookBot(self.settings, journal_tick=tick, journal_lease=lease)
+            await bot.start()
+            self.bots.append(bot)
+            clients.append(httpx.AsyncClient(base_url=f"http://127.0.0.1:{bot.port}"))
+        return clients
+
+    async def stop(self) -> None:
+        for bot in self.bots:
+            await bot.stop()
+
+    def replies_to_user(self) -> list[str]:
+        return [
+            str(call.params["text"])
+            for call in self.stand_in.calls_to("sendMessage")
+            if call.params.get("chat_id") == USER["id"]
+        ]
+
+    async def row(self, update_id: int) -> InboundUpdate | None:
+        database = Database(self.settings.database_url)
+        try:
+            async with database.sessions() as session:
+                found: InboundUpdate | None = await session.get(InboundUpdate, update_id)
+                return found
+        finally:
+            await database.dispose()
+
+    async def wait_until_done(self, update_id: int, clients: list[httpx.AsyncClient], within: float = 15.0) -> None:
+        """Until the update's row is done and no replica has anything left to handle."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            row = await self.row(update_id)
+            if row is not None and row.status == journal.DONE and all([await idle(c) for c in clients]):
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"update {update_id} was not done in time")
+            await asyncio.sleep(0.05)
+
+
+def assert_answered_once(replies: list[str]) -> None:
+    """The crisis lines and what follows them, each sent once."""
+    assert len([reply for reply in replies if "0800-0113" in reply]) == 1
+    assert len(set(replies)) == len(replies) >= 1
+
+
+async def idle(client: httpx.AsyncClient) -> bool:
+    return "bot_updates_pending 0.0" in (await client.get("/metrics")).text
+
+
+async def metric(client: httpx.AsyncClient, name: str) -> str:
+    for line in (await client.get("/metrics")).text.splitlines():
+        if line.startswith(f"{name} "):
+            return line.split()[1]
+    raise AssertionError(f"{name} is not in /metrics")
+
+
+@pytest.fixture
+async def replicas(tmp_path: Path, stand_in: StandIn, rasa_url: str, database_url: str) -> AsyncIterator[Replicas]:
+    running = Replicas(tmp_path, stand_in, rasa_url, database_url)
+    yield running
+    await running.stop()
+
+
+def update(text: str, number: int) -> dict[str, Any]:
+    return {**text_update(text), "update_id": number}
+
+
+def post(client: httpx.AsyncClient, body: dict[str, Any]) -> Any:
+    return client.post("/telegram", json=body, headers={SECRET_HEADER: SECRET})
+
+
+async def test_the_same_update_posted_twice_is_answered_once(replicas: Replicas) -> None:
+    [client] = await replicas.start()
+    start = update("/start", 501)
+    assert (await post(client, start)).status_code == 200
+    assert (await post(client, start)).status_code == 200  # Telegram redelivers: acknowledged, not acted on
+    await replicas.wait_until_done(501, [client])
+    [welcome] = replicas.replies_to_user()
+    assert "anoniem" in welcome
+    assert await metric(client, "bot_updates_duplicate_total") == "1.0"
+    await client.aclose()
+
+
+async def test_two_replicas_given_the_same_update_answer_it_once(replicas: Replicas) -> None:
+    first, second = await replicas.start(count=2)
+    danger = update(DANGER, 502)
+    responses = [await post(first, danger), await post(second, danger)]
+    assert [response.status_code for response in responses] == [200, 200]
+    await replicas.wait_until_done(502, [first, second])
+    assert_answered_once(replicas.replies_to_user())
+    for client in (first, second):
+        await client.aclose()
+
+
+async def test_a_handled_update_keeps_no_payload_and_a_waiting_one_no_names(replicas: Replicas) -> None:
+    [client] = await replicas.start()
+    await post(client, update("/start", 503))
+    await replicas.wait_until_done(503, [client])
+    row = await replicas.row(503)
+    assert row is not None and (row.status, row.payload, row.owner) == ("done", None, None)
+    stored = strip_identities(update("hallo", 504))  # what the journal keeps while an update waits
+    for name in (USER["first_name"], USER["username"]):
+        assert str(name) not in str(stored)
+    assert stored["message"]["text"] == "hallo" and stored["message"]["from"]["id"] == USER["id"]
+    await client.aclose()
+
+
+async def test_an_update_a_dead_replica_left_is_taken_over_and_answered_once(replicas: Replicas) -> None:
+    # As a replica killed after its 200 leaves it: pending, its lease run out, its owner gone.
+    database = Database(replicas.settings.database_url)
+    await app.migrate(replicas.settings)
+    sealed = Sealer(PSEUDONYM_SECRET.encode()).seal(strip_identities(update(DANGER, 505)))
+    long_ago = utcnow() - 2 * LEASE
+    assert await journal.record(database, 505, sealed, "killed-replica", long_ago, LEASE)
+    await database.dispose()
+
+    first, second = await replicas.start(count=2)  # both look for it every 0.2 s; one takes it
+    await replicas.wait_until_done(505, [first, second])
+    assert_answered_once(replicas.replies_to_user())
+    taken = [await metric(client, "bot_updates_taken_over_total") for client in (first, second)]
+    assert sorted(taken) == ["0.0", "1.0"]
+    assert (await post(first, update(DANGER, 505))).status_code == 200  # Telegram's late redelivery
+    await replicas.wait_until_done(505, [first, second])
+    assert_answered_once(replicas.replies_to_user())
+    for client in (first, second):
+        await client.aclose()
+
+
+async def test_a_lease_that_is_still_running_is_not_taken_over(replicas: Replicas) -> None:
+    database = Database(replicas.settings.database_url)
+    await app.migrate(replicas.settings)
+    sealed = Sealer(PSEUDONYM_SECRET.encode()).seal(strip_identities(update("/start", 506)))
+    assert await journal.record(database, 506, sealed, "busy-replica", utcnow(), timedelta(hours=1))
+    await database.dispose()
+    [client] = await replicas.start()
+    [bot] = replicas.bots
+    assert bot.inbox is not None
+    await bot.inbox.tick()  # what the loop does every few seconds, once more here
+    row = await replicas.row(506)
+    assert row is not None and (row.status, row.owner) == ("pending", "busy-replica")
+    assert replicas.replies_to_user() == []
+    await client.aclose()
+
+
+async def test_work_that_outlasts_the_lease_keeps_it_and_is_not_done_twice(
+    tmp_path: Path, stand_in: StandIn, database_url: str
+) -> None:
+    slow = SlowNlu(delay=2.5)  # the NLU service answers after 2.5 s; each lease lasts 1 s unless renewed
+    await slow.start()
+    running = Replicas(tmp_path, stand_in, slow.url, database_url)
+    try:
+        first, second = await running.start(count=2, lease=timedelta(seconds=1))
+        await post(first, update("/start", 509))
+        await running.wait_until_done(509, [first, second])
+        await post(first, update("hoe regel ik een bezoek", 510))
+        await running.wait_until_done(510, [first, second])
+        assert len(slow.answered_at) == 1  # understood once: the other replica never took it over
+        assert [await metric(client, "bot_updates_taken_over_total") for client in (first, second)] == ["0.0", "0.0"]
+        assert len(running.replies_to_user()) == len(set(running.replies_to_user())) >= 2
+        for client in (first, second):
+            await client.aclose()
+    finally:
+        await running.stop()
+        await slow.stop()
+
+
+@pytest.mark.parametrize("headers", [{}, {SECRET_HEADER: "geraden"}])
+async def test_a_request_without_the_right_secret_is_not_stored(replicas: Replicas, headers: dict[str, str]) -> None:
+    [client] = await replicas.start()
+    response = await client.post("/telegram", json=update(DANGER, 507), headers=headers)
+    assert response.status_code == 403
+    assert await replicas.row(507) is None
+    assert replicas.replies_to_user() == []
+    await client.aclose()
+
+
+async def test_webhook_mode_refuses_to_start_without_a_pseudonym_secret(tmp_path: Path, stand_in: StandIn) -> None:
+    settings = make_settings(
+        tmp_path,
+        telegram_token="123456:TEST-TOKEN",
+        telegram_api_base_url=stand_in.base_url,
+        pseudonym_secret=None,
+        webhook_listen="127.0.0.1:0",
+        webhook_secret=SECRET,
+    )
+    with pytest.raises(SystemExit, match="PSEUDONYM_SECRET must be set with webhook mode"):
+        await WebhookBot(settings).start()
+    assert not (tmp_path / "pseudonym.secret").exists()
+    assert stand_in.calls == []
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_with_the_database_down_an_acute_message_gets_the_crisis_lines_before_the_200(
+    tmp_path: Path, stand_in: StandIn, rasa_url: str, database_url: str
+) -> None:
+    url = make_url(database_url)
+    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    proxied = url.set(port=proxy.listen_port).render_as_string(hide_password=False)
+    running = Replicas(tmp_path, stand_in, rasa_url, proxied)
+    try:
+        [client] = await running.start()
+        await proxy.cut()  # PostgreSQL is gone from here on
+        response = await post(client, update(DANGER, 508))
+        assert response.status_code == 200
+        [lines] = running.replies_to_user()  # already sent when the 200 came: handled in memory, not queued
+        assert "113" in lines
+        assert await metric(client, "bot_updates_in_memory_total") == "1.0"
+        await client.aclose()
+    finally:
+        await running.stop()
+        await proxy.cut()
