@@ -157,6 +157,7 @@ def test_a_municipality_is_recognised_anywhere_in_a_sentence(text: str, place: s
         "mijn man zit in de gevangenis in Zwolle",
         "the prison in Rotterdam won't tell me anything",
         "bezoek in PI Vught",
+        "morgen op bezoek in Breda",
         "wat kan ik inzetten voor dit gezin",
     ],
 )

@@ -140,10 +140,11 @@ MAX_NAME_WORDS = 4
 # Typos are forgiven only in names this long: short names are too close to ordinary words.
 MIN_FUZZY_LENGTH = 6
 _LONG_WORD = re.compile(r"[^\W\d_]{%d,}" % MIN_FUZZY_LENGTH)  # noqa: UP031 (a regex's braces)
-# A town right after these words is where the prison is: "zit vast in Vught", "PI Zwolle", "the prison in Zwolle".
+# A town right after these words is where the prison is: "zit vast in Vught", "PI Zwolle", "op bezoek in Zwolle".
 _PRISON_BEFORE = re.compile(
     r"\b(?:pi|p\.i\.|gevangenis|bajes|huis van bewaring|hvb|penitentiaire inrichting|justitieel complex|"
-    r"detentiecentrum|vast|opgesloten|gedetineerd|zit|zitten|cel|prison|jail|locked up|detained|held)"
+    r"detentiecentrum|vast|opgesloten|gedetineerd|zit|zitten|cel|bezoek|prison|jail|locked up|detained|held|"
+    r"visit|visiting)"
     r"(?:\s+(?:in|te|at|van|of))?\s+$"
 )
 
