@@ -33,7 +33,8 @@ UI_TEXTS: tuple[str, ...] = (
     "forget_expired", "forget_kept", "forget_none", "handoff_declined", "handoff_joined", "handoff_left",
     "handoff_message", "handoff_next_opening", "handoff_offer", "handoff_outside_hours", "handoff_parked",
     "handoff_still_waiting", "handoff_stopped", "handoff_text_only", "handoff_waiting", "handoff_waiting_acute",
-    "help", "language_set", "local_help", "local_help_unknown", "low_confidence", "menu", "mydata_case",
+    "help", "language_set", "local_help", "local_help_found", "local_help_unknown", "low_confidence", "menu",
+    "mydata_case",
     "mydata_case_closed", "mydata_case_transcript_no", "mydata_case_transcript_yes", "mydata_case_who",
     "mydata_cases", "mydata_cases_none", "mydata_child_age", "mydata_first_visit_no", "mydata_first_visit_yes",
     "mydata_footer", "mydata_intro", "mydata_language", "mydata_municipality", "mydata_none", "mydata_role",
@@ -135,7 +136,7 @@ STALE_AFTER = timedelta(days=365)
 # Dutch phone numbers as the bot writes them: 112, 113, 0800-0113, 088-0767 000, 079-331 05 68, 0800-5463-000.
 PHONE = re.compile(r"^(11[23]|0[0-9]{2,3}-[0-9]{3,4}( ?[0-9]{2,3})*(-[0-9]{3})?)$")
 URL = re.compile(r"^https://[a-z0-9-]+(\.[a-z0-9-]+)+(/[^\s]*)?$", re.IGNORECASE)
-REGION = re.compile(r"^(national|municipality|(municipality|province):[^\W\d_][\w' -]*)$")
+REGION = re.compile(r"^(national|municipality|(municipality|province):'?[^\W\d_][\w' -]*)$")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.content import Prison
+from bot.content import Content, Prison
 from bot.understanding import entities
 
 PRISONS = (
@@ -98,7 +98,7 @@ def test_a_first_visit_is_recognised(text: str, first: bool | None) -> None:
 @pytest.mark.parametrize(
     ("text", "place"),
     [
-        ("ik woon in den bosch, waar kan ik heen", "Den Bosch"),
+        ("ik woon in den bosch, waar kan ik heen", "'s-Hertogenbosch"),
         ("we live in Tilburg and need help", "Tilburg"),
         ("de gemeente Breda helpt niet", "Breda"),
         ("hoe betaal ik de reis", None),
@@ -121,3 +121,61 @@ def test_a_municipality_alone_counts_when_the_bot_asked_for_one(text: str, place
 )
 def test_questions_and_long_sentences_are_not_taken_for_a_municipality(text: str) -> None:
     assert entities.municipality_reply(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("ik werk bij het cjg in tilburg. welke lokale hulp is er", "Tilburg"),
+        ("wijkteam breda. moeder met 3 kinderen, partner zit vast", "Breda"),
+        ("I work for the municipality of Tilburg. Where can families get support?", "Tilburg"),
+        ("community police officer in Utrecht. a boy keeps getting into fights", "Utrecht"),
+        ("ik ben ib'er op een basisschool in 's-hertogenbosch", "'s-Hertogenbosch"),
+        ("school in s-Hertogenbosch", "'s-Hertogenbosch"),
+        ("gezin uit Hertogenbosch", "'s-Hertogenbosch"),
+        ("ik woon in \u2019s-Hertogenbosch", "'s-Hertogenbosch"),  # a phone's curly apostrophe
+        ("een gezin in Bergen op Zoom", "Bergen op Zoom"),
+        ("wij wonen in etten leur", "Etten-Leur"),
+        ("jeugdwerker in Etten-Leur", "Etten-Leur"),
+        ("welke organisaties in EINDHOVEN helpen", "Eindhoven"),
+        ("hulp in tilbrug", "Tilburg"),
+        ("ik woon in de buurt van Roosendaal", "Roosendaal"),
+        ("we live in The Hague", "Den Haag"),
+        ("we wonen in Zevenaar", "Zevenaar"),
+    ],
+)
+def test_a_municipality_is_recognised_anywhere_in_a_sentence(text: str, place: str) -> None:
+    assert entities.municipality(text) == place
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "de gemeente helpt niet",
+        "ik heb een brede vraag over de beste hulp",
+        "hij zit vast in Tilburg",
+        "mijn man zit in de gevangenis in Zwolle",
+        "the prison in Rotterdam won't tell me anything",
+        "bezoek in PI Vught",
+        "morgen op bezoek in Breda",
+        "wat kan ik inzetten voor dit gezin",
+    ],
+)
+def test_ordinary_words_and_a_prison_s_town_are_no_municipality(text: str) -> None:
+    assert entities.municipality(text) is None
+
+
+@pytest.mark.parametrize(("text", "place"), [("utrecht", "Utrecht"), ("in Den Bosch.", "'s-Hertogenbosch")])
+def test_a_known_town_alone_is_read_as_the_municipality(text: str, place: str) -> None:
+    assert entities.named_alone(text) == place
+
+
+def test_every_town_with_a_local_entry_is_recognised_by_name(content: Content) -> None:
+    towns = {
+        organisation.region.partition(":")[2]
+        for organisation in content.organisations
+        if organisation.region.startswith("municipality:")
+    }
+    assert towns, "the sociale kaart has local entries"
+    for town in towns:
+        assert entities.municipality(f"een gezin in {town.lower()}") == town, town

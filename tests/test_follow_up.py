@@ -106,7 +106,7 @@ async def test_travel_costs_ask_the_municipality_and_point_to_local_help(
 
 async def test_a_named_municipality_is_remembered_in_passing(pipeline: Pipeline, database: Database) -> None:
     await pipeline.text(USER, "ik woon in den bosch en heb vragen over geld")
-    assert (await stored(database)).municipality == "Den Bosch"
+    assert (await stored(database)).municipality == "'s-Hertogenbosch"
 
 
 async def test_a_prison_named_in_a_visit_question_gets_its_own_pointer(pipeline: Pipeline) -> None:

@@ -25,6 +25,8 @@ LONG_ANSWER = 300
 MENU_AFTER = frozenset(("greet", "out_of_scope", "acknowledge", "opening", "change_role"))
 # Topics a young person does not get in the menu (they are about explaining to one's own child).
 NOT_FOR_YOUTH = frozenset(("explain_to_child",))
+# The general cards for the municipality's wijkteam / CJG: where the user's own town has an entry, it goes with them.
+LOCAL_POINTERS = frozenset(("sociaal_wijkteam", "cjg"))
 
 
 class Answers:
@@ -82,9 +84,8 @@ class Answers:
         named = entities.prison(turn.text, self.content.prisons) if turn.text else None
         if named is not None and topic_of(intent) in PRISON_TOPICS:
             parts.append(self.content.ui("prison_pointer", lang).format(prison=named.name))
-        town = entities.municipality(turn.text) if turn.text else None
-        if answer.local_help or (town is not None and self.content.local_organisations(town)):
-            parts.append(self.local_help(conversation, audience))  # a town named anywhere brings its card
+        if self._with_local_help(turn, answer.local_help, answer.organisations):
+            parts.append(self.local_help(conversation, audience))
         cards = self.content.cards(answer.organisations, audience, lang)
         if cards:
             parts.append(self.content.ui("cards_header", lang) + "\n" + "\n".join(cards))
@@ -132,18 +133,43 @@ class Answers:
             text += "\n\n" + footer
         return Reply(text, (*choices, skip))
 
+    def _with_local_help(self, turn: Turn, asked: bool, organisations: Sequence[str]) -> bool:
+        """Local help goes with an answer that asks for it; and once the user's town has its own entry, with any
+        answer to a message naming it, and with every answer that shows the general wijkteam / CJG card."""
+        if asked:
+            return True
+        place = turn.conversation.municipality
+        if place is None or not self.content.local_organisations(entities.canonical_municipality(place)):
+            return False
+        named = entities.municipality(turn.text) if turn.text else None
+        return named is not None or bool(LOCAL_POINTERS & set(organisations))
+
     def local_help(self, conversation: Conversation, audience: str) -> str:
-        """Where to go in the user's municipality: local entries, else the sociaal wijkteam / CJG pointer."""
+        """Where to go in the user's municipality: its own entries (the sociale kaart), else how to find the
+        sociaal wijkteam / CJG there."""
         lang, place = conversation.language, conversation.municipality
         if place is None:
             return self.content.ui("local_help_unknown", lang)
-        text = self.content.ui("local_help", lang).format(municipality=place)
+        place = entities.canonical_municipality(place)
         local = [
             self.content.card(organisation, lang)
             for organisation in self.content.local_organisations(place)
             if audience in organisation.audiences
         ]
+        text = self.content.ui("local_help_found" if local else "local_help", lang).format(municipality=place)
         return "\n".join([text, *local])
+
+    def local(self, turn: Turn) -> Reply:
+        """Asked for help in the user's own town ("en een wijkteam daar?", a town named after the pointer to local
+        help): the town's card, or how to find its wijkteam; the last answer's related questions stay one tap away."""
+        lang, last = turn.language, turn.conversation.last_answer
+        buttons: tuple[Button, ...] = ()
+        if last is not None and self.content.has_answer(last):
+            targets = self.content.answer(last, turn.audience, lang).follow_up
+            buttons = tuple(self._follow_up_button(target, lang) for target in targets)
+        text = self.local_help(turn.conversation, turn.audience)
+        footer = self.safety_footer(turn.conversation)
+        return Reply(f"{text}\n\n{footer}" if footer else text, (*buttons, self.menu_button(lang)))
 
     def _follow_up_button(self, target: str, lang: str) -> Button:
         action = actions.ShowTopic(target) if target in TOPIC_INTENT else actions.ShowAnswer(target)

@@ -20,6 +20,7 @@ from bot.conversation.turn import Memory, Turn
 from bot.insights.recorder import Recorder
 from bot.replies import Reply
 from bot.storage import cases
+from bot.understanding import entities
 from bot.understanding.topics import TOPIC_INTENT, topic_of
 from bot.understanding.understander import Understander, Understanding
 from safety.risk import RiskLevel
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 _WORDS = re.compile(r"[^\W_]+")
 # A message of at most this many words may lean on the one before ("en de oudste?", "and on a visit?").
 FOLLOW_UP_WORDS = 8
+# A professional's whole question for local help is answered with where to refer a family (local help included).
+REFERRAL_ANSWER = "prof_refer"
 
 TextStep = Callable[[Turn], Awaitable[list[Reply] | None]]
 """Handles typed text in one step; None: not an answer to this step's question, so it is an ordinary message."""
@@ -122,6 +125,9 @@ class Chat:
         sure = understanding.confidence >= self._understander.threshold
         if conversation.safety_check and conversation.alarm and self._after_crisis_question(turn.text, understanding):
             return [self._crisis.after(turn)]
+        local = await self._local_question(turn, sure)
+        if local is not None:
+            return local
         intent = understanding.intent or "out_of_scope"
         in_context = self._in_context(turn, sure)
         if in_context is not None:
@@ -142,6 +148,30 @@ class Chat:
         if understanding.risk is RiskLevel.CONCERN and turn.step is not Step.HANDOFF_OFFER:
             replies.append(self._concern(turn, understanding.categories))
         return replies
+
+    async def _local_question(self, turn: Turn, sure: bool) -> list[Reply] | None:
+        """Help in a municipality: a town on its own ("utrecht", after the pointer to local help) brings its card
+        whatever the model makes of one word; a question for local help the model is unsure of ("welke lokale hulp
+        is er in eindhoven", "en een wijkteam daar?") gets the local help, for a professional with the referral
+        answer when it is a whole question (with the town known, rather than the step-by-step guide). None: an
+        ordinary message."""
+        conversation, understanding = turn.conversation, turn.understanding
+        assert understanding is not None
+        alone = entities.named_alone(turn.text)
+        if alone is not None:
+            conversation.municipality = alone
+            return [self._answers.local(turn)]
+        referral = understanding.intent == REFERRAL_INTENT  # asked for local help: no step-by-step guide first
+        if sure and not referral and understanding.topic not in follow_up.SMALL_TALK:
+            return None
+        if not entities.asks_local_help(turn.text) or (referral and conversation.municipality is None):
+            return None
+        whole_question = len(follow_up.words(turn.text)) > FOLLOW_UP_WORDS
+        if conversation.audience == "professional" and whole_question:
+            topic = self._answers.topic(REFERRAL_ANSWER)
+            await self._recorder.topic(turn.session, topic, conversation.audience, turn.language)
+            return self._answers.for_intent(turn, REFERRAL_ANSWER)
+        return [self._answers.local(turn)]
 
     def _in_context(self, turn: Turn, sure: bool) -> str | None:
         """A short follow-up read against the last answer: "en de oudste?", "en mag mijn dochter mee?", "how".

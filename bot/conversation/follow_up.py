@@ -63,9 +63,10 @@ def typed_reply(
         if first is not None:
             value = "yes" if first else "no"
     elif (
-        not understanding.sure
+        entities.named_alone(text) is not None  # a town the bot knows, whatever the model makes of one word
+        or not understanding.sure
         or understanding.confidence < threshold
-        or understanding.topic in ("out_of_scope", "greeting")
+        or understanding.topic in SMALL_TALK
     ):
         value = entities.municipality_reply(text)
     if value is None and skip:

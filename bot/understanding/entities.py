@@ -109,10 +109,49 @@ _NAME_LINKS = {"aan", "op", "bij"}
 _PARTICLES = {"den", "de", "aan", "het", "op", "in", "en", "bij", "van"}
 _PLACE = re.compile(r"^[^\W\d_][\w'\u2019 -]{0,40}$")
 
+# Municipalities recognised anywhere in a message, not only after "ik woon in" or "gemeente": the four big cities and
+# the research region (Midden- en West-Brabant) with Eindhoven. The name as the municipality writes it -> what people
+# type (lower case, without accents). Only names that are no ordinary word; a new local entry in organisations.yml
+# needs its town here too (tests/test_entities.py checks that).
+KNOWN_MUNICIPALITIES: dict[str, tuple[str, ...]] = {
+    "Amsterdam": ("amsterdam", "adam"),
+    "Rotterdam": ("rotterdam",),
+    "Den Haag": ("den haag", "'s-gravenhage", "s-gravenhage", "the hague", "hague"),
+    "Utrecht": ("utrecht",),
+    "Eindhoven": ("eindhoven",),
+    "Breda": ("breda",),
+    "Tilburg": ("tilburg",),
+    "'s-Hertogenbosch": (
+        "'s-hertogenbosch", "s-hertogenbosch", "'s hertogenbosch", "s hertogenbosch", "hertogenbosch", "den bosch",
+        "denbosch",
+    ),
+    "Roosendaal": ("roosendaal",),
+    "Bergen op Zoom": ("bergen op zoom", "bergen-op-zoom"),
+    "Oosterhout": ("oosterhout",),
+    "Waalwijk": ("waalwijk",),
+    "Etten-Leur": ("etten-leur", "etten leur", "ettenleur"),
+    "Woensdrecht": ("woensdrecht",),
+}  # fmt: skip
+_ALIASES = {alias: canonical for canonical, aliases in KNOWN_MUNICIPALITIES.items() for alias in aliases}
+_ALIAS_PATTERN = re.compile(
+    r"(?<![\w'-])(" + "|".join(re.escape(alias) for alias in sorted(_ALIASES, key=len, reverse=True)) + r")(?![\w-])"
+)
+MAX_NAME_WORDS = 4
+# Typos are forgiven only in names this long: short names are too close to ordinary words.
+MIN_FUZZY_LENGTH = 6
+_LONG_WORD = re.compile(r"[^\W\d_]{%d,}" % MIN_FUZZY_LENGTH)  # noqa: UP031 (a regex's braces)
+# A town right after these words is where the prison is: "zit vast in Vught", "PI Zwolle", "op bezoek in Zwolle".
+_PRISON_BEFORE = re.compile(
+    r"\b(?:pi|p\.i\.|gevangenis|bajes|huis van bewaring|hvb|penitentiaire inrichting|justitieel complex|"
+    r"detentiecentrum|vast|opgesloten|gedetineerd|zit|zitten|cel|bezoek|prison|jail|locked up|detained|held|"
+    r"visit|visiting)"
+    r"(?:\s+(?:in|te|at|van|of))?\s+$"
+)
+
 
 def fold(text: str) -> str:
-    """Lower case without accents, so "Ríjswijk" and "rijswijk" match."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """Lower case without accents, so "Ríjswijk" and "rijswijk" match (and a typographic apostrophe as ')."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("\u2019", "'"))
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
@@ -201,10 +240,92 @@ def first_visit(text: str) -> bool | None:
 
 
 def municipality(text: str) -> str | None:
-    """A municipality named in a sentence: "ik woon in Den Bosch", "gemeente Breda", "we live in Tilburg"."""
+    """A municipality named in a sentence: "ik woon in Den Bosch", "gemeente Breda", "we live in Tilburg", or a
+    known one anywhere ("ik werk bij het cjg in tilburg", "wijkteam breda."), by the name the municipality uses.
+
+    After "woon in" or "gemeente" a name the bot does not know counts only when it is written with a capital: "de
+    gemeente helpt niet" names no place. A known name right after a prison word is the prison's town, not the
+    family's ("hij zit in Vught", "PI Zwolle")."""
     folded = fold(text)
     match = _LIVES_IN.search(folded) or _MUNICIPALITY_OF.search(folded)
-    return _place(" ".join(_name_words(match.group(1).split()))) if match else None
+    if match:
+        named = _place(" ".join(_name_words(match.group(1).split())))
+        if named is not None and (known_municipality(named) or _capitalised(text, named)):
+            return canonical_municipality(named)
+    return _known_in(folded)
+
+
+def known_municipality(name: str) -> str | None:
+    """The municipality's own spelling of a name the bot knows ("den bosch", "tilbrug"), else None."""
+    folded = fold(name).strip(" .,!?")
+    if folded in _ALIASES:
+        return _ALIASES[folded]
+    if len(folded) >= MIN_FUZZY_LENGTH:
+        for alias, canonical in _ALIASES.items():
+            if " " not in alias and len(alias) >= MIN_FUZZY_LENGTH and _one_edit(folded, alias):
+                return canonical
+    return None
+
+
+def named_alone(text: str) -> str | None:
+    """A known municipality that is the whole message ("utrecht", "in Tilburg.", "den bosch"): the town, given in
+    reply to the bot's pointer to local help, whatever the model makes of one word."""
+    words = fold(text).strip(" .,!?").split()
+    if words[:1] in (["in"], ["gemeente"], ["municipality"]):
+        words = words[1:]
+    return known_municipality(" ".join(words)) if 1 <= len(words) <= MAX_NAME_WORDS else None
+
+
+# What asks for help in one's own municipality: "welke lokale hulp", "en een wijkteam daar?", "support locally".
+_LOCAL_QUESTION = re.compile(
+    r"\b(?:lokale?|lokaal|in de buurt|dichtbij|wijkteam|buurtteam|sociaal team|cjg|centrum (?:voor )?jeugd en gezin|"
+    r"local|locally|nearby|in (?:my|their|the) area|neighbourhood team|neighborhood team)\b"
+)
+
+
+def asks_local_help(text: str) -> bool:
+    """Whether a message asks for help in a municipality ("welke lokale hulp is er", "a wijkteam there?")."""
+    return bool(_LOCAL_QUESTION.search(fold(text)))
+
+
+def canonical_municipality(name: str) -> str:
+    """The name as the municipality writes it when the bot knows the place; else the name as given."""
+    return known_municipality(name) or name
+
+
+def _known_in(folded: str) -> str | None:
+    """The first known municipality anywhere in a message (a typo of one letter forgiven in longer names)."""
+    found = [(match.start(), _ALIASES[match.group(1)]) for match in _ALIAS_PATTERN.finditer(folded)]
+    found += [
+        (match.start(), canonical)
+        for match in _LONG_WORD.finditer(folded)
+        if match.group(0) not in _ALIASES and (canonical := known_municipality(match.group(0))) is not None
+    ]
+    for start, canonical in sorted(found):
+        if not _PRISON_BEFORE.search(folded[max(0, start - 30) : start]):
+            return canonical
+    return None
+
+
+def _capitalised(text: str, name: str) -> bool:
+    """Whether the user wrote the name with a capital ("Zevenaar"), as people write a place."""
+    plain = "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char))
+    match = re.search(r"\b" + re.escape(name.split()[0]), plain, re.IGNORECASE)
+    return bool(match and match.group(0)[:1].isupper())
+
+
+def _one_edit(word: str, other: str) -> bool:
+    """One letter added, dropped, changed, or two neighbours swapped ("tilbrug", "eindhovn", "utrect")."""
+    if abs(len(word) - len(other)) > 1 or word == other:
+        return False
+    if len(word) == len(other):
+        diff = [index for index, (a, b) in enumerate(zip(word, other, strict=True)) if a != b]
+        if len(diff) == 1:
+            return True
+        first, second = [*diff, 0, 0][:2]
+        return len(diff) == 2 and second == first + 1 and word[first] == other[second] and word[second] == other[first]
+    shorter, longer = sorted((word, other), key=len)
+    return any(longer[:index] + longer[index + 1 :] == shorter for index in range(len(longer)))
 
 
 def _name_words(words: list[str]) -> list[str]:
@@ -227,7 +348,8 @@ def municipality_reply(text: str) -> str | None:
     words = fold(text).strip(" .!?").split()
     if not 1 <= len(words) <= 4 or "?" in text:
         return None
-    return _place(" ".join(words))
+    place = _place(" ".join(words))
+    return canonical_municipality(place) if place is not None else None
 
 
 def _place(raw: str) -> str | None:
