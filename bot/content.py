@@ -136,6 +136,8 @@ STALE_AFTER = timedelta(days=365)
 # Dutch phone numbers as the bot writes them: 112, 113, 0800-0113, 088-0767 000, 079-331 05 68, 0800-5463-000.
 PHONE = re.compile(r"^(11[23]|0[0-9]{2,3}-[0-9]{3,4}( ?[0-9]{2,3})*(-[0-9]{3})?)$")
 URL = re.compile(r"^https://[a-z0-9-]+(\.[a-z0-9-]+)+(/[^\s]*)?$", re.IGNORECASE)
+SOURCE_PAGE = re.compile(r"^https?://[a-z0-9-]+(\.[a-z0-9-]+)+(/[^\s]*)?$", re.IGNORECASE)
+"""A source is cited as it was read (some public pages are plain http); a website the bot shows must be https."""
 REGION = re.compile(r"^(national|municipality|(municipality|province):'?[^\W\d_][\w' -]*)$")
 
 
@@ -273,9 +275,9 @@ def _check_local_source(region: str, source: str, where: str) -> None:
     if not region.startswith("municipality:"):
         return
     pages = [part.strip() for part in source.split(";") if part.strip()]
-    if not pages or not all(URL.match(page) for page in pages):
+    if not pages or not all(SOURCE_PAGE.match(page) for page in pages):
         raise ContentError(
-            f"{where}: a local entry needs source: the address (https://...) of the public page its facts come"
+            f"{where}: a local entry needs source: the address (http(s)://...) of the public page its facts come"
             f" from, not {source!r}"
         )
 
