@@ -35,6 +35,7 @@ from bot.insights.recorder import Recorder
 from bot.replies import Reply, Sender
 from bot.storage import cases
 from bot.storage.models import Conversation, Database, utcnow
+from bot.storage.sealed import Sealer
 from bot.understanding import language
 from bot.understanding.understander import Understander, Understanding
 from handoff.desk import Desk
@@ -51,6 +52,8 @@ LANGUAGE_SWITCH_MARGIN = 2
 ACTIVITY_RESOLUTION = timedelta(hours=1)
 # How long one unit of work may take before the user gets the kind "can't answer now" instead of silence.
 TURN_TIMEOUT = 8.0
+RECENT_PURPOSE = b"recent-messages-key"
+"""What the key sealing the recent messages is derived for (a key of its own, not the chat references')."""
 
 TextStep = Callable[[Turn], Awaitable[list[Reply] | None]]
 """Handles typed text in one step; None: not an answer to this step's question, so it is an ordinary message."""
@@ -66,21 +69,25 @@ class Pipeline:
         retention: Retention | None = None,
         flood: FloodGuard | None = None,
         recorder: Recorder | None = None,
+        secret: bytes | None = None,
     ) -> None:
+        """`secret`: the pseudonym secret; the recent messages are sealed under a key derived from it, so that every
+        replica can read them (without it, under a key of this process only: enough for one process)."""
         recorder = recorder or Recorder()
         self._understander = understander
         self._content = content
         self._database = database
         self.desk = desk
         self._flood = flood or FloodGuard(DEFAULT_LIMIT, DEFAULT_WINDOW)
-        self.memory = self._memory = Memory()
+        sealer = Sealer(secret, RECENT_PURPOSE) if secret is not None else Sealer.of_this_process(RECENT_PURPOSE)
+        self.memory = self._memory = Memory(sealer)
         self._profiles = Profiles()
         retention = retention or Retention()
-        self._answers = Answers(content, self._memory, retention)
+        self._answers = Answers(content, retention)
         self._handoff = HandoffFlow(content, self._answers, desk, self._memory, understander.threshold, recorder)
         self._crisis = Crisis(content, self._answers, desk, self._handoff, recorder)
         self._rights = DataRights(content, database, desk, self._answers, self._memory, self._profiles, retention)
-        self._chat = Chat(understander, content, self._answers, self._handoff, self._crisis, self._memory, recorder)
+        self._chat = Chat(understander, content, self._answers, self._handoff, self._crisis, recorder)
 
     # -- the five entry points -------------------------------------------------------------------------------
 
@@ -162,7 +169,7 @@ class Pipeline:
                 if live is not None:
                     await self.desk.from_user(session, live, None, message_id)
                     return [Reply(self._content.ui("handoff_text_only", conversation.language))]
-                braked = self._braked(sender.key, conversation, acute=False)
+                braked = self._braked(conversation, acute=False)
                 if braked is not None:
                     return braked
                 return [
@@ -217,8 +224,8 @@ class Pipeline:
                     crisis = crisis_reply(self._content, understanding.categories, conversation.audience, turn.language)
                 replies = await self._handoff.during(turn, live, crisis)
             else:
-                self._memory.remember(sender.key, text)
-                braked = self._braked(sender.key, conversation, understanding.risk is RiskLevel.ACUTE)
+                await self._memory.remember(session, sender.key, text)
+                braked = self._braked(conversation, understanding.risk is RiskLevel.ACUTE)
                 if braked is not None:
                     return braked
                 replies = await self._chat.dispatch(turn)
@@ -244,18 +251,15 @@ class Pipeline:
         if detected is not None:
             conversation.language = detected
 
-    def _braked(self, key: str, conversation: Conversation, acute: bool) -> list[Reply] | None:
+    def _braked(self, conversation: Conversation, acute: bool) -> list[Reply] | None:
         """During a flood: the slow-down notice once, then nothing (None: answer as usual). Acute messages are
-        counted but never braked."""
-        verdict = self._flood.check(key)
+        counted but never braked. The count is on the conversation row, locked in this unit of work."""
+        verdict = self._flood.check(conversation)
         if acute or verdict is Verdict.ANSWER:
             return None
         if verdict is Verdict.NOTICE:
             return [Reply(self._content.ui("slow_down", conversation.language))]
         return []
-
-    def forget_recent(self, key: str) -> None:
-        self._memory.forget(key)
 
 
 class _First:

@@ -3,8 +3,9 @@
 A case that is over (closed, declined, or an offer or out-of-hours request left standing) is removed
 `RETENTION_CASE_DAYS` after it closed or last changed, with the ids of its relayed messages and anything of it still
 in the outbox. A user's conversation
-state is removed `RETENTION_STATE_DAYS` after their last message, with all their cases. A case that is live
-(requested, claimed) or parked for the next working day is never removed, and neither is its user's state.
+state is removed `RETENTION_STATE_DAYS` after their last message, with all their cases. Recent messages kept for a
+transcript are removed 30 minutes after they were written (each new message also removes the old ones). A case
+that is live (requested, claimed) or parked for the next working day is never removed, and neither is its user's state.
 
 The purge runs when the bot starts, daily while it runs, and as `python -m bot purge`. It logs counts only.
 """
@@ -23,7 +24,16 @@ from sqlalchemy import CursorResult, Executable, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage import cases
-from bot.storage.models import Case, Conversation, Database, OutboxMessage, RelayedMessage, utcnow
+from bot.storage.models import (
+    RECENT_SECONDS,
+    Case,
+    Conversation,
+    Database,
+    OutboxMessage,
+    RecentMessage,
+    RelayedMessage,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +48,7 @@ class Purged:
 
     cases: int
     conversations: int
+    recent_messages: int = 0
 
 
 async def purge(session: AsyncSession, now: datetime, case_days: int, state_days: int) -> Purged:
@@ -53,8 +64,10 @@ async def purge(session: AsyncSession, now: datetime, case_days: int, state_days
     await session.execute(delete(RelayedMessage).where(RelayedMessage.case_id.in_(expired_ids)))
     await session.execute(delete(OutboxMessage).where(OutboxMessage.case_id.in_(expired_ids)))
     removed_cases = await _count(session, delete(Case).where(expired))
+    too_old = RecentMessage.created_at < now - timedelta(seconds=RECENT_SECONDS)
+    recent = await _count(session, delete(RecentMessage).where(too_old | RecentMessage.user_key.in_(stale)))
     removed_conversations = await _count(session, delete(Conversation).where(Conversation.key.in_(stale)))
-    return Purged(removed_cases, removed_conversations)
+    return Purged(removed_cases, removed_conversations, recent)
 
 
 async def _count(session: AsyncSession, statement: Executable) -> int:
@@ -77,7 +90,12 @@ class Retention:
     async def purge(self) -> Purged:
         async with self._database.sessions.begin() as session:
             purged = await purge(session, self._clock(), self._case_days, self._state_days)
-        logger.info("retention: removed %d cases and %d conversations", purged.cases, purged.conversations)
+        logger.info(
+            "retention: removed %d cases, %d conversations and %d recent messages",
+            purged.cases,
+            purged.conversations,
+            purged.recent_messages,
+        )
         return purged
 
     async def run(self, interval: float = DAY) -> None:
