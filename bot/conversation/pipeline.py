@@ -18,6 +18,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
@@ -237,7 +238,15 @@ class Pipeline:
 
     async def _conversation(self, session: AsyncSession, sender: Sender) -> tuple[Conversation, bool]:
         """The user's state, locked for this unit of work (PostgreSQL: the row; SQLite serialises writers anyway),
-        so that two messages of one user handled at once (two replicas, a redelivery) cannot both open a case."""
+        so that two messages of one user handled at once (two replicas, a redelivery) cannot both open a case.
+
+        SQLite ignores FOR UPDATE and starts a transaction only at the first write, so it takes its one write lock
+        first: with the state now written in every unit of work (the flood window, the recent messages), the first
+        write would otherwise come after the state was read, and two messages could both act on the same old state.
+        """
+        if session.get_bind().dialect.name == "sqlite":
+            keep = update(Conversation).where(Conversation.key == sender.key).values(updated_at=Conversation.updated_at)
+            await session.execute(keep.execution_options(synchronize_session=False))
         conversation = await session.get(Conversation, sender.key, with_for_update=True)
         if conversation is not None:
             _touch(conversation)
