@@ -16,6 +16,7 @@ from bot.conversation.pipeline import Pipeline
 from bot.pseudonym import Pseudonymiser, load_or_create_secret
 from bot.storage import schema
 from bot.storage.models import Database, utcnow
+from bot.storage.replicas import Heartbeat
 from bot.storage.retention import Retention
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.topics import ANSWERED_INTENTS
@@ -95,6 +96,8 @@ class Services:
     retention: Retention
     handoff: Handoff | None = None
     """The live handoff desk, when a professionals' group is connected (Telegram with HANDOFF_CHAT_ID)."""
+    replicas: Heartbeat | None = None
+    """The replicas' heartbeat: how many bot processes share the bot token's send budget (Telegram only)."""
 
     async def aclose(self) -> None:
         if self.nlu is not None:
@@ -154,8 +157,10 @@ async def build(settings: Settings, use_nlu: bool = True, messenger: Messenger |
         hours, timeout = OfficeHours.parse(settings.handoff_hours), timedelta(seconds=settings.handoff_claim_timeout)
         live = live_handoff(database, messenger, content, secret, hours, timeout)
     desk = live.desk if live is not None else OfflineDesk()
-    pipeline = Pipeline(understander, content, database, desk, retention=periods, flood=flood)
-    return Services(settings, database, nlu, understander, pipeline, pseudonyms, content, secret, purger, live)
+    pipeline = Pipeline(understander, content, database, desk, retention=periods, flood=flood, secret=secret)
+    services = Services(settings, database, nlu, understander, pipeline, pseudonyms, content, secret, purger, live)
+    services.replicas = Heartbeat(database)
+    return services
 
 
 async def build_telegram(settings: Settings, polling: bool = True) -> tuple[Application, Services]:  # type: ignore[type-arg]

@@ -5,7 +5,8 @@ are rate-limited to 20 a minute), and nothing decided is lost in a restart.
 Per destination (a topic, the group's general thread, a user) rows go out in the order they were written; what
 piled up for a topic is merged into as few messages as fit. A sent row is deleted in a short unit of work of its
 own: the text is stored only until it is sent. A failed send is retried with backoff and given up after
-`MAX_TRIES`. One sender per bot process (passes never overlap).
+`MAX_TRIES`. Passes never overlap, in one process nor across replicas: on PostgreSQL a pass runs only under an
+advisory lock (`bot.storage.exclusive`), so two replicas never send the same row, and order per destination holds.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransaction
 
 from bot.replies import Button
-from bot.storage import cases
+from bot.storage import cases, exclusive
 from bot.storage.cases import CaseStatus
 from bot.storage.models import Case, Database, OutboxMessage, RelayedMessage, utcnow
 from handoff import display
@@ -41,6 +42,8 @@ TOPIC_KINDS = (GROUP, CARD, CLOSE, RENAME)
 MAX_TRIES = 6
 BACKOFF_SECONDS = 2.0
 BATCH = 200
+BUSY_RETRY_SECONDS = 0.5
+"""How soon to look again after finding another replica sending (what woke this one may be newer than its pass)."""
 
 
 def new_key() -> str:
@@ -220,6 +223,7 @@ class Sender:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopping = False
+        self._busy_elsewhere = False
         self.republish: Callable[[], None] = lambda: None
         """Called when a case lost its topic and waits to be published again (the sweeper's wake)."""
 
@@ -233,8 +237,9 @@ class Sender:
     async def run(self, interval: float) -> None:
         """Deliver until `stop`; stopped between passes, never in the middle of one."""
         while not self._stopping:
+            wait = min(interval, BUSY_RETRY_SECONDS) if self._busy_elsewhere else interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+                await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
             try:
                 await self.deliver()
@@ -247,8 +252,13 @@ class Sender:
             pass
 
     async def deliver(self) -> int:
-        """One pass: send what is due, each destination in order, destinations side by side. Returns rows done."""
-        async with self._lock:
+        """One pass: send what is due, each destination in order, destinations side by side. Returns rows done (0
+        also when another replica is sending: it sends what is due, and this one looks again shortly)."""
+        async with self._lock, exclusive.only_one(self._database, exclusive.OUTBOX_SENDER) as mine:
+            if not mine:
+                self._busy_elsewhere = True
+                return 0
+            self._busy_elsewhere = False
             rows = await self._due()
             by_destination: dict[tuple[str, int | None], list[_Row]] = {}
             for row in rows:

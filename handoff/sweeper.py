@@ -1,7 +1,9 @@
 """The sweeper: publishes what waits for the professionals' group and re-alerts what nobody claimed.
 
 One unit of work per case, and no Telegram call inside any: the decision is committed first, then the topic is
-created, then a second short unit of work stores it and writes the card and alerts to the outbox.
+created, then a second short unit of work stores it and writes the card and alerts to the outbox. With several
+replicas on one PostgreSQL database only one sweeps at a time (an advisory lock, `bot.storage.exclusive`), so a case
+is never published in two topics nor re-alerted twice.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.replies import Button
-from bot.storage import cases
+from bot.storage import cases, exclusive
 from bot.storage.cases import CaseStatus
 from bot.storage.models import Case, Database
 from handoff.group_texts import GroupTexts, aware
@@ -25,6 +27,9 @@ from handoff.messenger import Messenger, attempt
 from handoff.outbox import Outbox, new_key
 
 logger = logging.getLogger(__name__)
+
+BUSY_RETRY_SECONDS = 0.5
+"""How soon to sweep again after finding another replica sweeping."""
 
 
 class Sweeper:
@@ -48,6 +53,7 @@ class Sweeper:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopping = False
+        self._busy_elsewhere = False
 
     def wake(self) -> None:
         """Something may be waiting for the group: sweep now rather than at the next interval."""
@@ -61,8 +67,11 @@ class Sweeper:
         """Sweep when woken and every `interval` seconds, until `stop`; stopped between sweeps, never in one
         (cancelling a database session half-way can leave the connection pool waiting for it)."""
         while True:
+            # Woken while another replica swept: what woke this one may have been committed after that sweep read
+            # the cases, so look again soon rather than at the next interval.
+            wait = min(interval, BUSY_RETRY_SECONDS) if self._busy_elsewhere else interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+                await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
             if self._stopping:
                 return
@@ -71,9 +80,14 @@ class Sweeper:
             except Exception:
                 logger.exception("handoff sweep failed")
 
-    async def sweep(self) -> None:
-        """Publish what waits, re-alert what nobody claimed; urgent cases first. Sweeps never overlap."""
-        async with self._lock:
+    async def sweep(self) -> bool:
+        """Publish what waits, re-alert what nobody claimed; urgent cases first. Sweeps never overlap, in this
+        process nor across replicas (False: another replica is sweeping; this one tries again shortly)."""
+        async with self._lock, exclusive.only_one(self._database, exclusive.SWEEPER) as mine:
+            if not mine:
+                self._busy_elsewhere = True
+                return False
+            self._busy_elsewhere = False
             now = self._clock()
             async with self._database.sessions() as session:
                 query = select(Case.id).where(Case.status.in_(cases.WAITING))
@@ -83,6 +97,7 @@ class Sweeper:
                     await self._sweep_case(case_id, now)
                 except Exception:
                     logger.exception("sweeping a case failed")
+            return True
 
     async def _sweep_case(self, case_id: int, now: datetime) -> None:
         async with self._database.sessions.begin() as session:

@@ -135,10 +135,13 @@ async def test_stickers_in_a_flood_are_braked_too(database: Database, safety_net
 def test_the_flood_guard_forgets_nothing_it_should_not_and_keeps_no_text() -> None:
     clock = Clock()
     guard = FloodGuard(2, 5.0, clock)
-    assert [guard.check("a") for _ in range(4)] == [Verdict.ANSWER, Verdict.ANSWER, Verdict.NOTICE, Verdict.QUIET]
-    assert guard.check("b") is Verdict.ANSWER  # users are counted apart
+    a, b = Conversation(key="a"), Conversation(key="b")
+    assert [guard.check(a) for _ in range(4)] == [Verdict.ANSWER, Verdict.ANSWER, Verdict.NOTICE, Verdict.QUIET]
+    assert guard.check(b) is Verdict.ANSWER  # users are counted apart
+    assert len((a.flood_times or "").split()) == 3, "only the last limit + 1 times are kept"
     clock.now += 5.0
-    assert guard.check("a") is Verdict.ANSWER
+    assert guard.check(a) is Verdict.ANSWER
+    assert a.flood_times == str(round(clock.now * 1000)), "times out of the window are dropped"
     with pytest.raises(ValueError):
         FloodGuard(0, 5.0)
 

@@ -19,7 +19,7 @@ from bot.conversation.privacy import Retention
 from bot.conversation.steps import Step
 from bot.replies import Reply, Sender
 from bot.storage.cases import CaseStatus
-from bot.storage.models import Case, Conversation, Database, RelayedMessage
+from bot.storage.models import Case, Conversation, Database, RecentMessage, RelayedMessage
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.understander import Understander
 from handoff.desk import OfflineDesk
@@ -61,6 +61,12 @@ async def count(database: Database, model: type[Conversation | Case | RelayedMes
         else:
             query = query.join(Case, Case.id == RelayedMessage.case_id).where(Case.user_key == key)
         return int(await session.scalar(query) or 0)
+
+
+async def recent_lines(pipeline: Pipeline, database: Database, key: str = KEY) -> list[str]:
+    """The recent messages kept for a consented transcript (sealed in the database)."""
+    async with database.sessions() as session:
+        return await pipeline.memory.recent_lines(session, key)
 
 
 async def stored_rows(database: Database, key: str = KEY) -> tuple[int, int, int]:
@@ -295,7 +301,7 @@ async def test_forget_during_a_live_handoff_tells_the_topic_closes_the_case_and_
     await desk.professionals.claim(case_id, ANNA)
     await pipeline.text(user("nl"), "ben je er nog", message_id=31)
     assert await stored_rows(database) == (1, 1, 1)
-    assert pipeline.memory.recent_lines(KEY)
+    assert await recent_lines(pipeline, database)
 
     app.configure_logging("DEBUG")  # the most a deployment can turn on
     caplog.set_level(logging.DEBUG)
@@ -308,7 +314,9 @@ async def test_forget_during_a_live_handoff_tells_the_topic_closes_the_case_and_
     assert messenger.closed_topics == [topic_id]
     assert content.ui("forget_done_group", "nl") in done.text
     assert await stored_rows(database) == (0, 0, 0)
-    assert pipeline.memory.recent_lines(KEY) == []
+    assert await recent_lines(pipeline, database) == []
+    async with database.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(RecentMessage)) == 0
     [deleted] = [record for record in caplog.records if "deleted on request" in record.getMessage()]
     assert deleted.getMessage().endswith("1 cases (1 open), 1 relayed-message records")
     assert KEY not in caplog.text and "ben je er nog" not in caplog.text

@@ -11,7 +11,7 @@ from bot.content import AUDIENCES, Content
 from bot.conversation import actions, follow_up
 from bot.conversation.privacy import Retention
 from bot.conversation.steps import Step
-from bot.conversation.turn import Memory, Turn
+from bot.conversation.turn import Turn
 from bot.replies import Button, Reply
 from bot.storage.models import Conversation
 from bot.understanding import entities
@@ -30,9 +30,8 @@ LOCAL_POINTERS = frozenset(("sociaal_wijkteam", "cjg"))
 
 
 class Answers:
-    def __init__(self, content: Content, memory: Memory, retention: Retention) -> None:
+    def __init__(self, content: Content, retention: Retention) -> None:
         self.content = content
-        self._memory = memory
         self._retention = retention
         # An answer chosen by a follow-up question ("explain_age_4_8") stands for the intent that asked it.
         self._asked_by: dict[str, str] = {}
@@ -58,7 +57,7 @@ class Answers:
         others: list[str] = []
         if question is not None and audience in question.audiences:
             value = follow_up.known(conversation, question.slot)
-            if value is None and ask and (conversation.key, question.slot) not in self._memory.skipped:
+            if value is None and ask and question.slot not in follow_up.skipped(conversation):
                 return [self.ask(turn, intent, question.slot)]
             if value is not None:
                 chosen = question.choose.get(value, intent)

@@ -16,7 +16,7 @@ from bot.conversation.handoff_flow import HandoffFlow
 from bot.conversation.referral import REFERRAL_INTENT, ReferralGuide
 from bot.conversation.short_replies import ShortReplies
 from bot.conversation.steps import Step
-from bot.conversation.turn import Memory, Turn
+from bot.conversation.turn import Turn
 from bot.insights.recorder import Recorder
 from bot.replies import Reply
 from bot.storage import cases
@@ -45,7 +45,6 @@ class Chat:
         answers: Answers,
         handoff: HandoffFlow,
         crisis: Crisis,
-        memory: Memory,
         recorder: Recorder,
     ) -> None:
         self._recorder = recorder
@@ -54,7 +53,6 @@ class Chat:
         self._answers = answers
         self._handoff = handoff
         self._crisis = crisis
-        self._memory = memory
         self._read = ShortReplies(content)
         self._referral = ReferralGuide(content, answers, understander.threshold)
         self._steps: dict[Step, TextStep] = {
@@ -271,7 +269,7 @@ class Chat:
         """Store the answer to the follow-up question (or that it was skipped) and give the waiting answer."""
         conversation = turn.conversation
         if value == "skip":
-            self._memory.skipped.add((conversation.key, slot))
+            follow_up.skip(conversation, slot)
         else:
             follow_up.store(conversation, slot, value, turn.text)
         pending, conversation.pending_intent = conversation.pending_intent, None

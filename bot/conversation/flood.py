@@ -3,23 +3,25 @@
 Up to `limit` messages in any `window` seconds are answered as usual. Beyond that the user is told once, kindly,
 to slow down, and the bot stays quiet until their pace drops below the limit again. The guard only decides about
 *answers*: the pipeline still runs the safety net on every message and still relays every message of a live
-handoff (see `Pipeline.text`). State is in memory only and holds nothing but times.
+handoff (see `Pipeline.text`).
+
+The window lives on the user's conversation row (`flood_times`: only the times of the last `limit` + 1 messages),
+so that every replica sees the same count: the pipeline has that row locked in the message's unit of work already
+(PostgreSQL: FOR UPDATE; SQLite has one writer), so counting costs no lock and no statement of its own, only the
+row's update at commit. The clock is the wall clock, shared by the replicas (through NTP), not a process's own.
 """
 
 from __future__ import annotations
 
 import enum
 import time
-from collections import deque
 from collections.abc import Callable
 
 from bot.config import DEFAULT_FLOOD_MESSAGES as DEFAULT_LIMIT
 from bot.config import DEFAULT_FLOOD_SECONDS as DEFAULT_WINDOW
+from bot.storage.models import Conversation
 
 __all__ = ["DEFAULT_LIMIT", "DEFAULT_WINDOW", "FloodGuard", "Verdict"]
-# Forget users who have been quiet for this many windows (keeps memory bounded).
-_FORGET_AFTER_WINDOWS = 2
-_SWEEP_EVERY = 1000
 
 
 class Verdict(enum.Enum):
@@ -32,41 +34,30 @@ class Verdict(enum.Enum):
 
 
 class FloodGuard:
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.time) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("a flood limit needs at least one message and a positive window")
         self.limit = limit
         self.window = window
         self._clock = clock
-        self._times: dict[str, deque[float]] = {}
-        self._told: set[str] = set()
-        self._checks = 0
 
-    def check(self, key: str) -> Verdict:
-        """Count one message of user `key` and say whether it should be answered."""
-        now = self._clock()
-        self._forget_idle(now)
-        times = self._times.setdefault(key, deque(maxlen=self.limit + 1))
-        times.append(now)
-        while times and now - times[0] >= self.window:
-            times.popleft()
+    def check(self, conversation: Conversation) -> Verdict:
+        """Count one message of this user (on their row) and say whether it should be answered."""
+        now = round(self._clock() * 1000)
+        before = _times(conversation.flood_times)
+        # The previous message was over the limit exactly when it left limit + 1 times, all within the window.
+        told = len(before) > self.limit
+        window_ms = self.window * 1000
+        times = [at for at in [*before, now] if now - at < window_ms][-(self.limit + 1) :]
+        conversation.flood_times = " ".join(map(str, times))
         if len(times) <= self.limit:
-            self._told.discard(key)
             return Verdict.ANSWER
-        if key in self._told:
-            return Verdict.QUIET
-        self._told.add(key)
-        return Verdict.NOTICE
+        return Verdict.QUIET if told else Verdict.NOTICE
 
-    def _forget_idle(self, now: float) -> None:
-        self._checks += 1
-        if self._checks % _SWEEP_EVERY:
-            return
-        idle = [
-            key
-            for key, times in self._times.items()
-            if not times or now - times[-1] > self.window * _FORGET_AFTER_WINDOWS
-        ]
-        for key in idle:
-            del self._times[key]
-            self._told.discard(key)
+
+def _times(stored: str | None) -> list[int]:
+    """The stored times; anything unreadable counts as none (a brake must never fail a message)."""
+    try:
+        return [int(part) for part in (stored or "").split()]
+    except ValueError:
+        return []

@@ -30,6 +30,15 @@ def known(conversation: Conversation, slot: str) -> str | None:
     return conversation.municipality
 
 
+def skip(conversation: Conversation, slot: str) -> None:
+    """The user chose not to answer `slot`'s question: it is not asked again (kept on their row, for every replica)."""
+    conversation.skipped = ",".join(sorted({*skipped(conversation), slot}))
+
+
+def skipped(conversation: Conversation) -> set[str]:
+    return set(filter(None, (conversation.skipped or "").split(",")))
+
+
 def notice(conversation: Conversation, text: str, understanding: Understanding) -> None:
     """Remember what a message says in passing: a child's age, a first visit, where the user lives."""
     said = entities.child_ages(text)

@@ -63,7 +63,7 @@ class HandoffFlow:
         else:
             await cases.set_status(case, CaseStatus.CLOSED)
             return [self.reachable_now(turn)]
-        if self._memory.recent_lines(conversation.key):
+        if await self._memory.recent_lines(turn.session, conversation.key):
             share = self._answers.yes_no_buttons("transcript_yes", "transcript_no", Question.TRANSCRIPT, lang)
             replies.append(Reply(self._content.ui("transcript_offer", lang), share))
         return replies
@@ -120,10 +120,10 @@ class HandoffFlow:
         if case is None:
             return [self._answers.menu(conversation)]
         if yes:
-            lines = self._memory.recent_lines(conversation.key)
+            lines = await self._memory.recent_lines(turn.session, conversation.key)
             await self._desk.share_transcript(turn.session, case, lines)
             case.transcript_shared = case.transcript_shared or bool(lines)
-        self._memory.forget(conversation.key)
+        await self._memory.forget(turn.session, conversation.key)
         return [Reply(self._content.ui("transcript_shared" if yes else "transcript_kept", turn.language))]
 
     async def park(self, turn: Turn, yes: bool) -> list[Reply]:
@@ -162,6 +162,6 @@ class HandoffFlow:
         live = await cases.latest(turn.session, conversation.key, cases.ACTIVE)
         if live is not None:
             await self._desk.user_left(turn.session, live)
-            self._memory.forget(conversation.key)
+            await self._memory.forget(turn.session, conversation.key)
             return [Reply(self._content.ui("handoff_stopped", turn.language), self._answers.menu_buttons(conversation))]
         return [Reply(self._content.ui("stopped", turn.language), self._answers.menu_buttons(conversation))]

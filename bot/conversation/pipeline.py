@@ -18,6 +18,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
@@ -35,6 +36,7 @@ from bot.insights.recorder import Recorder
 from bot.replies import Reply, Sender
 from bot.storage import cases
 from bot.storage.models import Conversation, Database, utcnow
+from bot.storage.sealed import Sealer
 from bot.understanding import language
 from bot.understanding.understander import Understander, Understanding
 from handoff.desk import Desk
@@ -51,6 +53,8 @@ LANGUAGE_SWITCH_MARGIN = 2
 ACTIVITY_RESOLUTION = timedelta(hours=1)
 # How long one unit of work may take before the user gets the kind "can't answer now" instead of silence.
 TURN_TIMEOUT = 8.0
+RECENT_PURPOSE = b"recent-messages-key"
+"""What the key sealing the recent messages is derived for (a key of its own, not the chat references')."""
 
 TextStep = Callable[[Turn], Awaitable[list[Reply] | None]]
 """Handles typed text in one step; None: not an answer to this step's question, so it is an ordinary message."""
@@ -66,21 +70,25 @@ class Pipeline:
         retention: Retention | None = None,
         flood: FloodGuard | None = None,
         recorder: Recorder | None = None,
+        secret: bytes | None = None,
     ) -> None:
+        """`secret`: the pseudonym secret; the recent messages are sealed under a key derived from it, so that every
+        replica can read them (without it, under a key of this process only: enough for one process)."""
         recorder = recorder or Recorder()
         self._understander = understander
         self._content = content
         self._database = database
         self.desk = desk
         self._flood = flood or FloodGuard(DEFAULT_LIMIT, DEFAULT_WINDOW)
-        self.memory = self._memory = Memory()
+        sealer = Sealer(secret, RECENT_PURPOSE) if secret is not None else Sealer.of_this_process(RECENT_PURPOSE)
+        self.memory = self._memory = Memory(sealer)
         self._profiles = Profiles()
         retention = retention or Retention()
-        self._answers = Answers(content, self._memory, retention)
+        self._answers = Answers(content, retention)
         self._handoff = HandoffFlow(content, self._answers, desk, self._memory, understander.threshold, recorder)
         self._crisis = Crisis(content, self._answers, desk, self._handoff, recorder)
         self._rights = DataRights(content, database, desk, self._answers, self._memory, self._profiles, retention)
-        self._chat = Chat(understander, content, self._answers, self._handoff, self._crisis, self._memory, recorder)
+        self._chat = Chat(understander, content, self._answers, self._handoff, self._crisis, recorder)
 
     # -- the five entry points -------------------------------------------------------------------------------
 
@@ -162,7 +170,7 @@ class Pipeline:
                 if live is not None:
                     await self.desk.from_user(session, live, None, message_id)
                     return [Reply(self._content.ui("handoff_text_only", conversation.language))]
-                braked = self._braked(sender.key, conversation, acute=False)
+                braked = self._braked(conversation, acute=False)
                 if braked is not None:
                     return braked
                 return [
@@ -217,8 +225,8 @@ class Pipeline:
                     crisis = crisis_reply(self._content, understanding.categories, conversation.audience, turn.language)
                 replies = await self._handoff.during(turn, live, crisis)
             else:
-                self._memory.remember(sender.key, text)
-                braked = self._braked(sender.key, conversation, understanding.risk is RiskLevel.ACUTE)
+                await self._memory.remember(session, sender.key, text)
+                braked = self._braked(conversation, understanding.risk is RiskLevel.ACUTE)
                 if braked is not None:
                     return braked
                 replies = await self._chat.dispatch(turn)
@@ -230,7 +238,15 @@ class Pipeline:
 
     async def _conversation(self, session: AsyncSession, sender: Sender) -> tuple[Conversation, bool]:
         """The user's state, locked for this unit of work (PostgreSQL: the row; SQLite serialises writers anyway),
-        so that two messages of one user handled at once (two replicas, a redelivery) cannot both open a case."""
+        so that two messages of one user handled at once (two replicas, a redelivery) cannot both open a case.
+
+        SQLite ignores FOR UPDATE and starts a transaction only at the first write, so it takes its one write lock
+        first: with the state now written in every unit of work (the flood window, the recent messages), the first
+        write would otherwise come after the state was read, and two messages could both act on the same old state.
+        """
+        if session.get_bind().dialect.name == "sqlite":
+            keep = update(Conversation).where(Conversation.key == sender.key).values(updated_at=Conversation.updated_at)
+            await session.execute(keep.execution_options(synchronize_session=False))
         conversation = await session.get(Conversation, sender.key, with_for_update=True)
         if conversation is not None:
             _touch(conversation)
@@ -244,18 +260,15 @@ class Pipeline:
         if detected is not None:
             conversation.language = detected
 
-    def _braked(self, key: str, conversation: Conversation, acute: bool) -> list[Reply] | None:
+    def _braked(self, conversation: Conversation, acute: bool) -> list[Reply] | None:
         """During a flood: the slow-down notice once, then nothing (None: answer as usual). Acute messages are
-        counted but never braked."""
-        verdict = self._flood.check(key)
+        counted but never braked. The count is on the conversation row, locked in this unit of work."""
+        verdict = self._flood.check(conversation)
         if acute or verdict is Verdict.ANSWER:
             return None
         if verdict is Verdict.NOTICE:
             return [Reply(self._content.ui("slow_down", conversation.language))]
         return []
-
-    def forget_recent(self, key: str) -> None:
-        self._memory.forget(key)
 
 
 class _First:

@@ -1,8 +1,8 @@
 """A user's rights over their data: seeing what is stored (/mijngegevens) and deleting all of it (/vergeet).
 
-Everything stored about a user hangs off their pseudonymous key: the conversation row, their cases, and the records
-(ids only) of the messages relayed in those cases. What is shown comes from `responses/ui.yml`; nothing here logs a
-key or any text.
+Everything stored about a user hangs off their pseudonymous key: the conversation row, their cases, the records
+(ids only) of the messages relayed in those cases, and their last few messages (sealed, for at most 30 minutes).
+What is shown comes from `responses/ui.yml`; nothing here logs a key or any text.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import DEFAULT_RETENTION_CASE_DAYS, DEFAULT_RETENTION_STATE_DAYS
 from bot.content import Content
 from bot.storage import cases as case_states
-from bot.storage.models import Case, Conversation, RelayedMessage, utcnow
+from bot.storage.models import Case, Conversation, RecentMessage, RelayedMessage, utcnow
 from handoff.desk import Desk
 from handoff.hours import AMSTERDAM
 from handoff.outbox import erase_for_cases
@@ -94,6 +94,7 @@ async def erase(session: AsyncSession, key: str, desk: Desk) -> Erased | None:
     await erase_for_cases(session, case_ids)
     await session.execute(delete(RelayedMessage).where(RelayedMessage.case_id.in_(case_ids)))
     await session.execute(delete(Case).where(Case.user_key == key))
+    await session.execute(delete(RecentMessage).where(RecentMessage.user_key == key))
     await session.execute(delete(Conversation).where(Conversation.key == key))
     return Erased(
         cases=len(found.cases),

@@ -108,8 +108,8 @@ class DataRights:
                 return [Reply(self._content.ui("forget_none", lang))]
             if conversation.step != Step.FORGET_CONFIRM:
                 return [Reply(self._content.ui("forget_expired", lang))]
+            await self._memory.forget(session, sender.key)
             erased = await privacy.erase(session, sender.key, self._desk)
-        self._memory.forget(sender.key)
         self._profiles.forget(sender.key)
         if erased is None:
             return [Reply(self._content.ui("forget_none", lang))]

@@ -1,31 +1,30 @@
-"""One turn of a conversation, and what the conversation keeps between turns outside the database.
+"""One turn of a conversation, and what the conversation keeps between turns besides the conversation row.
 
 A `Turn` is everything a step handler needs for one message: the unit of work, the user's state, what was said
-and how it was understood. `Memory` holds what is kept in this process only (see each field); `Profiles` caches
-each user's role and language, so that the crisis lines can go out before the database is asked anything.
+and how it was understood. `Memory` keeps the recent messages for a consented transcript (in the database, sealed, so
+that every replica has them); `Profiles` caches each user's role and language, so that the crisis lines can go out
+before the database is asked anything.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content import SLOTS
 from bot.conversation.steps import Step
 from bot.replies import Reply, Sender
-from bot.storage.models import Conversation
+from bot.storage.models import RECENT_MESSAGES, RECENT_SECONDS, Conversation, RecentMessage, utcnow
+from bot.storage.sealed import Sealer
 from bot.understanding.understander import Understanding
 
 Emit = Callable[[Reply], Awaitable[None]]
 """Sends one reply at once, before the turn is done (the crisis lines must not wait for anything)."""
 
-# What a user wrote recently, kept in memory only, for a case card when the user agrees to share it.
-RECENT_MESSAGES = 8
-RECENT_SECONDS = 30 * 60
 PROFILE_CACHE_SIZE = 10_000
 
 
@@ -70,8 +69,11 @@ class Profile:
 
 
 class Profiles:
-    """Each user's role and language as last seen, in memory (a local cache: losing it costs only the crisis
-    lines' fit to the role, never the lines themselves)."""
+    """Each user's role and language as last seen, in memory.
+
+    A cache that may stay local to one replica: a replica that has not met the user (or has an older profile) sends
+    crisis lines worded for everyone or for the old role, never no lines; the database stays the truth, and each
+    unit of work refreshes the profile."""
 
     def __init__(self, size: int = PROFILE_CACHE_SIZE) -> None:
         self._size = size
@@ -90,25 +92,48 @@ class Profiles:
         self._profiles.pop(key, None)
 
 
-@dataclass
 class Memory:
-    """What a conversation keeps in this process only: never written to disk."""
+    """The last messages each user wrote (at most RECENT_MESSAGES, none older than RECENT_SECONDS), for a case card
+    when the user agrees to share them.
 
-    recent: dict[str, deque[tuple[float, str]]] = field(default_factory=dict)
-    """The last messages a user wrote (at most RECENT_MESSAGES, RECENT_SECONDS), for a consented case card."""
-    skipped: set[tuple[str, str]] = field(default_factory=set)
-    """Follow-up questions a user chose to skip, so they are not asked again."""
+    In the database, so that any replica can offer them: one row per message in `recent_messages`, its text sealed
+    (`bot.storage.sealed`, a key derived from the pseudonym secret), in the caller's unit of work. What is older or
+    more is deleted with every new message, by the purge, on /stop during a handoff, once the user has answered the
+    question, and on /vergeet."""
 
-    def remember(self, key: str, text: str) -> None:
-        now = time.monotonic()
-        self.recent.setdefault(key, deque(maxlen=RECENT_MESSAGES)).append((now, text))
-        for stale in [k for k, lines in self.recent.items() if lines and now - lines[-1][0] > RECENT_SECONDS]:
-            del self.recent[stale]
+    def __init__(self, sealer: Sealer, clock: Callable[[], datetime] = utcnow) -> None:
+        self._sealer = sealer
+        self._clock = clock
 
-    def recent_lines(self, key: str) -> list[str]:
-        now = time.monotonic()
-        return [text for at, text in self.recent.get(key, ()) if now - at <= RECENT_SECONDS]
+    async def remember(self, session: AsyncSession, key: str, text: str) -> None:
+        """Keep one message; delete this user's beyond the newest RECENT_MESSAGES and everyone's past RECENT_SECONDS
+        (rows another unit of work is deleting are left to it: SKIP LOCKED, so replicas never wait on each other)."""
+        session.add(RecentMessage(user_key=key, sealed=self._sealer.seal(text), created_at=self._clock()))
+        newest = (
+            select(RecentMessage.id)
+            .where(RecentMessage.user_key == key)
+            .order_by(RecentMessage.id.desc())
+            .limit(RECENT_MESSAGES)
+        )
+        mine_beyond = (RecentMessage.user_key == key) & RecentMessage.id.not_in(newest)
+        expired = select(RecentMessage.id).where(RecentMessage.created_at < self._cutoff())
+        expired = expired.with_for_update(skip_locked=True)
+        await session.execute(delete(RecentMessage).where(mine_beyond | RecentMessage.id.in_(expired)))
 
-    def forget(self, key: str) -> None:
-        self.recent.pop(key, None)
-        self.skipped -= {(key, slot) for slot in SLOTS}
+    async def recent_lines(self, session: AsyncSession, key: str) -> list[str]:
+        query = select(RecentMessage.sealed).where(
+            RecentMessage.user_key == key, RecentMessage.created_at >= self._cutoff()
+        )
+        lines = []
+        for sealed in (await session.scalars(query.order_by(RecentMessage.id))).all():
+            try:
+                lines.append(self._sealer.open(sealed))
+            except ValueError:  # sealed under another secret (rotated) or by a process without one: not shown
+                continue
+        return lines[-RECENT_MESSAGES:]
+
+    async def forget(self, session: AsyncSession, key: str) -> None:
+        await session.execute(delete(RecentMessage).where(RecentMessage.user_key == key))
+
+    def _cutoff(self) -> datetime:
+        return self._clock() - timedelta(seconds=RECENT_SECONDS)

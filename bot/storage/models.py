@@ -75,6 +75,11 @@ class Conversation(Base):
     safety_declines: Mapped[int] = mapped_column(Integer, default=0)
     referral: Mapped[str | None] = mapped_column(String(64), default=None)
     """A professional's answers in the referral guide ("age=8_12;worry=school"), only while the guide runs."""
+    skipped: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Follow-up questions the user chose to skip ("child_age,municipality"), so they are not asked again."""
+    flood_times: Mapped[str | None] = mapped_column(Text, default=None)
+    """When the user's last few messages came (milliseconds since 1970, at most FLOOD_MESSAGES + 1 of them, all
+    within FLOOD_SECONDS of the last): the flood guard's sliding window, here so that every replica sees it."""
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
     @validates("step")
@@ -159,6 +164,35 @@ class OutboxMessage(Base):
     tries: Mapped[int] = mapped_column(Integer, default=0)
     next_try_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+RECENT_MESSAGES = 8
+RECENT_SECONDS = 30 * 60
+"""A user's recent messages kept for a consented transcript: at most this many, for at most this long."""
+
+
+class RecentMessage(Base):
+    """One message a user wrote lately, **encrypted** (`bot.storage.sealed`), for a case card if the user agrees to
+    share it. At most `RECENT_MESSAGES` per user, and none older than `RECENT_SECONDS`: older ones are deleted with
+    every new one and by the purge, and never read (`bot.conversation.turn.Memory`)."""
+
+    __tablename__ = "recent_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_key: Mapped[str] = mapped_column(ForeignKey("conversations.key", ondelete="CASCADE"), index=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Replica(Base):
+    """A running bot process (a webhook replica), so that the replicas can split Telegram's send budget.
+
+    `id` is random per process start; a replica that stopped beating is no longer counted and is deleted later."""
+
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 class Professional(Base):

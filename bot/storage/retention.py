@@ -3,9 +3,10 @@
 A case that is over (closed, declined, or an offer or out-of-hours request left standing) is removed
 `RETENTION_CASE_DAYS` after it closed or last changed, with the ids of its relayed messages and anything of it still
 in the outbox. A user's conversation
-state is removed `RETENTION_STATE_DAYS` after their last message, with all their cases. The ids of webhook updates
-whose work is done (`bot.storage.journal`, no payload left) are removed after a day. A case that is live
-(requested, claimed) or parked for the next working day is never removed, and neither is its user's state.
+state is removed `RETENTION_STATE_DAYS` after their last message, with all their cases. Recent messages kept for a
+transcript are removed 30 minutes after they were written (each new message also removes the old ones). The ids of
+webhook updates whose work is done (`bot.storage.journal`, no payload left) are removed after a day. A case that is
+live (requested, claimed) or parked for the next working day is never removed, and neither is its user's state.
 
 The purge runs when the bot starts, daily while it runs, and as `python -m bot purge`. It logs counts only.
 """
@@ -24,7 +25,16 @@ from sqlalchemy import CursorResult, Executable, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage import cases, journal
-from bot.storage.models import Case, Conversation, Database, OutboxMessage, RelayedMessage, utcnow
+from bot.storage.models import (
+    RECENT_SECONDS,
+    Case,
+    Conversation,
+    Database,
+    OutboxMessage,
+    RecentMessage,
+    RelayedMessage,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +49,7 @@ class Purged:
 
     cases: int
     conversations: int
+    recent_messages: int = 0
     updates: int = 0
     """Done webhook updates whose ids are no longer needed to recognise a redelivery."""
 
@@ -56,9 +67,11 @@ async def purge(session: AsyncSession, now: datetime, case_days: int, state_days
     await session.execute(delete(RelayedMessage).where(RelayedMessage.case_id.in_(expired_ids)))
     await session.execute(delete(OutboxMessage).where(OutboxMessage.case_id.in_(expired_ids)))
     removed_cases = await _count(session, delete(Case).where(expired))
+    too_old = RecentMessage.created_at < now - timedelta(seconds=RECENT_SECONDS)
+    recent = await _count(session, delete(RecentMessage).where(too_old | RecentMessage.user_key.in_(stale)))
     removed_conversations = await _count(session, delete(Conversation).where(Conversation.key.in_(stale)))
     removed_updates = await journal.forget_done(session, now)
-    return Purged(removed_cases, removed_conversations, removed_updates)
+    return Purged(removed_cases, removed_conversations, recent, removed_updates)
 
 
 async def _count(session: AsyncSession, statement: Executable) -> int:
@@ -82,9 +95,10 @@ class Retention:
         async with self._database.sessions.begin() as session:
             purged = await purge(session, self._clock(), self._case_days, self._state_days)
         logger.info(
-            "retention: removed %d cases, %d conversations and %d done update ids",
+            "retention: removed %d cases, %d conversations, %d recent messages and %d done update ids",
             purged.cases,
             purged.conversations,
+            purged.recent_messages,
             purged.updates,
         )
         return purged

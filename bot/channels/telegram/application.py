@@ -90,6 +90,10 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         )
     services: Services = application.bot_data["services"]
     application.bot_data["retention"] = asyncio.create_task(services.retention.run())
+    limiter = application.bot.rate_limiter
+    if services.replicas is not None and isinstance(limiter, PriorityRateLimiter):
+        # Every replica takes its share of the bot token's send budget, counted again every few seconds.
+        application.bot_data["heartbeat"] = asyncio.create_task(services.replicas.run(limiter.share))
     if services.handoff is not None:
         interval = services.settings.handoff_sweep_seconds
         application.bot_data["sweeper"] = asyncio.create_task(services.handoff.sweeper.run(interval))
@@ -119,6 +123,14 @@ async def post_shutdown(application: Application) -> None:  # type: ignore[type-
     if retention is not None:
         services.retention.stop()
         await _finish(retention, "the daily purge")
+    heartbeat: asyncio.Task[None] | None = application.bot_data.pop("heartbeat", None)
+    if heartbeat is not None and services.replicas is not None:
+        services.replicas.stop()
+        await _finish(heartbeat, "the replica heartbeat")
+        try:
+            await services.replicas.leave()
+        except Exception:
+            logger.warning("could not remove this replica from the heartbeat table; it drops out in seconds")
     handoff = services.handoff
     sweeper: asyncio.Task[None] | None = application.bot_data.pop("sweeper", None)
     if sweeper is not None and handoff is not None:

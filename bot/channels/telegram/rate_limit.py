@@ -5,6 +5,9 @@ behind every answer already queued (hundreds, at about 30 a second). This limite
 messages a second for the whole bot, 20 a minute in a group; a private chat has no limit of its own here, as in
 AIORateLimiter) but lets calls sent with `rate_limit_args=URGENT` take the next free place before ordinary ones.
 After a RetryAfter from Telegram every request waits as long as Telegram asked and the call is tried again.
+
+The limits are per bot token, whichever process sends. With several replicas each takes an equal share (`share`,
+fed by the replicas' heartbeat): no database call per message, and crisis replies still jump the local queue.
 """
 
 from __future__ import annotations
@@ -38,20 +41,40 @@ class PriorityBucket:
     higher lane is waiting.
     """
 
-    def __init__(self, capacity: float, per_second: float) -> None:
+    def __init__(self, capacity: float, per_second: float, clock: Callable[[], float] | None = None) -> None:
         self._capacity = capacity
         self._per_second = per_second
         self._tokens = capacity
         self._stamp: float | None = None
+        self._clock = clock
+        """Where time comes from (default: the event loop's clock; tests pass one they move by hand)."""
         self._lanes: dict[bool, deque[asyncio.Future[None]]] = {True: deque(), False: deque()}
         self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def per_second(self) -> float:
+        return self._per_second
+
+    @property
+    def capacity(self) -> float:
+        return self._capacity
+
+    def resize(self, capacity: float, per_second: float) -> None:
+        """A new share of the budget: tokens above the new capacity are dropped, never added."""
+        if self._stamp is not None:
+            self._refill(self._now(asyncio.get_running_loop()))
+        self._capacity, self._per_second = capacity, per_second
+        self._tokens = min(self._tokens, capacity)
+
+    def _now(self, loop: asyncio.AbstractEventLoop) -> float:
+        return self._clock() if self._clock is not None else loop.time()
 
     def waiting(self, urgent: bool = False) -> int:
         return sum(1 for future in self._lanes[urgent] if not future.done())
 
     async def acquire(self, urgent: bool = False) -> None:
         loop = asyncio.get_running_loop()
-        self._refill(loop.time())
+        self._refill(self._now(loop))
         ahead = bool(self._lanes[True]) or (not urgent and bool(self._lanes[False]))
         if not ahead and self._tokens >= 1:
             self._tokens -= 1
@@ -82,7 +105,7 @@ class PriorityBucket:
 
     def _grant(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
-        self._refill(loop.time())
+        self._refill(self._now(loop))
         for urgent in (True, False):
             lane = self._lanes[urgent]
             while lane and self._tokens >= 1:
@@ -103,12 +126,17 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
         group_max_rate: float = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP,
         group_time_period: float = 60.0,
         max_retries: int = 3,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.overall: PriorityBucket | None = None
         """The limit for the whole bot; None lifts it (for measuring what the bot could do without Telegram's)."""
+        self._overall_rate = (overall_max_rate, overall_time_period)
         if overall_max_rate > 0 and overall_time_period > 0:
-            self.overall = PriorityBucket(overall_max_rate, overall_max_rate / overall_time_period)
-        self._group_rate = (group_max_rate, group_time_period)
+            self.overall = PriorityBucket(overall_max_rate, overall_max_rate / overall_time_period, clock)
+        self._group_budget = (group_max_rate, group_time_period)
+        self._group_rate = self._group_budget
+        self.replicas = 1
+        """How many replicas share the bot token's budget; this one takes 1/replicas of it (`share`)."""
         self._groups: dict[int | str, AsyncLimiter] = {}
         self._max_retries = max_retries
         self._resume_at = 0.0
@@ -117,6 +145,24 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
         self.sent = 0
         """Messages sent (sendMessage), and of those, in the urgent lane (for the metrics)."""
         self.sent_urgent = 0
+
+    def share(self, replicas: int) -> None:
+        """Take 1/`replicas` of the bot token's budget (the overall rate and burst, and each group's rate), so that
+        the replicas together stay within Telegram's limits with no shared state per message: the heartbeat
+        (`bot.storage.replicas`) counts the live replicas every few seconds and calls this."""
+        replicas = max(1, replicas)
+        if replicas == self.replicas:
+            return
+        self.replicas = replicas
+        rate, period = self._overall_rate
+        if self.overall is not None:  # a burst of at least one message, or nothing would ever go
+            self.overall.resize(max(1.0, rate / replicas), rate / period / replicas)
+        group_rate, group_period = self._group_budget
+        if group_rate > 0 and group_period > 0:
+            share = group_rate / replicas
+            # At least one message per (longer) period: a limiter cannot hand out less than one at a time.
+            self._group_rate = (share, group_period) if share >= 1 else (1.0, group_period / share)
+        logger.info("the send budget is shared by %d replicas", replicas)
 
     @property
     def waiting(self) -> int:
@@ -190,9 +236,13 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
             for key, limiter in list(self._groups.items()):
                 if key != group and limiter.has_capacity(limiter.max_rate):
                     del self._groups[key]
-        if group not in self._groups:
-            self._groups[group] = AsyncLimiter(rate, period)
-        return self._groups[group]
+        current = self._groups.get(group)
+        # A new share of the budget: a group's limiter is made anew at the new rate once it has been idle a while.
+        if current is None or (
+            (current.max_rate, current.time_period) != (rate, period) and current.has_capacity(current.max_rate)
+        ):
+            current = self._groups[group] = AsyncLimiter(rate, period)
+        return current
 
 
 def _seconds(error: RetryAfter) -> float:
