@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import make_url
 
 from bot import app
-from bot.channels.telegram.inbound import LEASE, Sealer, strip_identities
+from bot.channels.telegram.inbound import LEASE, PayloadSealer, strip_identities
 from bot.channels.telegram.webhook import SECRET_HEADER, WebhookBot
 from bot.storage import journal
 from bot.storage.models import Database, InboundUpdate, utcnow
@@ -169,7 +169,7 @@ async def test_an_update_a_dead_replica_left_is_taken_over_and_answered_once(rep
     # As a replica killed after its 200 leaves it: pending, its lease run out, its owner gone.
     database = Database(replicas.settings.database_url)
     await app.migrate(replicas.settings)
-    sealed = Sealer(PSEUDONYM_SECRET.encode()).seal(strip_identities(update(DANGER, 505)))
+    sealed = PayloadSealer(PSEUDONYM_SECRET.encode()).seal(strip_identities(update(DANGER, 505)))
     long_ago = utcnow() - 2 * LEASE
     assert await journal.record(database, 505, sealed, "killed-replica", long_ago, LEASE)
     await database.dispose()
@@ -189,7 +189,7 @@ async def test_an_update_a_dead_replica_left_is_taken_over_and_answered_once(rep
 async def test_a_lease_that_is_still_running_is_not_taken_over(replicas: Replicas) -> None:
     database = Database(replicas.settings.database_url)
     await app.migrate(replicas.settings)
-    sealed = Sealer(PSEUDONYM_SECRET.encode()).seal(strip_identities(update("/start", 506)))
+    sealed = PayloadSealer(PSEUDONYM_SECRET.encode()).seal(strip_identities(update("/start", 506)))
     assert await journal.record(database, 506, sealed, "busy-replica", utcnow(), timedelta(hours=1))
     await database.dispose()
     [client] = await replicas.start()

@@ -15,11 +15,8 @@ done the payload is deleted; the update id and the time stay for a day to recogn
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import enum
-import hashlib
-import hmac
 import json
 import logging
 import secrets
@@ -27,13 +24,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
 from telegram import Update
 from telegram.ext import Application
 
 from bot.channels.telegram.updates import PerChatProcessor
 from bot.storage import journal
 from bot.storage.models import Database, utcnow
+from bot.storage.sealed import Sealer
 
 logger = logging.getLogger(__name__)
 
@@ -76,20 +73,19 @@ def strip_identities(value: Any) -> Any:
     return kept
 
 
-class Sealer:
-    """Encrypts stored payloads with a key of their own, derived from the pseudonym secret all replicas share."""
+class PayloadSealer:
+    """Stored payloads sealed under a key of their own, derived from the pseudonym secret all replicas share."""
 
     def __init__(self, secret: bytes) -> None:
-        key = hmac.new(secret, b"inbound-update-key", hashlib.sha256).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+        self._sealer = Sealer(secret, b"inbound-update-key")
 
     def seal(self, data: dict[str, Any]) -> str:
-        return self._fernet.encrypt(json.dumps(data, separators=(",", ":")).encode()).decode()
+        return self._sealer.seal(json.dumps(data, separators=(",", ":")))
 
     def open(self, sealed: str) -> dict[str, Any]:
         try:
-            data = json.loads(self._fernet.decrypt(sealed.encode()))
-        except (InvalidToken, ValueError) as error:
+            data = json.loads(self._sealer.open(sealed))
+        except ValueError as error:
             raise ValueError("a stored update cannot be read with this secret") from error
         if not isinstance(data, dict):
             raise ValueError("a stored update is not an object")
@@ -109,7 +105,7 @@ class Inbox:
     ) -> None:
         self._application = application
         self._database = database
-        self._sealer = Sealer(secret)
+        self._sealer = PayloadSealer(secret)
         self._clock = clock
         self._lease = lease
         self.owner = secrets.token_hex(8)
