@@ -368,6 +368,11 @@ class Content:
                         _text(self._crisis["lines"][line][language], f"crisis.yml line {line}")
                 for language in LANGUAGES:
                     self.crisis_lines((category,), audience, language)
+        for kind, _ in self.crisis_after_kinds():
+            for family in ("violence", "child", "suicide"):
+                for audience in AUDIENCES:
+                    for language in LANGUAGES:
+                        self.crisis_after(kind, family, audience, language)
 
         for path in GROUP_TEXTS:
             self.group(*path.split("."))
@@ -642,6 +647,21 @@ class Content:
 
     def words(self, key: str) -> frozenset[str]:
         return frozenset(str(word) for word in self._ui[key])
+
+    def crisis_after_kinds(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The kinds of question after the crisis lines (crisis.yml `after`), in order, each with its phrases."""
+        after = self._crisis.get("after") or {}
+        return tuple((str(kind), tuple(str(p) for p in entry.get("phrases") or ())) for kind, entry in after.items())
+
+    def crisis_after(self, kind: str, family: str, audience: str | None, language: str) -> str | None:
+        """The answer of one kind after the crisis lines, for a family of danger (violence, child, suicide) and an
+        audience; a child's danger falls back to violence. None when crisis.yml has no such text."""
+        entry = (self._crisis.get("after") or {}).get(kind) or {}
+        texts = entry.get(family) or (entry.get("violence") if family == "child" else None)
+        if not texts:
+            return None
+        node = texts.get(audience or "parent") or texts["parent"]
+        return _text(node[language], f"crisis.yml after.{kind}.{family}")
 
     def crisis_lines(self, categories: tuple[str, ...], audience: str | None, language: str) -> str:
         """The crisis text for one or more categories, each line listed once. For a user whose role is not known

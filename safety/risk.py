@@ -205,6 +205,10 @@ class Scope:
     """The scope applies only when the one at risk is one of these (worry: "other"); empty means anyone."""
     unless_self_word: bool = False
     """The scope does not apply when the writer speaks of themself in the clause ("waarom doe ik ...")."""
+    silences_models: Literal["seen", "used"] = "seen"
+    """When a cue of this scope keeps a model (the learned layer, the NLU model) from raising the alarm alone:
+    seen anywhere in the message ("lol", "zit vast voor"), or only when it actually dropped a phrase here (a
+    "niet" three words before a match), so that "neemt niet op" elsewhere in a long message silences nothing."""
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,8 @@ class _Message:
     cue_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     cues_by_clause: dict[str, dict[int, list[tuple[int, int]]]] = field(default_factory=dict)
     self_clauses: frozenset[int] = frozenset()
+    used: set[str] = field(default_factory=set)
+    """Scopes that changed a match (dropped it, made it ambiguous or a worry)."""
 
 
 @dataclass(frozen=True)
@@ -332,8 +338,12 @@ class SafetyNet:
 
     def assess(self, text: str) -> Assessment:
         message, idiom = self._read(text)
-        cues = tuple(name for name, spans in message.cue_spans.items() if spans)
         hits = self._hits(message)
+        cues = tuple(
+            scope.name
+            for scope in self._scopes
+            if message.cue_spans.get(scope.name) and (scope.silences_models == "seen" or scope.name in message.used)
+        )
         assessment = _summarise(hits, idiom, cues)
         if self.learned is None or not text.strip():
             return assessment
@@ -357,9 +367,30 @@ class SafetyNet:
                 if settled:
                     break
             for group in rule.together:
-                if all(any(True for _ in p.spans(tokens, self._gap_stops, positions)) for p in group):
-                    hits.append(_Hit(rule.category, rule.level, "self", False, False))
+                hit = self._judge_group(rule, group, message, positions)
+                if hit is not None:
+                    hits.append(hit)
         return hits
+
+    def _judge_group(
+        self, rule: _Rule, group: Sequence[Phrase], message: _Message, positions: Mapping[str, Sequence[int]]
+    ) -> _Hit | None:
+        """Phrases that count only together ("dronken & baby"): each must occur, and each is judged against the
+        scopes like a phrase of its own, so "vroeger was ze dronken & baby" is dropped by the past."""
+        judged: list[_Hit] = []
+        for phrase in group:
+            span = next(iter(phrase.spans(message.tokens, self._gap_stops, positions)), None)
+            if span is None:
+                return None
+            hit = self._judge(rule, span[0], span[1], message, phrase)
+            if hit is None:
+                return None
+            judged.append(hit)
+        level = min(hit.level for hit in judged)
+        category = rule.category if level is rule.level else WORRY_CATEGORY
+        subject = "child" if rule.category == "child_unsafe" else judged[0].subject
+        ambiguous = any(hit.ambiguous for hit in judged) and level is RiskLevel.ACUTE
+        return _Hit(category, level, subject, ambiguous, weak=False)
 
     def _subject(self, category: str, start: int, end: int, message: _Message) -> Subject:
         """Who is at risk: the victim after a violent verb, else the nearest person before a self-harm phrase."""
@@ -401,6 +432,7 @@ class SafetyNet:
                 continue
             if not _in_scope(scope, start, end, message):
                 continue
+            message.used.add(scope.name)
             if scope.effect == "drop":
                 return None
             if scope.effect == "ambiguous":
@@ -435,8 +467,11 @@ class SafetyNet:
 def _parse_scope(name: str, spec: Mapping[str, Any], parse_all: Any) -> Scope:
     where = str(spec.get("where", "before"))
     effect = str(spec.get("effect", "drop"))
+    silences = str(spec.get("silences_models", "seen"))
     if where not in ("before", "clause", "message") or effect not in ("drop", "ambiguous", "concern"):
         raise ValueError(f"scope {name!r}: where must be before|clause|message, effect drop|ambiguous|concern")
+    if silences not in ("seen", "used"):
+        raise ValueError(f"scope {name!r}: silences_models must be seen|used")
     return Scope(
         name=name,
         where=where,  # type: ignore[arg-type]
@@ -448,6 +483,7 @@ def _parse_scope(name: str, spec: Mapping[str, Any], parse_all: Any) -> Scope:
         categories=frozenset(str(c) for c in spec.get("categories") or ()),
         subjects=frozenset(str(c) for c in spec.get("subjects") or ()),
         unless_self_word=bool(spec.get("unless_self_word", False)),
+        silences_models="used" if silences == "used" else "seen",
     )
 
 

@@ -212,3 +212,31 @@ def test_scopes_from_a_mapping() -> None:
     assert net.assess("vroeger wil dood").level is RiskLevel.NONE
     assert net.assess("vroeger en weer wil dood").level is RiskLevel.ACUTE
     assert net.assess("vroeger was alles goed. nu wil dood").level is RiskLevel.ACUTE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mijn peuter en kleuter zitten alleen thuis sinds vanmorgen",
+        "ik ben dronken en de baby ligt naast me",
+        "her boyfriend is beating her in the hall",
+        "hij zegt dat hij me wat aandoet als ik de scheiding doorzet",
+        "my client's partner is threatening her with a knife",
+        "ze durft niet naar huis sinds hij haar sloeg",
+        "mijn vrouw en zoon zijn beter af zonder mij",
+    ],
+)
+def test_danger_to_someone_else_or_said_indirectly_is_acute(safety_net: SafetyNet, text: str) -> None:
+    assert safety_net.assess(text).alarm
+
+
+def test_phrases_that_count_together_are_judged_by_the_scopes(safety_net: SafetyNet) -> None:
+    assert safety_net.assess("ik ben dronken & de baby huilt".replace("&", "en")).alarm
+    assert not safety_net.assess("vroeger was ik dronken, nu hebben we een baby en gaat het goed").alarm
+
+
+def test_a_negation_far_from_any_phrase_does_not_silence_the_models(safety_net: SafetyNet) -> None:
+    far = safety_net.assess("mama neemt niet op en ik weet niet wat ik moet doen met mijn zusje")
+    near = safety_net.assess("ik doe niet aan zelfbeschadiging")
+    assert "negation" not in far.cues
+    assert "negation" in near.cues

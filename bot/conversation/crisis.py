@@ -8,7 +8,7 @@ check-in that reads only short, clear replies.
 from __future__ import annotations
 
 from bot.content import Content
-from bot.conversation import actions
+from bot.conversation import actions, follow_up
 from bot.conversation.answers import Answers
 from bot.conversation.handoff_flow import HandoffFlow
 from bot.conversation.steps import Step
@@ -131,15 +131,30 @@ class Crisis:
         return [lines, self._answers.offer(conversation, "crisis_offer", str(CaseReason.acute(category)))]
 
     def after(self, turn: Turn) -> Reply:
-        """A question right after the crisis lines ("wie moet ik bellen?", "moet ik 112 bellen?"): who to call
-        for this danger, and how; the violence lines after violence, the 113 lines after suicide or self-harm."""
-        conversation = turn.conversation
-        violence = conversation.alarm in ("violence", "child_unsafe")
-        key = "after_crisis_violence" if violence else "after_crisis_suicide"
-        if conversation.last_answer == AFTER_CRISIS:  # said just now: a short check-in, not the same text again
-            key = "check_in"
-        conversation.last_answer = AFTER_CRISIS
-        return Reply(self._content.ui(key, turn.language), self.feeling_buttons(turn.language))
+        """A question right after the crisis lines, answered for this danger and this user: who to call now
+        ("moet ik 112 bellen?"), what comes after the call or the danger ("112 gebeld, wat nu"), what Veilig Thuis
+        does, or how to get help when nobody may know. The violence lines after violence, 113 after suicide."""
+        conversation, lang = turn.conversation, turn.language
+        kind = self.after_kind(turn.text)
+        family = _family(conversation.alarm)
+        key = f"{AFTER_CRISIS}_{kind}"
+        text = self._content.crisis_after(kind, family, conversation.audience, lang)
+        if text is None:
+            legacy = "after_crisis_violence" if family in ("violence", "child") else "after_crisis_suicide"
+            text = self._content.ui(legacy, lang, conversation.audience)
+        if conversation.last_answer == key:  # said just now: a short check-in, not the same text again
+            text = self._content.ui("check_in", lang)
+        conversation.last_answer = key
+        return Reply(text, self.feeling_buttons(lang))
+
+    def after_kind(self, text: str) -> str:
+        """Which question after the crisis lines this is (crisis.yml `after`): the first kind whose phrase occurs,
+        else "ask" (who to call now)."""
+        folded = f" {' '.join(follow_up.words(text))} "
+        for kind, phrases in self._content.crisis_after_kinds():
+            if any(f" {phrase} " in folded for phrase in phrases):
+                return kind
+        return "ask"
 
     def correction(self, turn: Turn) -> list[Reply]:
         """ "Nee, niet letterlijk": the alarm ends; the lines stay above in the chat, the footer goes."""
@@ -148,6 +163,13 @@ class Crisis:
         conversation.alarm = None
         turn.step = Step.CHAT
         return [Reply(self._content.ui("alarm_corrected", turn.language), self._answers.menu_buttons(conversation))]
+
+
+def _family(alarm: str | None) -> str:
+    """The family of danger an alarm belongs to, for the answers after the lines."""
+    if alarm == "child_unsafe":
+        return "child"
+    return "violence" if alarm == "violence" else "suicide"
 
 
 def is_risk(level: RiskLevel) -> bool:
