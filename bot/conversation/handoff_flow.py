@@ -52,6 +52,10 @@ class HandoffFlow:
         outcome = await self._desk.open(turn.session, case, turn.sender.chat_id)
         turn.step = Step.CHAT
         conversation.offer_reason = None
+        if outcome in (Outcome.ALERTED_OUTSIDE_HOURS, Outcome.OUTSIDE_HOURS):
+            # Asked for (or opened by danger) while no team was on duty: how often this happens is what an
+            # organisation weighs when it sets its hours.
+            await self._recorder.handoff(turn.session, HandoffEvent.OUT_OF_HOURS, conversation.audience, lang)
         if outcome is Outcome.ALERTED:
             key = "handoff_waiting_acute" if case.risk == "acute" else "handoff_waiting"
             replies = [Reply(self._content.ui(key, lang))]
