@@ -10,7 +10,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.channels.telegram.context import emitter, send_replies, sender_of, services_of
+from bot.channels.telegram.context import emitter, group_chat_ids, send_replies, sender_of, services_of
 from bot.channels.telegram.group import on_case_button
 
 logger = logging.getLogger(__name__)
@@ -73,11 +73,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     chat = update.effective_chat
-    settings = services_of(context).settings
     if chat is None:  # a button on an inline message: the bot sends none, so there is nothing to do
         await query.answer()
         return
-    if chat.id == settings.handoff_chat_id and chat.type != ChatType.PRIVATE:
+    if chat.id in group_chat_ids(context) and chat.type != ChatType.PRIVATE:
         await on_case_button(update, context)
         return
     await query.answer()
