@@ -193,7 +193,9 @@ async def build(
         hours, timeout = OfficeHours.parse(settings.handoff_hours), timedelta(seconds=settings.handoff_claim_timeout)
         live = live_handoff(database, messenger, content, secret, hours, timeout, routing=routing, groups=groups)
     desk = live.desk if live is not None else OfflineDesk()
-    pipeline = Pipeline(understander, content, database, desk, retention=periods, flood=flood)
+    pipeline = Pipeline(
+        understander, content, database, desk, retention=periods, flood=flood, feedback=settings.answer_feedback
+    )
     return Services(settings, database, nlu, understander, pipeline, pseudonyms, content, secret, purger, live)
 
 

@@ -9,10 +9,12 @@ from sqlalchemy import select
 
 from bot.app import live_handoff
 from bot.content import Content
+from bot.conversation.actions import Action, Feedback, parse
 from bot.conversation.pipeline import Pipeline
 from bot.replies import Reply, Sender
 from bot.storage.models import Database, InsightCount
 from bot.understanding.understander import Understander
+from handoff.desk import OfflineDesk
 from handoff.hours import OfficeHours
 from safety.risk import SafetyNet
 from tests.conftest import scripted_nlu
@@ -80,3 +82,84 @@ async def test_an_acute_message_at_night_counts_as_out_of_hours_too(
     await pipeline.text(USER, "ik wil niet meer leven")
     counts = await counted(database)
     assert counts[("handoff_out_of_hours", "", "youth")] == 1
+
+
+# -- 👍/👎 under answers ------------------------------------------------------------------------------------------
+
+
+def feedback_pipeline(database: Database, content: Content, safety_net: SafetyNet) -> Pipeline:
+    understander = Understander(safety_net, scripted_nlu(by_keyword), 0.45, 0.5)
+    return Pipeline(understander, content, database, OfflineDesk(), feedback=True)
+
+
+def votes(reply: Reply) -> list[str]:
+    return [action for action in actions(reply) if action.startswith("fb:")]
+
+
+async def parent(pipeline: Pipeline) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+
+
+async def test_the_first_answer_of_a_topic_can_be_rated_once_and_the_tap_is_counted_once(
+    database: Database, content: Content, safety_net: SafetyNet
+) -> None:
+    pipeline = feedback_pipeline(database, content, safety_net)
+    await parent(pipeline)
+    [rules] = await pipeline.text(USER, "welke regels gelden er")
+    assert votes(rules) == ["fb:up:visit_rules", "fb:dn:visit_rules"]
+    assert actions(rules)[-3] == "menu", "the answer's own buttons come first"
+    [more] = await pipeline.action(USER, "answer:visit_bring")
+    assert votes(more) == [], "not under every reply: once per topic"
+    [thanks] = await pipeline.action(USER, "fb:dn:visit_rules")
+    assert thanks.in_place and thanks.text == content.ui("feedback_thanks", "nl") and not thanks.buttons
+    await pipeline.action(USER, "fb:dn:visit_rules")  # a second tap on the same message
+    await pipeline.action(USER, "fb:up:visit_rules")
+    counts = await counted(database)
+    assert counts == {("topic", "visit", "parent"): 1, ("feedback_down", "visit_rules", "parent"): 1}
+    [other_topic] = await pipeline.text(USER, "is het mijn schuld")
+    assert votes(other_topic) == ["fb:up:explain_my_fault", "fb:dn:explain_my_fault"]
+
+
+async def test_no_rating_under_crisis_replies_menus_or_small_talk(
+    database: Database, content: Content, safety_net: SafetyNet
+) -> None:
+    pipeline = feedback_pipeline(database, content, safety_net)
+    await parent(pipeline)
+    [hello] = await pipeline.text(USER, "hoi")
+    [menu] = await pipeline.command(USER, "menu")
+    crisis = await pipeline.text(USER, "ik wil niet meer leven")
+    after = await pipeline.text(USER, "welke regels gelden er")  # during the check-in after the alarm
+    assert [votes(reply) for reply in (hello, menu, *crisis, *after)] == [[]] * (2 + len(crisis) + len(after))
+
+
+async def test_a_rating_for_an_answer_never_shown_counts_nothing(
+    database: Database, content: Content, safety_net: SafetyNet
+) -> None:
+    pipeline = feedback_pipeline(database, content, safety_net)
+    await parent(pipeline)
+    [thanks] = await pipeline.action(USER, "fb:up:visit_costs")
+    assert thanks.in_place
+    assert not [key for key in await counted(database) if key[0].startswith("feedback")]
+
+
+async def test_without_the_setting_answers_carry_no_rating(
+    database: Database, content: Content, safety_net: SafetyNet
+) -> None:
+    understander = Understander(safety_net, scripted_nlu(by_keyword), 0.45, 0.5)
+    pipeline = Pipeline(understander, content, database, OfflineDesk())
+    await parent(pipeline)
+    [rules] = await pipeline.text(USER, "welke regels gelden er")
+    assert votes(rules) == []
+
+
+def test_feedback_buttons_are_parsed_strictly_and_fit_telegrams_limit() -> None:
+    assert actions_parse("fb:up:visit_costs") == Feedback("visit_costs", True)
+    assert actions_parse("fb:dn:visit_costs") == Feedback("visit_costs", False)
+    for tampered in ("fb:up:", "fb:maybe:visit", "fb:up:../etc", "fb:up:Visit", "fb:up:" + "a" * 59, "fb"):
+        assert actions_parse(tampered) is None
+    assert len(Feedback("a" * 58, False).data.encode()) <= 64
+
+
+def actions_parse(data: str) -> Action | None:
+    return parse(data)

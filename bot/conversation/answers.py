@@ -25,11 +25,14 @@ LONG_ANSWER = 300
 MENU_AFTER = frozenset(("greet", "out_of_scope", "acknowledge", "opening", "change_role"))
 # Topics a young person does not get in the menu (they are about explaining to one's own child).
 NOT_FOR_YOUTH = frozenset(("explain_to_child",))
+# Answers of these topics get no feedback buttons: small talk, a command's text, or a person offered instead.
+NO_FEEDBACK_TOPICS = frozenset(("greeting", "goodbye", "privacy", "talk_to_human", "out_of_scope", "crisis"))
 
 
 class Answers:
-    def __init__(self, content: Content, memory: Memory, retention: Retention) -> None:
+    def __init__(self, content: Content, memory: Memory, retention: Retention, feedback: bool = False) -> None:
         self.content = content
+        self._feedback = feedback
         self._memory = memory
         self._retention = retention
         # An answer chosen by a follow-up question ("explain_age_4_8") stands for the intent that asked it.
@@ -73,7 +76,26 @@ class Answers:
         if others:
             extra = tuple(Button(self.content.label(other, lang), actions.ShowAnswer(other).data) for other in others)
             reply = Reply(reply.text, (*extra, *reply.buttons))
-        return [reply]
+        return [self._with_feedback(turn, intent, reply)]
+
+    def _with_feedback(self, turn: Turn, intent: str, reply: Reply) -> Reply:
+        """👍/👎 under the first answer of each topic in a conversation: enough to learn which answers miss, without
+        a question under every reply. Never after an alarm (the safety footer is there; a rating would be out of
+        place), never under small talk, menus or questions."""
+        conversation, topic = turn.conversation, self.topic(intent)
+        asked = (conversation.key, topic)
+        if not self._feedback or conversation.safety_check or conversation.alarm or intent in MENU_AFTER:
+            return reply
+        if topic in NO_FEEDBACK_TOPICS or asked in self._memory.feedback_asked:
+            return reply
+        self._memory.feedback_asked.add(asked)
+        self._memory.feedback_open.add((conversation.key, intent))
+        lang = turn.language
+        votes = (
+            Button(self.content.button("feedback_up", lang), actions.Feedback(intent, True).data),
+            Button(self.content.button("feedback_down", lang), actions.Feedback(intent, False).data),
+        )
+        return Reply(reply.text, (*reply.buttons, *votes), reply.urgent)
 
     def _compose(self, turn: Turn, intent: str) -> Reply:
         conversation, lang, audience = turn.conversation, turn.language, turn.audience

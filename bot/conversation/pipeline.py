@@ -66,7 +66,9 @@ class Pipeline:
         retention: Retention | None = None,
         flood: FloodGuard | None = None,
         recorder: Recorder | None = None,
+        feedback: bool = False,
     ) -> None:
+        """`feedback`: 👍/👎 under the first answer of each topic (ANSWER_FEEDBACK)."""
         recorder = recorder or Recorder()
         self._understander = understander
         self._content = content
@@ -76,7 +78,7 @@ class Pipeline:
         self.memory = self._memory = Memory()
         self._profiles = Profiles()
         retention = retention or Retention()
-        self._answers = Answers(content, self._memory, retention)
+        self._answers = Answers(content, self._memory, retention, feedback)
         self._handoff = HandoffFlow(content, self._answers, desk, self._memory, understander.threshold, recorder)
         self._crisis = Crisis(content, self._answers, desk, self._handoff, recorder)
         self._rights = DataRights(content, database, desk, self._answers, self._memory, self._profiles, retention)

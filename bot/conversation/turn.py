@@ -98,6 +98,11 @@ class Memory:
     """The last messages a user wrote (at most RECENT_MESSAGES, RECENT_SECONDS), for a consented case card."""
     skipped: set[tuple[str, str]] = field(default_factory=set)
     """Follow-up questions a user chose to skip, so they are not asked again."""
+    feedback_asked: set[tuple[str, str]] = field(default_factory=set)
+    """(user, topic): the feedback buttons were under an answer of this topic already; not asked again."""
+    feedback_open: set[tuple[str, str]] = field(default_factory=set)
+    """(user, answer): feedback buttons shown and not tapped yet; a tap counts only while its pair is here, so a
+    second tap (or a forged one) counts nothing."""
 
     def remember(self, key: str, text: str) -> None:
         now = time.monotonic()
@@ -112,3 +117,5 @@ class Memory:
     def forget(self, key: str) -> None:
         self.recent.pop(key, None)
         self.skipped -= {(key, slot) for slot in SLOTS}
+        self.feedback_asked = {pair for pair in self.feedback_asked if pair[0] != key}
+        self.feedback_open = {pair for pair in self.feedback_open if pair[0] != key}
