@@ -332,8 +332,11 @@ def sticker_update(user: dict[str, Any] = USER) -> dict[str, Any]:
     return {"message": _message(private_chat(user), user, sticker=sticker)}
 
 
-def button_update(data: str, user: dict[str, Any] = USER) -> dict[str, Any]:
+def button_update(data: str, user: dict[str, Any] = USER, markup: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A user presses a button; `markup`: the keyboard of the message it is on (as the bot sent it)."""
     message = _message(private_chat(user), {"id": BOT_ID, "is_bot": True, "first_name": "Steun"}, text="...")
+    if markup is not None:
+        message["reply_markup"] = markup
     return {
         "callback_query": {
             "id": str(int(time.time() * 1000)),
