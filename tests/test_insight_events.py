@@ -11,6 +11,8 @@ from bot.app import live_handoff
 from bot.content import Content
 from bot.conversation.actions import Action, Feedback, parse
 from bot.conversation.pipeline import Pipeline
+from bot.insights.page import low_helpfulness_rows
+from bot.insights.report import build
 from bot.replies import Reply, Sender
 from bot.storage.models import Database, InsightCount
 from bot.understanding.understander import Understander
@@ -163,3 +165,16 @@ def test_feedback_buttons_are_parsed_strictly_and_fit_telegrams_limit() -> None:
 
 def actions_parse(data: str) -> Action | None:
     return parse(data)
+
+
+def test_the_page_lists_answers_that_help_little_only_from_counts_it_may_show() -> None:
+    raw = {
+        ("2026-W49", "feedback_up", "visit_costs", "parent", "nl"): 12,
+        ("2026-W49", "feedback_down", "visit_costs", "parent", "nl"): 30,
+        ("2026-W49", "feedback_up", "contact_video", "parent", "nl"): 40,
+        ("2026-W49", "feedback_down", "contact_video", "parent", "nl"): 10,
+        ("2026-W49", "feedback_up", "stigma_school", "youth", "nl"): 1,  # small: no share can be shown
+        ("2026-W49", "feedback_down", "stigma_school", "youth", "nl"): 25,
+    }
+    rows = low_helpfulness_rows(build(raw, ["2026-W49"], 10))
+    assert rows[1:] == [["2026-W49", "visit_costs", "71%", "30", "12"]]
