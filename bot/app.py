@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ from handoff.membership import Membership
 from handoff.messenger import Messenger
 from handoff.outbox import Outbox, Sender
 from handoff.professionals import Professionals
+from handoff.routing import Routing, RoutingError
 from handoff.sweeper import Sweeper
 from safety.learned import LearnedRisk
 from safety.risk import SafetyNet
@@ -39,13 +41,22 @@ if TYPE_CHECKING:
 
 @dataclass
 class Handoff:
-    """The live handoff desk's parts: the users' side (the pipeline's), the professionals' side (the group's), the
-    sweeper that publishes cases, and the sender that delivers the outbox after each commit."""
+    """The live handoff desk's parts: the users' side (the pipeline's), the professionals' side (one per group),
+    the sweeper that publishes cases, and the sender that delivers the outbox after each commit."""
 
     desk: LiveDesk
     professionals: Professionals
+    """The default group's side (the only one without a routing file)."""
     sweeper: Sweeper
     sender: Sender
+    routing: Routing = field(default_factory=lambda: Routing.single(None, OfficeHours(None)))
+    teams: dict[str, Professionals] = field(default_factory=dict)
+    """Every group's side, by the group's name."""
+
+    def professionals_in(self, chat_id: int) -> Professionals | None:
+        """The side of the group with this chat id; None for any other chat."""
+        group = self.routing.by_chat(chat_id)
+        return self.teams.get(group.name) if group is not None else None
 
     def wake(self) -> None:
         self.sweeper.wake()
@@ -65,13 +76,21 @@ def live_handoff(
     hours: OfficeHours,
     claim_timeout: timedelta,
     clock: Callable[[], datetime] = utcnow,
+    routing: Routing | None = None,
+    groups: Mapping[str, Messenger] | None = None,
 ) -> Handoff:
-    """Build the live desk's parts around one messenger, each with what it needs."""
-    texts, chat_refs = GroupTexts(content), ChatRefs(secret)
+    """Build the live desk's parts, each with what it needs. Without `routing`, one group (`messenger`, `hours`)
+    takes every case; with it, `groups` holds each group's messenger (by name) and `messenger` reaches users."""
+    routing = routing or Routing.single(None, hours)
+    groups = {name: (groups or {}).get(name, messenger) for name in routing.groups}
+    texts, chat_refs, pseudonyms = GroupTexts(content), ChatRefs(secret), Pseudonymiser(secret)
     outbox = Outbox(clock)
-    sender = Sender(database, messenger, outbox, texts, chat_refs, clock)
-    sweeper = Sweeper(database, messenger, outbox, texts, hours, claim_timeout, clock)
-    professionals = Professionals(database, Membership(messenger), outbox, texts, Pseudonymiser(secret), clock)
+    sender = Sender(database, messenger, outbox, texts, chat_refs, clock, routing, groups)
+    sweeper = Sweeper(database, messenger, outbox, texts, routing, claim_timeout, clock, groups)
+    teams = {
+        name: Professionals(database, Membership(group), outbox, texts, pseudonyms, clock, routing=routing, group=name)
+        for name, group in groups.items()
+    }
 
     def wake() -> None:
         sweeper.wake()
@@ -79,8 +98,8 @@ def live_handoff(
 
     outbox.wake = wake
     sender.republish = sweeper.wake
-    desk = LiveDesk(outbox, texts, chat_refs, hours, wake, clock)
-    return Handoff(desk, professionals, sweeper, sender)
+    desk = LiveDesk(outbox, texts, chat_refs, routing, wake, clock)
+    return Handoff(desk, teams[routing.default], sweeper, sender, routing, teams)
 
 
 @dataclass
@@ -131,13 +150,33 @@ def understanding(settings: Settings, use_nlu: bool = True) -> tuple[Understande
     return Understander(safety_net, nlu, settings.nlu_threshold, settings.crisis_threshold), nlu
 
 
-async def build(settings: Settings, use_nlu: bool = True, messenger: Messenger | None = None) -> Services:
+def handoff_routing(settings: Settings) -> Routing | None:
+    """Which group gets which case: the routing file (HANDOFF_ROUTING), else the one group of HANDOFF_CHAT_ID, else
+    None (no live handoff). A routing file that cannot be used stops the start, saying what to fix."""
+    if settings.handoff_routing is not None:
+        try:
+            return Routing.load(settings.handoff_routing, os.environ, settings.handoff_hours)
+        except RoutingError as error:
+            raise SystemExit(f"Cannot start: HANDOFF_ROUTING: {error}") from error
+    if settings.handoff_chat_id is not None:
+        return Routing.single(settings.handoff_chat_id, OfficeHours.parse(settings.handoff_hours))
+    return None
+
+
+async def build(
+    settings: Settings,
+    use_nlu: bool = True,
+    messenger: Messenger | None = None,
+    groups: Mapping[str, Messenger] | None = None,
+) -> Services:
     """Load content and phrases (failing fast on broken YAML), open the database (refusing one that is not
     migrated), remove what is past its retention, connect the NLU client; with a messenger for the professionals'
-    group, a live handoff desk, else an offline one that only records cases."""
+    group (or one per group of the routing file in `groups`), a live handoff desk, else an offline one that only
+    records cases."""
     content = Content.load(required=ANSWERED_INTENTS)
-    understander, nlu = understanding(settings, use_nlu)
     OfficeHours.parse(settings.handoff_hours)  # fail fast on a typo in HANDOFF_HOURS
+    routing = handoff_routing(settings)  # and on one in the routing file
+    understander, nlu = understanding(settings, use_nlu)
     database = open_database(settings)
     try:
         await schema.verify(database)
@@ -155,9 +194,18 @@ async def build(settings: Settings, use_nlu: bool = True, messenger: Messenger |
     live: Handoff | None = None
     if messenger is not None:
         hours, timeout = OfficeHours.parse(settings.handoff_hours), timedelta(seconds=settings.handoff_claim_timeout)
-        live = live_handoff(database, messenger, content, secret, hours, timeout)
+        live = live_handoff(database, messenger, content, secret, hours, timeout, routing=routing, groups=groups)
     desk = live.desk if live is not None else OfflineDesk()
-    pipeline = Pipeline(understander, content, database, desk, retention=periods, flood=flood, secret=secret)
+    pipeline = Pipeline(
+        understander,
+        content,
+        database,
+        desk,
+        retention=periods,
+        flood=flood,
+        secret=secret,
+        feedback=settings.answer_feedback,
+    )
     services = Services(settings, database, nlu, understander, pipeline, pseudonyms, content, secret, purger, live)
     services.replicas = Heartbeat(database)
     return services
@@ -171,9 +219,13 @@ async def build_telegram(settings: Settings, polling: bool = True) -> tuple[Appl
     from bot.channels.telegram.messenger import TelegramMessenger
 
     ptb = telegram.new_application(settings, polling)
-    group = settings.handoff_chat_id
-    messenger = TelegramMessenger(ptb.bot, group) if group is not None else None
-    services = await build(settings, messenger=messenger)
+    routing = handoff_routing(settings)
+    groups: dict[str, Messenger] = {}
+    for name, group in (routing.groups if routing is not None else {}).items():
+        assert group.chat_id is not None  # read from the environment
+        groups[name] = TelegramMessenger(ptb.bot, group.chat_id)
+    messenger = groups[routing.default] if routing is not None else None
+    services = await build(settings, messenger=messenger, groups=groups)
     telegram.install_handlers(ptb, services)
     return ptb, services
 

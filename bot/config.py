@@ -110,6 +110,11 @@ class Settings:
 
     insights_min_cell: int = DEFAULT_INSIGHTS_MIN_CELL
     """Anonymous insight counts below this are never shown (see bot.insights.report)."""
+    answer_feedback: bool = True
+    """👍/👎 under the first answer of each topic, counted in the anonymous insights (ANSWER_FEEDBACK=off: none)."""
+    handoff_routing: Path | None = None
+    """A routing file (handoff/routing.yml explains it): several professionals' groups, chosen per case. None: the
+    one group of `handoff_chat_id` takes every case."""
 
     def __repr__(self) -> str:
         """Never print secrets, also not by accident in a traceback."""
@@ -153,7 +158,27 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         webhook_secret=os.environ.get("WEBHOOK_SECRET", "").strip() or None,
         webhook_url=os.environ.get("WEBHOOK_URL", "").strip() or None,
         insights_min_cell=_min_cell("INSIGHTS_MIN_CELL", DEFAULT_INSIGHTS_MIN_CELL),
+        handoff_routing=_file_or_none("HANDOFF_ROUTING"),
+        answer_feedback=_switch("ANSWER_FEEDBACK", True),
     )
+
+
+def _switch(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off", "true", "false", "1", "0", "yes", "no"):
+        raise SystemExit(f"{name} must be on or off, got {raw!r}")
+    return raw in ("on", "true", "1", "yes")
+
+
+def _file_or_none(name: str) -> Path | None:
+    """A path from the environment; a relative one is read from the project's folder (where `make` runs)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    return path if path.is_absolute() else ROOT / path
 
 
 def _listen(name: str, default: str) -> str:

@@ -29,7 +29,8 @@ UI_TEXTS: tuple[str, ...] = (
     "check_in", "choose_role_reminder", "concern_no_desk", "concern_offer", "concern_offer_professional",
     "confirm_risk_self", "confirm_risk_violence", "crisis_again",
     "crisis_no_desk", "crisis_no_desk_again", "crisis_offer", "day_and_night_lines", "edit_not_relayed",
-    "emoji_only", "forget_confirm", "forget_confirm_live", "forget_done", "forget_done_chat", "forget_done_group",
+    "emoji_only", "feedback_thanks", "forget_confirm", "forget_confirm_live", "forget_done", "forget_done_chat",
+    "forget_done_group",
     "forget_expired", "forget_kept", "forget_none", "handoff_declined", "handoff_joined", "handoff_left",
     "handoff_message", "handoff_next_opening", "handoff_offer", "handoff_outside_hours", "handoff_parked",
     "handoff_still_waiting", "handoff_stopped", "handoff_text_only", "handoff_waiting", "handoff_waiting_acute",
@@ -51,6 +52,7 @@ UI_BUTTONS: tuple[str, ...] = (
     "yes_handoff", "no_handoff", "meant_yes", "meant_no",
     "transcript_yes", "transcript_no", "park_yes", "park_no", "forget_yes", "forget_no",
     "child_age_under_4", "child_age_4_8", "child_age_8_12", "child_age_teen", "first_visit_yes", "first_visit_no",
+    "feedback_up", "feedback_down",
 )  # fmt: skip
 # Every text the handoff desk writes in the professionals' group.
 GROUP_TEXTS: tuple[str, ...] = (

@@ -17,6 +17,9 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     urgent: bool = False
     """Crisis lines, or the fallback with the numbers to call: sent before anything else waiting to go out."""
+    in_place: bool = False
+    """A short acknowledgement of a one-tap button (answer feedback): shown on the pressed message rather than as a
+    new one; Telegram shows it as a notice and takes the feedback buttons off that message."""
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage import cases
 from bot.storage.cases import CaseStatus
-from bot.storage.models import Case, utcnow
+from bot.storage.models import Case, Conversation, utcnow
 from handoff.chatref import ChatRefs
 from handoff.group_texts import GroupTexts
 from handoff.hours import OfficeHours
 from handoff.outbox import Outbox, new_key, relay_once
+from handoff.routing import CaseFacts, Routing
 
 
 class Outcome(enum.Enum):
@@ -43,7 +44,7 @@ class Desk(Protocol):
 
     async def open(self, session: AsyncSession, case: Case, chat_id: int | None) -> Outcome: ...
     async def park(self, session: AsyncSession, case: Case) -> None: ...
-    def next_opening(self) -> datetime | None: ...
+    def next_opening(self, case: Case | None = None) -> datetime | None: ...
     async def from_user(self, session: AsyncSession, case: Case, text: str | None, message_id: int | None) -> None: ...
     async def flag(self, session: AsyncSession, case: Case, category: str) -> None: ...
     async def share_transcript(self, session: AsyncSession, case: Case, lines: Sequence[str]) -> None: ...
@@ -62,7 +63,7 @@ class OfflineDesk:
     async def park(self, session: AsyncSession, case: Case) -> None:
         await cases.set_status(case, CaseStatus.PARKED)
 
-    def next_opening(self) -> datetime | None:
+    def next_opening(self, case: Case | None = None) -> datetime | None:
         return None
 
     async def from_user(self, session: AsyncSession, case: Case, text: str | None, message_id: int | None) -> None:
@@ -91,25 +92,26 @@ class LiveDesk:
         outbox: Outbox,
         texts: GroupTexts,
         chat_refs: ChatRefs,
-        hours: OfficeHours,
+        hours: OfficeHours | Routing,
         wake: Callable[[], None],
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._outbox = outbox
         self._texts = texts
         self._chat_refs = chat_refs
-        self._hours = hours
+        self._routing = hours if isinstance(hours, Routing) else Routing.single(None, hours)
         self._wake = wake
         self._clock = clock
 
     async def open(self, session: AsyncSession, case: Case, chat_id: int | None) -> Outcome:
-        """Queue the case for the group; the sweeper publishes it once the user's unit of work has committed, so the
-        user never waits on the group (whose messages Telegram limits to 20 a minute)."""
+        """Choose the case's group and queue the case for it; the sweeper publishes it once the user's unit of work
+        has committed, so the user never waits on the group (whose messages Telegram limits to 20 a minute)."""
         if chat_id is None:
             return Outcome.UNAVAILABLE
         case.chat_ref = self._chat_refs.seal(chat_id)
         case.urgent = cases.reason_of(case).urgent
-        in_hours = self._hours.is_open(self._clock())
+        routed = self._routing.route(await facts_of(session, case), self._clock())
+        case.handoff_group, in_hours = routed.group.name, routed.in_hours
         self._outbox.wake_after_commit(session)
         if not in_hours and not case.urgent:
             case.status = CaseStatus.OUTSIDE_HOURS
@@ -121,8 +123,10 @@ class LiveDesk:
         """Something may be waiting for the group or the outbox: act now rather than at the next interval."""
         self._wake()
 
-    def next_opening(self) -> datetime | None:
-        return self._hours.next_opening(self._clock())
+    def next_opening(self, case: Case | None = None) -> datetime | None:
+        """When a professional is next online for this case (its group, or a fallback group)."""
+        group = self._routing.group(case.handoff_group if case is not None else None)
+        return self._routing.next_opening(group, self._clock())
 
     async def park(self, session: AsyncSession, case: Case) -> None:
         """The user leaves the case for the next working day."""
@@ -136,16 +140,18 @@ class LiveDesk:
             return
         parts = [self._texts.text("user_non_text")] if text is None else self._texts.relayed(text)
         for number, part in enumerate(parts):
-            await self._outbox.to_topic(session, case.topic_id, part, f"in:{case.id}:{message_id}:{number}", case.id)
+            key = f"in:{case.id}:{message_id}:{number}"
+            await self._outbox.to_topic(session, case.handoff_group, case.topic_id, part, key, case.id)
 
     async def flag(self, session: AsyncSession, case: Case, category: str) -> None:
         """A new acute message during a handoff: the topic is flagged (and renamed urgent)."""
         if case.topic_id is None:
             return
-        await self._outbox.to_topic(session, case.topic_id, self._texts.flag(category), new_key(), case.id)
+        group = case.handoff_group
+        await self._outbox.to_topic(session, group, case.topic_id, self._texts.flag(category), new_key(), case.id)
         if not case.urgent:
             case.urgent = True
-            await self._outbox.rename_topic(session, case.topic_id, self._texts.topic_name(case))
+            await self._outbox.rename_topic(session, group, case.topic_id, self._texts.topic_name(case))
 
     async def share_transcript(self, session: AsyncSession, case: Case, lines: Sequence[str]) -> None:
         """Show the user's recent messages to the professionals (only called with the user's consent)."""
@@ -154,7 +160,8 @@ class LiveDesk:
         if case.topic_id is None:  # not published yet: the card will carry it
             await self._outbox.hold_transcript(session, case, lines)
             return
-        await self._outbox.to_topic(session, case.topic_id, self._texts.transcript(lines), new_key(), case.id)
+        text = self._texts.transcript(lines)
+        await self._outbox.to_topic(session, case.handoff_group, case.topic_id, text, new_key(), case.id)
 
     async def user_left(self, session: AsyncSession, case: Case, key: str = "user_stopped") -> None:
         """The user said /stop (or removed their data): the case closes, nothing more goes to them, the topic is
@@ -163,5 +170,14 @@ class LiveDesk:
         case.closed_at, case.chat_ref = self._clock(), None
         await self._outbox.forget_user_messages(session, case.id)
         if case.topic_id is not None:
-            await self._outbox.to_topic(session, case.topic_id, self._texts.text(key), new_key())
-            await self._outbox.close_topic(session, case.topic_id)
+            await self._outbox.to_topic(session, case.handoff_group, case.topic_id, self._texts.text(key), new_key())
+            await self._outbox.close_topic(session, case.handoff_group, case.topic_id)
+
+
+async def facts_of(session: AsyncSession, case: Case) -> CaseFacts:
+    """What the routing rules look at: the case's audience, risk and category, and the municipality the user named
+    (the conversation is already in the unit of work: no extra query)."""
+    reason = cases.reason_of(case)
+    conversation = await session.get(Conversation, case.user_key)
+    municipality = conversation.municipality if conversation is not None else None
+    return CaseFacts(case.audience, reason.risk, reason.detail, municipality)

@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -32,7 +32,9 @@ from bot.storage.models import Case, Database, OutboxMessage, RelayedMessage, ut
 from handoff import display
 from handoff.chatref import ChatRefs
 from handoff.group_texts import GroupTexts
+from handoff.hours import OfficeHours
 from handoff.messenger import DeliveryError, Failure, Messenger
+from handoff.routing import Routing
 
 logger = logging.getLogger(__name__)
 
@@ -84,36 +86,47 @@ class Outbox:
         event.listen(session.sync_session, "after_transaction_end", ended)
 
     async def to_topic(
-        self, session: AsyncSession, topic_id: int, html_text: str, key: str, case_id: int | None = None
+        self,
+        session: AsyncSession,
+        group: str | None,
+        topic_id: int,
+        html_text: str,
+        key: str,
+        case_id: int | None = None,
     ) -> None:
-        """A message in a topic; with `case_id` when it holds the user's words (then erased with the case)."""
-        await self.add(
-            session, OutboxMessage(dedupe_key=key, case_id=case_id, kind=GROUP, topic_id=topic_id, text=html_text)
+        """A message in a topic of `group` (a case's `handoff_group`); with `case_id` when it holds the user's words
+        (then erased with the case)."""
+        row = OutboxMessage(
+            dedupe_key=key, case_id=case_id, kind=GROUP, handoff_group=group, topic_id=topic_id, text=html_text
         )
+        await self.add(session, row)
 
     async def card(self, session: AsyncSession, case: Case, html_text: str, buttons: Sequence[Button]) -> None:
         encoded = json.dumps([[button.label, button.action] for button in buttons])
         row = OutboxMessage(
             dedupe_key=f"card:{case.id}:{case.topic_id}",
             kind=CARD,
+            handoff_group=case.handoff_group,
             topic_id=case.topic_id,
             text=html_text,
             buttons=encoded,
         )
         await self.add(session, row)
 
-    async def alert(self, session: AsyncSession, html_text: str, key: str) -> None:
-        await self.add(session, OutboxMessage(dedupe_key=key, kind=ALERT, text=html_text))
+    async def alert(self, session: AsyncSession, group: str | None, html_text: str, key: str) -> None:
+        await self.add(session, OutboxMessage(dedupe_key=key, kind=ALERT, handoff_group=group, text=html_text))
 
-    async def close_topic(self, session: AsyncSession, topic_id: int) -> None:
-        await self.add(
-            session, OutboxMessage(dedupe_key=f"close:{topic_id}:{new_key()}", kind=CLOSE, topic_id=topic_id)
+    async def close_topic(self, session: AsyncSession, group: str | None, topic_id: int) -> None:
+        row = OutboxMessage(
+            dedupe_key=f"close:{topic_id}:{new_key()}", kind=CLOSE, handoff_group=group, topic_id=topic_id
         )
+        await self.add(session, row)
 
-    async def rename_topic(self, session: AsyncSession, topic_id: int, name: str) -> None:
-        await self.add(
-            session, OutboxMessage(dedupe_key=f"rename:{new_key()}", kind=RENAME, topic_id=topic_id, text=name)
+    async def rename_topic(self, session: AsyncSession, group: str | None, topic_id: int, name: str) -> None:
+        row = OutboxMessage(
+            dedupe_key=f"rename:{new_key()}", kind=RENAME, handoff_group=group, topic_id=topic_id, text=name
         )
+        await self.add(session, row)
 
     async def to_user(self, session: AsyncSession, case: Case, text: str, key: str) -> None:
         """A message to the case's user; nothing when the case no longer knows the user's chat."""
@@ -148,7 +161,14 @@ class Outbox:
         await session.flush()
         for row in held:
             session.add(
-                OutboxMessage(dedupe_key=row.dedupe_key, case_id=case_id, kind=GROUP, topic_id=topic_id, text=row.text)
+                OutboxMessage(
+                    dedupe_key=row.dedupe_key,
+                    case_id=case_id,
+                    kind=GROUP,
+                    handoff_group=row.handoff_group,
+                    topic_id=topic_id,
+                    text=row.text,
+                )
             )
 
     async def forget_user_messages(self, session: AsyncSession, case_id: int) -> None:
@@ -186,6 +206,7 @@ class _Row:
 
     id: int
     kind: str
+    group: str | None
     case_id: int | None
     topic_id: int | None
     chat_ref: str | None
@@ -194,16 +215,18 @@ class _Row:
     tries: int
 
     @property
-    def destination(self) -> tuple[str, int | None]:
+    def destination(self) -> tuple[str, str | None, int | None]:
         if self.kind == USER:
-            return (USER, self.case_id if self.case_id is not None else -self.id)
+            return (USER, None, self.case_id if self.case_id is not None else -self.id)
         if self.kind == ALERT:
-            return (ALERT, None)
-        return (GROUP, self.topic_id)
+            return (ALERT, self.group, None)
+        return (GROUP, self.group, self.topic_id)
 
 
 class Sender:
-    """Delivers the outbox after commit: woken by each commit that wrote to it, and every `interval` seconds."""
+    """Delivers the outbox after commit: woken by each commit that wrote to it, and every `interval` seconds.
+
+    Rows for the group go through their group's messenger; messages to users through `messenger`."""
 
     def __init__(
         self,
@@ -213,9 +236,13 @@ class Sender:
         texts: GroupTexts,
         chat_refs: ChatRefs,
         clock: Callable[[], datetime] = utcnow,
+        routing: Routing | None = None,
+        groups: Mapping[str, Messenger] | None = None,
     ) -> None:
         self._database = database
         self._messenger = messenger
+        self._routing = routing or Routing.single(None, OfficeHours(None))
+        self._groups = groups or {}
         self._outbox = outbox
         self._texts = texts
         self._chat_refs = chat_refs
@@ -260,7 +287,7 @@ class Sender:
                 return 0
             self._busy_elsewhere = False
             rows = await self._due()
-            by_destination: dict[tuple[str, int | None], list[_Row]] = {}
+            by_destination: dict[tuple[str, str | None, int | None], list[_Row]] = {}
             for row in rows:
                 by_destination.setdefault(row.destination, []).append(row)
             done = await asyncio.gather(*(self._deliver_in_order(queue) for queue in by_destination.values()))
@@ -279,7 +306,10 @@ class Sender:
         )
         async with self._database.sessions() as session:
             found = (await session.scalars(query)).all()
-            return [_Row(r.id, r.kind, r.case_id, r.topic_id, r.chat_ref, r.text, r.buttons, r.tries) for r in found]
+            return [
+                _Row(r.id, r.kind, r.handoff_group, r.case_id, r.topic_id, r.chat_ref, r.text, r.buttons, r.tries)
+                for r in found
+            ]
 
     async def _deliver_in_order(self, queue: list[_Row]) -> int:
         done = 0
@@ -299,20 +329,26 @@ class Sender:
             del queue[: len(batch)]
         return done
 
+    def _group(self, name: str | None) -> Messenger:
+        """The messenger of a row's group (a row from before routing, or of a removed group: the default one)."""
+        return self._groups.get(self._routing.group(name).name, self._messenger)
+
     async def _send(self, row: _Row, text: str) -> None:
         if row.kind == USER:
             await self._messenger.to_user(self._chat_refs.open(row.chat_ref or ""), text)
-        elif row.kind == ALERT:
-            await self._messenger.to_group(text)
+            return
+        group = self._group(row.group)
+        if row.kind == ALERT:
+            await group.to_group(text)
         elif row.kind == CARD:
             buttons = [Button(label, action) for label, action in json.loads(row.buttons or "[]")]
-            await self._messenger.to_group(text, row.topic_id, buttons)
+            await group.to_group(text, row.topic_id, buttons)
         elif row.kind == CLOSE and row.topic_id is not None:
-            await self._messenger.close_topic(row.topic_id)
+            await group.close_topic(row.topic_id)
         elif row.kind == RENAME and row.topic_id is not None:
-            await self._messenger.rename_topic(row.topic_id, text)
+            await group.rename_topic(row.topic_id, text)
         else:
-            await self._messenger.to_group(text, row.topic_id)
+            await group.to_group(text, row.topic_id)
 
     async def _remove(self, batch: Sequence[_Row]) -> None:
         """Sent: the rows (and the text in them) are deleted."""
@@ -324,7 +360,7 @@ class Sender:
         if failure is Failure.USER_GONE and first.kind == USER and first.case_id is not None:
             await self._user_gone(first.case_id)
         elif failure is Failure.TOPIC_GONE and first.topic_id is not None:
-            await self._topic_gone(first.topic_id)
+            await self._topic_gone(first.group, first.topic_id)
         else:
             await self._retry_later(batch)
 
@@ -351,16 +387,19 @@ class Sender:
             await cases.set_status(case, CaseStatus.CLOSED)
             case.closed_at, case.chat_ref = self._clock(), None
             if case.topic_id is not None:
-                await self._outbox.to_topic(session, case.topic_id, self._texts.text("user_unreachable"), new_key())
-                await self._outbox.close_topic(session, case.topic_id)
+                group, unreachable = case.handoff_group, self._texts.text("user_unreachable")
+                await self._outbox.to_topic(session, group, case.topic_id, unreachable, new_key())
+                await self._outbox.close_topic(session, group, case.topic_id)
         logger.info("a case was closed: its user cannot be reached any more")
 
-    async def _topic_gone(self, topic_id: int) -> None:
+    async def _topic_gone(self, group: str | None, topic_id: int) -> None:
         """Staff deleted a case's topic: a live case is published again in a new topic, with what waited for it."""
+        name = self._routing.group(group).name
         async with self._database.sessions.begin() as session:
-            query = select(Case).where(Case.topic_id == topic_id).order_by(Case.id.desc()).limit(1)
+            mine = self._routing.owns(Case.handoff_group, name)
+            query = select(Case).where(Case.topic_id == topic_id, mine).order_by(Case.id.desc()).limit(1)
             case = (await session.scalars(query)).first()
-            in_topic = OutboxMessage.topic_id == topic_id
+            in_topic = (OutboxMessage.topic_id == topic_id) & self._routing.owns(OutboxMessage.handoff_group, name)
             if case is not None and case.status in cases.LIVE:
                 keep = in_topic & (OutboxMessage.case_id == case.id) & (OutboxMessage.kind == GROUP)
                 await session.execute(update(OutboxMessage).where(keep).values(topic_id=None))

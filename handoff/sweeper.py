@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -25,6 +25,7 @@ from handoff.group_texts import GroupTexts, aware
 from handoff.hours import OfficeHours
 from handoff.messenger import Messenger, attempt
 from handoff.outbox import Outbox, new_key
+from handoff.routing import Routing
 
 logger = logging.getLogger(__name__)
 
@@ -39,15 +40,17 @@ class Sweeper:
         messenger: Messenger,
         outbox: Outbox,
         texts: GroupTexts,
-        hours: OfficeHours,
+        hours: OfficeHours | Routing,
         claim_timeout: timedelta,
         clock: Callable[[], datetime],
+        groups: Mapping[str, Messenger] | None = None,
     ) -> None:
         self._database = database
         self._messenger = messenger
+        self._groups = groups or {}
         self._outbox = outbox
         self._texts = texts
-        self._hours = hours
+        self._routing = hours if isinstance(hours, Routing) else Routing.single(None, hours)
         self._claim_timeout = claim_timeout
         self._clock = clock
         self._lock = asyncio.Lock()
@@ -106,21 +109,27 @@ class Sweeper:
                 return
             was_parked = case.status == CaseStatus.PARKED
             if was_parked:
-                if not self._hours.is_open(now):
+                # Published by the first group on the case's fallback chain that opens (often its own).
+                open_group = self._routing.open_along(self._routing.group(case.handoff_group), now)
+                if open_group is None:
                     return
+                case.handoff_group = open_group.name
                 await cases.set_status(case, CaseStatus.REQUESTED)
             elif case.topic_id is not None:
                 if self._overdue(case, now):
                     await self._realert(session, case, now)
                 return
-            name = self._texts.topic_name(case)
-        topic_id = await attempt(self._messenger.create_topic(name), "create a topic for a case")
+            name, group = self._texts.topic_name(case), self._group(case.handoff_group)
+        topic_id = await attempt(group.create_topic(name), "create a topic for a case")
         if topic_id is None:
             return
         async with self._database.sessions.begin() as session:
             published = await self._publish(session, case_id, topic_id, was_parked)
         if not published:  # closed or published meanwhile: the new topic is not needed
-            await attempt(self._messenger.close_topic(topic_id), "close a topic nobody needs")
+            await attempt(group.close_topic(topic_id), "close a topic nobody needs")
+
+    def _group(self, name: str | None) -> Messenger:
+        return self._groups.get(self._routing.group(name).name, self._messenger)
 
     def _overdue(self, case: Case, now: datetime) -> bool:
         last = case.realerted_at or case.alerted_at
@@ -128,9 +137,9 @@ class Sweeper:
 
     async def _realert(self, session: AsyncSession, case: Case, now: datetime) -> None:
         text = self._texts.realert(case, now)
-        await self._outbox.alert(session, text, new_key())
+        await self._outbox.alert(session, case.handoff_group, text, new_key())
         if case.topic_id is not None:
-            await self._outbox.to_topic(session, case.topic_id, text, new_key())
+            await self._outbox.to_topic(session, case.handoff_group, case.topic_id, text, new_key())
         if case.realerted_at is None:  # tell the user once, not at every re-alert
             told = self._texts.to_user(case, "handoff_still_waiting", suffix=self._texts.day_and_night_lines(case))
             await self._outbox.to_user(session, case, told, f"still_waiting:{case.id}")
@@ -155,7 +164,7 @@ class Sweeper:
             Button(self._texts.text("buttons", "close"), f"case:close:{case.id}"),
         )
         await self._outbox.card(session, case, self._texts.card(case, transcript), buttons)
-        await self._outbox.alert(session, self._texts.alert(case), f"alert:{case.id}:{topic_id}")
+        await self._outbox.alert(session, case.handoff_group, self._texts.alert(case), f"alert:{case.id}:{topic_id}")
         await self._outbox.release_held(session, case.id, topic_id)
         if was_parked:
             await self._outbox.to_user(session, case, self._texts.to_user(case, "handoff_waiting"), new_key())

@@ -94,6 +94,8 @@ class StandIn:
     port: int = 0
     members: set[int] = field(default_factory=set)
     """Who is in the professionals' group (getChatMember answers "member" for them, "left" for others)."""
+    group_members: dict[int, set[int]] = field(default_factory=dict)
+    """With several professionals' groups: who is in which (by chat id); a chat not listed uses `members`."""
     calls: list[Call] = field(default_factory=list)
     refused: list[Call] = field(default_factory=list)
     """Requests Telegram would have refused (a message over 4,096 characters); they are not in `calls`."""
@@ -245,7 +247,8 @@ class StandIn:
             return {"message_thread_id": next(self._ids) + 500, "name": params["name"], "icon_color": 7322096}
         if method == "getChatMember":
             user_id = int(params["user_id"])
-            status = "member" if user_id in self.members else "left"
+            members = self.group_members.get(int(params.get("chat_id") or 0), self.members)
+            status = "member" if user_id in members else "left"
             return {"status": status, "user": {"id": user_id, "is_bot": False, "first_name": "Pro"}}
         if method in ("sendMessage", "copyMessage"):
             chat_id = params.get("chat_id")
@@ -329,8 +332,11 @@ def sticker_update(user: dict[str, Any] = USER) -> dict[str, Any]:
     return {"message": _message(private_chat(user), user, sticker=sticker)}
 
 
-def button_update(data: str, user: dict[str, Any] = USER) -> dict[str, Any]:
+def button_update(data: str, user: dict[str, Any] = USER, markup: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A user presses a button; `markup`: the keyboard of the message it is on (as the bot sent it)."""
     message = _message(private_chat(user), {"id": BOT_ID, "is_bot": True, "first_name": "Steun"}, text="...")
+    if markup is not None:
+        message["reply_markup"] = markup
     return {
         "callback_query": {
             "id": str(int(time.time() * 1000)),
@@ -355,20 +361,33 @@ def professional(user_id: int, first_name: str) -> dict[str, Any]:
     return {"id": user_id, "is_bot": False, "first_name": first_name, "username": f"{first_name.lower()}_pro"}
 
 
-def topic_update(text: str, topic_id: int, user: dict[str, Any], message_id: int | None = None) -> dict[str, Any]:
+def professionals_chat(chat_id: int = GROUP_ID, title: str = "Team jeugdhulp") -> dict[str, Any]:
+    """A professionals' supergroup with topics (another one than the default, with several groups)."""
+    return {"id": chat_id, "type": "supergroup", "title": title, "is_forum": True}
+
+
+def topic_update(
+    text: str,
+    topic_id: int,
+    user: dict[str, Any],
+    message_id: int | None = None,
+    chat: dict[str, Any] = PROFESSIONALS_CHAT,
+) -> dict[str, Any]:
     """A professional writes in a case's forum topic."""
     fields: dict[str, Any] = {"text": text, "message_thread_id": topic_id, "is_topic_message": True}
     if text.startswith("/"):
         fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-    message = _message(PROFESSIONALS_CHAT, user, **fields)
+    message = _message(chat, user, **fields)
     if message_id is not None:
         message["message_id"] = message_id
     return {"message": message}
 
 
-def group_button_update(data: str, user: dict[str, Any], topic_id: int) -> dict[str, Any]:
-    """A professional presses a button on a case card."""
-    card = _message(PROFESSIONALS_CHAT, {"id": BOT_ID, "is_bot": True, "first_name": "Steun"}, text="Casus")
+def group_button_update(
+    data: str, user: dict[str, Any], topic_id: int, chat: dict[str, Any] = PROFESSIONALS_CHAT
+) -> dict[str, Any]:
+    """A professional presses a button on a case card (or sends the same data from another group)."""
+    card = _message(chat, {"id": BOT_ID, "is_bot": True, "first_name": "Steun"}, text="Casus")
     card.update({"message_thread_id": topic_id, "is_topic_message": True})
     return {
         "callback_query": {

@@ -104,7 +104,7 @@ async def test_two_replicas_sending_the_outbox_at_once_send_each_message_once(
     first, second = desk_of(database, content, messenger), desk_of(other, content, messenger)
     async with database.sessions.begin() as session:
         for n in range(5):
-            await Outbox().alert(session, f"melding {n}", f"alert-{n}")
+            await Outbox().alert(session, None, f"melding {n}", f"alert-{n}")
     messenger.gate = asyncio.Event()
     sending = asyncio.create_task(first.sender.deliver())
     await asyncio.wait_for(messenger.sending.wait(), HANG_GUARD)

@@ -115,6 +115,22 @@ class ReferralChoice:
         return f"ref:{self.question}:{self.choice}"
 
 
+FEEDBACK = "fb"
+"""The prefix of the answer-feedback buttons (the channel takes them off a message once one is tapped)."""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """👍 or 👎 under an answer; short data: Telegram allows 64 bytes."""
+
+    answer: str
+    useful: bool
+
+    @property
+    def data(self) -> str:
+        return f"{FEEDBACK}:{'up' if self.useful else 'dn'}:{self.answer}"
+
+
 @dataclass(frozen=True)
 class ShowMenu:
     @property
@@ -132,6 +148,7 @@ Action = (
     | Feeling
     | StartReferral
     | ReferralChoice
+    | Feedback
     | ShowMenu
 )
 
@@ -156,6 +173,11 @@ def parse(data: str) -> Action | None:
         return None
     if kind == "ref":
         return _referral(value)
+    if kind == FEEDBACK:
+        vote, _, answer = value.partition(":")
+        if vote in ("up", "dn") and _NAME.fullmatch(answer) and len(answer) <= _FEEDBACK_ANSWER:
+            return Feedback(answer, vote == "up")
+        return None
     if kind == "safe" and value in ("ok", "notok"):
         return Feeling(value == "ok")
     if kind in _QUESTIONS and value in ("yes", "no"):
@@ -173,3 +195,4 @@ def _referral(value: str) -> StartReferral | ReferralChoice | None:
 
 
 _QUESTIONS = frozenset(question.value for question in Question)
+_FEEDBACK_ANSWER = 64 - len("fb:up:")

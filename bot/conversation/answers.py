@@ -11,7 +11,7 @@ from bot.content import AUDIENCES, Content
 from bot.conversation import actions, follow_up
 from bot.conversation.privacy import Retention
 from bot.conversation.steps import Step
-from bot.conversation.turn import Turn
+from bot.conversation.turn import Ratings, Turn
 from bot.replies import Button, Reply
 from bot.storage.models import Conversation
 from bot.understanding import entities
@@ -27,11 +27,17 @@ MENU_AFTER = frozenset(("greet", "out_of_scope", "acknowledge", "opening", "chan
 NOT_FOR_YOUTH = frozenset(("explain_to_child",))
 # The general cards for the municipality's wijkteam / CJG: where the user's own town has an entry, it goes with them.
 LOCAL_POINTERS = frozenset(("sociaal_wijkteam", "cjg"))
+# Answers of these topics get no feedback buttons: small talk, a command's text, or a person offered instead.
+NO_FEEDBACK_TOPICS = frozenset(("greeting", "goodbye", "privacy", "talk_to_human", "out_of_scope", "crisis"))
 
 
 class Answers:
-    def __init__(self, content: Content, retention: Retention) -> None:
+    def __init__(
+        self, content: Content, retention: Retention, feedback: bool = False, ratings: Ratings | None = None
+    ) -> None:
         self.content = content
+        self._feedback = feedback
+        self._ratings = ratings or Ratings()
         self._retention = retention
         # An answer chosen by a follow-up question ("explain_age_4_8") stands for the intent that asked it.
         self._asked_by: dict[str, str] = {}
@@ -39,6 +45,11 @@ class Answers:
             question = content.ask(intent)
             for chosen in question.choose.values() if question is not None else ():
                 self._asked_by.setdefault(chosen, intent)
+
+    @property
+    def ratings(self) -> Ratings:
+        """Which answers carry feedback buttons not yet tapped (local to this process)."""
+        return self._ratings
 
     def topic(self, answer_key: str) -> str:
         """The topic an answer belongs to, also for one chosen by a follow-up question."""
@@ -74,7 +85,26 @@ class Answers:
         if others:
             extra = tuple(Button(self.content.label(other, lang), actions.ShowAnswer(other).data) for other in others)
             reply = Reply(reply.text, (*extra, *reply.buttons))
-        return [reply]
+        return [self._with_feedback(turn, intent, reply)]
+
+    def _with_feedback(self, turn: Turn, intent: str, reply: Reply) -> Reply:
+        """👍/👎 under the first answer of each topic in a conversation: enough to learn which answers miss, without
+        a question under every reply. Never after an alarm (the safety footer is there; a rating would be out of
+        place), never under small talk, menus or questions."""
+        conversation, topic = turn.conversation, self.topic(intent)
+        asked = (conversation.key, topic)
+        if not self._feedback or conversation.safety_check or conversation.alarm or intent in MENU_AFTER:
+            return reply
+        if topic in NO_FEEDBACK_TOPICS or asked in self._ratings.asked:
+            return reply
+        self._ratings.asked.add(asked)
+        self._ratings.open.add((conversation.key, intent))
+        lang = turn.language
+        votes = (
+            Button(self.content.button("feedback_up", lang), actions.Feedback(intent, True).data),
+            Button(self.content.button("feedback_down", lang), actions.Feedback(intent, False).data),
+        )
+        return Reply(reply.text, (*reply.buttons, *votes), reply.urgent)
 
     def _compose(self, turn: Turn, intent: str) -> Reply:
         conversation, lang, audience = turn.conversation, turn.language, turn.audience

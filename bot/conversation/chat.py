@@ -321,8 +321,19 @@ class Chat:
             case actions.ShowMenu():
                 turn.step = Step.CHAT
                 return [self._answers.menu(conversation)]
+            case actions.Feedback(answer, useful):
+                return await self._answer_feedback(turn, answer, useful)
         logger.info("ignored an unknown or stale button action")
         return [self._answers.menu(conversation)]
+
+    async def _answer_feedback(self, turn: Turn, answer: str, useful: bool) -> list[Reply]:
+        """A tap on 👍/👎: counted once per answer shown (anonymously, per week), thanked in place; the step the
+        conversation is in does not change."""
+        shown = (turn.conversation.key, answer)
+        if shown in self._answers.ratings.open:
+            self._answers.ratings.open.discard(shown)
+            await self._recorder.feedback(turn.session, answer, useful, turn.conversation.audience, turn.language)
+        return [Reply(self._content.ui("feedback_thanks", turn.language), in_place=True)]
 
     async def _cmd_start(self, turn: Turn) -> list[Reply]:
         turn.conversation.pending_intent = None

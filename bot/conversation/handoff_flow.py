@@ -52,14 +52,18 @@ class HandoffFlow:
         outcome = await self._desk.open(turn.session, case, turn.sender.chat_id)
         turn.step = Step.CHAT
         conversation.offer_reason = None
+        if outcome in (Outcome.ALERTED_OUTSIDE_HOURS, Outcome.OUTSIDE_HOURS):
+            # Asked for (or opened by danger) while no team was on duty: how often this happens is what an
+            # organisation weighs when it sets its hours.
+            await self._recorder.handoff(turn.session, HandoffEvent.OUT_OF_HOURS, conversation.audience, lang)
         if outcome is Outcome.ALERTED:
             key = "handoff_waiting_acute" if case.risk == "acute" else "handoff_waiting"
             replies = [Reply(self._content.ui(key, lang))]
         elif outcome is Outcome.ALERTED_OUTSIDE_HOURS:
-            replies = [self._outside_hours(lang, audience)]
+            replies = [self._outside_hours(lang, audience, case)]
         elif outcome is Outcome.OUTSIDE_HOURS:
             park = self._answers.yes_no_buttons("park_yes", "park_no", Question.PARK, lang)
-            return [self._outside_hours(lang, audience), Reply(self._content.ui("park_offer", lang), park)]
+            return [self._outside_hours(lang, audience, case), Reply(self._content.ui("park_offer", lang), park)]
         else:
             await cases.set_status(case, CaseStatus.CLOSED)
             return [self.reachable_now(turn)]
@@ -68,8 +72,8 @@ class HandoffFlow:
             replies.append(Reply(self._content.ui("transcript_offer", lang), share))
         return replies
 
-    def _outside_hours(self, lang: str, audience: str) -> Reply:
-        opening = self._desk.next_opening()
+    def _outside_hours(self, lang: str, audience: str, case: Case) -> Reply:
+        opening = self._desk.next_opening(case)
         when = ""
         if opening is not None:
             moment = opening.astimezone(AMSTERDAM).strftime("%d-%m %H:%M")

@@ -31,7 +31,7 @@ from bot.conversation.flood import DEFAULT_LIMIT, DEFAULT_WINDOW, FloodGuard, Ve
 from bot.conversation.handoff_flow import HandoffFlow
 from bot.conversation.privacy import Retention
 from bot.conversation.rights import PRIVACY_COMMANDS, DataRights, new_conversation, start_language
-from bot.conversation.turn import Emit, Memory, Profiles, Turn
+from bot.conversation.turn import Emit, Memory, Profiles, Ratings, Turn
 from bot.insights.recorder import Recorder
 from bot.replies import Reply, Sender
 from bot.storage import cases
@@ -71,9 +71,11 @@ class Pipeline:
         flood: FloodGuard | None = None,
         recorder: Recorder | None = None,
         secret: bytes | None = None,
+        feedback: bool = False,
     ) -> None:
         """`secret`: the pseudonym secret; the recent messages are sealed under a key derived from it, so that every
-        replica can read them (without it, under a key of this process only: enough for one process)."""
+        replica can read them (without it, under a key of this process only: enough for one process).
+        `feedback`: 👍/👎 under the first answer of each topic (ANSWER_FEEDBACK)."""
         recorder = recorder or Recorder()
         self._understander = understander
         self._content = content
@@ -84,7 +86,8 @@ class Pipeline:
         self.memory = self._memory = Memory(sealer)
         self._profiles = Profiles()
         retention = retention or Retention()
-        self._answers = Answers(content, retention)
+        self._ratings = Ratings()
+        self._answers = Answers(content, retention, feedback, self._ratings)
         self._handoff = HandoffFlow(content, self._answers, desk, self._memory, understander.threshold, recorder)
         self._crisis = Crisis(content, self._answers, desk, self._handoff, recorder)
         self._rights = DataRights(content, database, desk, self._answers, self._memory, self._profiles, retention)

@@ -111,6 +111,7 @@ class DataRights:
             await self._memory.forget(session, sender.key)
             erased = await privacy.erase(session, sender.key, self._desk)
         self._profiles.forget(sender.key)
+        self._answers.ratings.forget(sender.key)
         if erased is None:
             return [Reply(self._content.ui("forget_none", lang))]
         logger.info(

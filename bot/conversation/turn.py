@@ -92,6 +92,24 @@ class Profiles:
         self._profiles.pop(key, None)
 
 
+class Ratings:
+    """Which answers carry 👍/👎 buttons not yet tapped, and which topics were already asked about, per user.
+
+    Local to this process, on purpose: losing it (a restart, another replica) means a late tap is thanked but not
+    counted, or a topic is asked about once more; nothing a user would miss, and no rating state in the database."""
+
+    def __init__(self) -> None:
+        self.asked: set[tuple[str, str]] = set()
+        """(user, topic): the buttons were under an answer of this topic already; not asked again."""
+        self.open: set[tuple[str, str]] = set()
+        """(user, answer): buttons shown and not tapped yet; a tap counts only while its pair is here, so a second
+        tap (or a forged one) counts nothing."""
+
+    def forget(self, key: str) -> None:
+        self.asked = {pair for pair in self.asked if pair[0] != key}
+        self.open = {pair for pair in self.open if pair[0] != key}
+
+
 class Memory:
     """The last messages each user wrote (at most RECENT_MESSAGES, none older than RECENT_SECONDS), for a case card
     when the user agrees to share them.

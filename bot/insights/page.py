@@ -167,12 +167,29 @@ def feedback_rows(report: Report) -> list[list[Any]]:
     return rows
 
 
+LOW_HELPFULNESS = 0.5
+"""An answer is listed as helping little when at least this share of its ratings in a week was 👎."""
+
+
+def low_helpfulness_rows(report: Report) -> list[list[Any]]:
+    """The answers that helped least, worst first: only where both counts are shown exactly (a share worked out
+    from a hidden count would give it away)."""
+    rows: list[list[Any]] = [["week", "antwoord", "aandeel 👎", "niet nuttig (👎)", "nuttig (👍)"]]
+    low = [item for item in report.feedback if (item.down_share or 0.0) >= LOW_HELPFULNESS]
+    for item in sorted(low, key=lambda item: (-(item.down_share or 0.0), item.week, item.answer)):
+        rows.append([item.week, item.answer, f"{item.down_share:.0%}", item.down.shown, item.up.shown])
+    return rows
+
+
 def tables(report: Report) -> list[tuple[str, str, list[list[Any]]]]:
     """(file stem, Dutch title, rows) for every table the page and the CSV files show."""
     result = [(table.name, table.title, as_rows(table)) for table in report.tables]
     result.append(("wachttijd", "Wachttijd tot oppakken, in groepen", claim_time_rows(report)))
     result.append(("wachttijd_schatting", "Wachttijd: p50 en p90", claim_estimate_rows(report)))
     result.append(("nuttig", "Nuttig of niet, per antwoord", feedback_rows(report)))
+    result.append(
+        ("minder_nuttig", "Antwoorden die minder helpen (minstens de helft 👎)", low_helpfulness_rows(report))
+    )
     return result
 
 

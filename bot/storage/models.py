@@ -111,6 +111,8 @@ class Case(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     """Pseudonymous key of the professional who claimed the case."""
     claimed_name: Mapped[str | None] = mapped_column(String(64), default=None)
+    handoff_group: Mapped[str | None] = mapped_column(String(32), default=None)
+    """The professionals' group the case went to (a name from the routing file; none: the default group)."""
     transcript_shared: Mapped[bool] = mapped_column(default=False)
     """Whether the user let the professionals read their recent messages to the bot (the text is not stored)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -156,6 +158,8 @@ class OutboxMessage(Base):
     """Set on what holds a user's words or goes to the user, so erasing the case erases these (no foreign key: a
     note to the group about an erased case is still sent)."""
     kind: Mapped[str] = mapped_column(String(16))
+    handoff_group: Mapped[str | None] = mapped_column(String(32), default=None)
+    """Which professionals' group a row for the group goes to (a topic id is only unique within its group)."""
     topic_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     chat_ref: Mapped[str | None] = mapped_column(Text, default=None)
     text: Mapped[str | None] = mapped_column(Text, default=None)

@@ -98,9 +98,12 @@ StartBot = Callable[..., Awaitable[RunningBot]]
 
 
 @contextlib.asynccontextmanager
-async def bots_with_a_group(tmp_path: Path, rasa_url: str, members: set[int]) -> AsyncIterator[StartBot]:
-    """Bots connected to the professionals' group (`members` are in it) on one stand-in; stopped at the end."""
-    stand_in = StandIn(members=members)
+async def bots_with_a_group(
+    tmp_path: Path, rasa_url: str, members: set[int], groups: dict[int, set[int]] | None = None
+) -> AsyncIterator[StartBot]:
+    """Bots connected to the professionals' group (`members` are in it) on one stand-in; stopped at the end. With
+    several groups (a routing file in the settings), `groups` says who is in which, by chat id."""
+    stand_in = StandIn(members=members, group_members=groups or {})
     stand_in.start()
     running: list[RunningBot] = []
 

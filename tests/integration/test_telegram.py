@@ -123,3 +123,27 @@ async def test_no_telegram_identity_or_text_reaches_the_database_or_the_logs(
         assert secret not in caplog.text
     dump = "\n".join(sqlite3.connect(bot.database).iterdump())
     assert key not in dump and 'INSERT INTO "cases"' not in dump
+
+
+async def test_a_thumbs_up_under_an_answer_is_thanked_counted_once_and_its_buttons_go(bot: RunningBot) -> None:
+    await bot.send(text_update("/start"))
+    await bot.send(button_update("aud:parent"))
+    await bot.send(text_update("hoe kan ik mijn man in de gevangenis bezoeken?"))
+    [answer] = await bot.send(button_update("slot:first_visit:yes"))
+    votes = [action for action in buttons(answer) if action.startswith("fb:")]
+    assert len(votes) == 2 and votes[0].startswith("fb:up:")
+    markup = answer.params["reply_markup"]
+    bot.stand_in.push(button_update(votes[0], markup=markup))
+    [edit] = await asyncio.to_thread(bot.stand_in.wait_for, "editMessageReplyMarkup")
+    kept = [
+        b["callback_data"] for row in (edit.params.get("reply_markup") or {}).get("inline_keyboard", []) for b in row
+    ]
+    assert kept == [action for action in buttons(answer) if not action.startswith("fb:")]
+    thanked = [c for c in bot.stand_in.calls_to("answerCallbackQuery") if c.params.get("text")]
+    assert len(thanked) == 1 and "Dank je" in thanked[0].params["text"]
+    bot.stand_in.push(button_update(votes[0], markup=markup))  # a second tap that still arrives
+    await asyncio.to_thread(bot.stand_in.wait_for, "editMessageReplyMarkup", 2)
+    with sqlite3.connect(bot.database) as connection:
+        rows = connection.execute("select kind, key, audience, tally from insight_counts where kind like 'feedback%'")
+        counted = rows.fetchall()
+    assert counted == [("feedback_up", votes[0].removeprefix("fb:up:"), "parent", 1)]

@@ -175,13 +175,13 @@ def install_handlers(application: Application, services: Services) -> None:  # t
     application.bot_data["services"] = services
     if isinstance(application.update_processor, PerChatProcessor):
         application.update_processor.urgent = acute_message(services)
-    group = services.settings.handoff_chat_id
-    if group is not None and services.handoff is not None:
-        professionals = filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
+    groups = sorted(services.handoff.routing.chat_ids) if services.handoff is not None else []
+    if groups:
+        professionals = filters.Chat(chat_id=groups) & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL
         application.add_handler(MessageHandler(professionals, on_group_message))
-        edits = filters.Chat(chat_id=group) & filters.UpdateType.EDITED_MESSAGE & filters.TEXT
+        edits = filters.Chat(chat_id=groups) & filters.UpdateType.EDITED_MESSAGE & filters.TEXT
         application.add_handler(MessageHandler(edits, on_group_edit))
-        strangers = filters.ChatType.GROUPS & ~filters.Chat(chat_id=group) & filters.UpdateType.MESSAGE
+        strangers = filters.ChatType.GROUPS & ~filters.Chat(chat_id=groups) & filters.UpdateType.MESSAGE
     else:
         strangers = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
     application.add_handler(MessageHandler(strangers, on_stranger_group))

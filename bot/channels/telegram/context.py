@@ -33,10 +33,17 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return services
 
 
-def professionals_of(context: ContextTypes.DEFAULT_TYPE) -> Professionals | None:
-    """The professionals' side of the live desk; None without a professionals' group."""
+def professionals_of(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> Professionals | None:
+    """The side of the live desk of the professionals' group with this chat id (each group acts on its own cases
+    only); None for any other chat, or without a professionals' group."""
     handoff: Handoff | None = services_of(context).handoff
-    return handoff.professionals if handoff is not None else None
+    return handoff.professionals_in(chat_id) if handoff is not None else None
+
+
+def group_chat_ids(context: ContextTypes.DEFAULT_TYPE) -> frozenset[int]:
+    """The chat ids of the professionals' groups (none without a live desk)."""
+    handoff: Handoff | None = services_of(context).handoff
+    return handoff.routing.chat_ids if handoff is not None else frozenset()
 
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:

@@ -20,8 +20,8 @@ CASE_BUTTON = re.compile(r"case:(claim|close):([1-9][0-9]{0,17})", re.ASCII)
 
 
 async def on_case_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    desk = professionals_of(context)
+    query, chat = update.callback_query, update.effective_chat
+    desk = professionals_of(context, chat.id) if chat is not None else None
     if query is None or desk is None:
         return
     button = CASE_BUTTON.fullmatch(query.data or "")
@@ -37,7 +37,8 @@ async def on_case_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A message in the professionals' group: commands, or a professional writing in a case's topic."""
-    message, user, desk = update.message, update.effective_user, professionals_of(context)
+    message, user = update.message, update.effective_user
+    desk = professionals_of(context, message.chat_id) if message is not None else None
     if message is None or user is None or desk is None or user.is_bot:
         return
     topic_id = message.message_thread_id if message.is_topic_message else None
@@ -67,7 +68,8 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def on_group_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A professional edited a message in a case's topic: the user never sees edits, so the claimer is told."""
-    message, user, desk = update.edited_message, update.effective_user, professionals_of(context)
+    message, user = update.edited_message, update.effective_user
+    desk = professionals_of(context, message.chat_id) if message is not None else None
     if message is None or user is None or desk is None or not message.is_topic_message:
         return
     if message.message_thread_id is None or (message.text or "").startswith("/"):

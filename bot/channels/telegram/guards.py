@@ -11,7 +11,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.channels.telegram.context import services_of
+from bot.channels.telegram.context import group_chat_ids
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ async def on_channel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """A post in a channel the bot was made admin of: the bot serves no channel, so it leaves without a word
     (a line in a channel would reach every subscriber). Posts are never read."""
     chat = update.effective_chat
-    if chat is not None and chat.id != services_of(context).settings.handoff_chat_id:
+    if chat is not None and chat.id not in group_chat_ids(context):
         await _leave(context, chat.id, "channel")
 
 

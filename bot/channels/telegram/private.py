@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import (
     ContextTypes,
 )
 
-from bot.channels.telegram.context import emitter, send_replies, sender_of, services_of
+from bot.channels.telegram.context import emitter, group_chat_ids, send_replies, sender_of, services_of
 from bot.channels.telegram.group import on_case_button
+from bot.conversation.actions import FEEDBACK
 
 logger = logging.getLogger(__name__)
 
@@ -73,19 +75,44 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None:
         return
     chat = update.effective_chat
-    settings = services_of(context).settings
     if chat is None:  # a button on an inline message: the bot sends none, so there is nothing to do
         await query.answer()
         return
-    if chat.id == settings.handoff_chat_id and chat.type != ChatType.PRIVATE:
+    if chat.id in group_chat_ids(context) and chat.type != ChatType.PRIVATE:
         await on_case_button(update, context)
         return
-    await query.answer()
     if chat.type != ChatType.PRIVATE:
+        await query.answer()
         return
+    if (query.data or "").startswith(f"{FEEDBACK}:"):
+        await on_feedback(update, context)
+        return
+    await query.answer()
     await send_replies(
         update, context, await services_of(context).pipeline.action(sender_of(update, context), query.data or "")
     )
+
+
+async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """👍/👎 under an answer: the thanks as a short notice, and the two buttons taken off that message (so a second
+    tap is not possible; one that still arrives is not counted twice by the pipeline)."""
+    query = update.callback_query
+    assert query is not None
+    replies = await services_of(context).pipeline.action(sender_of(update, context), query.data or "")
+    thanks = next((reply.text for reply in replies if reply.in_place), None)
+    await query.answer(thanks)
+    message = query.message
+    if isinstance(message, Message) and message.reply_markup is not None:
+        rows = [
+            row
+            for row in message.reply_markup.inline_keyboard
+            if not any(str(button.callback_data or "").startswith(f"{FEEDBACK}:") for button in row)
+        ]
+        try:
+            await query.edit_message_reply_markup(InlineKeyboardMarkup(rows) if rows else None)
+        except TelegramError:
+            logger.info("could not take the feedback buttons off a message")
+    await send_replies(update, context, [reply for reply in replies if not reply.in_place])
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
