@@ -377,7 +377,7 @@ async def test_hostile_scenarios_leave_no_text_or_identity_in_the_logs_or_the_da
     await bot.settle(1.0)
     dump = "\n".join(sqlite3.connect(bot.database).iterdump())
     identities = [str(USER["id"]), USER["username"], USER["first_name"], str(MALLORY["id"]), "Mallory", "Anna"]
-    words = ["geheim", "bewerkt", "inline", "kanaal", "knop", "flood", "ik wil niet meer leven"]
+    words = ["geheim", "bewerkt", "inline", "kanaal", "knop", "floodgeheim", "ik wil niet meer leven"]
     for leak in identities + words:
         assert leak not in caplog.text, leak
     for leak in [*identities[:-1], *words]:  # Anna chose no name, so "Anna" is not stored either
