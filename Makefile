@@ -27,7 +27,7 @@ NLU_URL := http://127.0.0.1:$(RASA_PORT)
 # pip on some machines warns about every missing local index folder; keep real errors only.
 PIP_QUIET := { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 
-.PHONY: help run test check setup train validate content crossval lint nlu-up nlu-down bench clean migrate purge deploy-check
+.PHONY: help run test check setup train validate content crossval lint nlu-up nlu-down bench scale-test clean migrate purge deploy-check
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,9 +36,10 @@ run: setup train migrate ## Migrate the database, start the NLU service and the 
 	@$(MAKE) --no-print-directory nlu-up
 	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; $(PY) -m bot run
 
-test: setup train validate content lint deploy-check crossval ## Set up, train if needed, check data, content and the deployment files, lint, cross-validate, then run every test against the real NLU service
+test: setup train validate content lint deploy-check crossval ## Set up, train if needed, check data, content and the deployment files, lint, cross-validate, run every test against the real NLU service, then the scale test
 	@$(MAKE) --no-print-directory nlu-up
 	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; RASA_URL=$(NLU_URL) $(PY) -m pytest
+	@$(MAKE) --no-print-directory scale-test
 
 migrate: $(BOT_VENV)/.installed ## Create or upgrade the database schema (DATABASE_URL, or SQLite in DATA_DIR)
 	@$(PY) -m bot migrate
@@ -142,6 +143,11 @@ deploy-check: $(BOT_VENV)/.installed ## Validate the deployment files offline (Y
 bench: setup train ## Print NLU parse latency, pipeline overhead and training time
 	@$(MAKE) --no-print-directory nlu-up
 	@trap '$(MAKE) --no-print-directory nlu-down' EXIT; RASA_URL=$(NLU_URL) $(PY) -m bench --rasa $(RASA)
+
+# Ports of the scale test (two Rasa, three bots, nginx for the webhook and for the NLU service); SCALE_ARGS overrides.
+SCALE_ARGS ?=
+scale-test: setup train ## 3 webhook bots and 2 Rasa behind nginx on PostgreSQL, 200 users, one bot SIGKILLed: nothing lost or doubled
+	@$(PY) -m bench.scale --rasa $(RASA) $(SCALE_ARGS)
 
 clean: nlu-down ## Remove the environments, models and local data
 	rm -rf $(BOT_VENV) $(NLU_VENV) models $(RUN_DIR) results data .mypy_cache .ruff_cache .pytest_cache

@@ -1,7 +1,11 @@
 """A local stand-in for the Telegram Bot API, so the real python-telegram-bot stack can be tested over HTTP.
 
 It serves the methods the bot calls with realistic JSON, records every call, and feeds updates to `getUpdates`
-(long polling included). It runs in its own thread with the standard library's HTTP server.
+(long polling included) or, once `setWebhook` is called, delivers them by webhook as Telegram does: each update is
+POSTed as JSON to the url with the secret token in a header; anything but a 2xx (or no answer within
+`WEBHOOK_TIMEOUT`) is tried again after a short backoff; one chat's updates go one after another (the next only
+after the previous got its 2xx), different chats' at once, up to `max_connections`. It runs in its own threads with
+the standard library's HTTP server and client.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+import urllib.error
+import urllib.request
+from collections import deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -34,7 +41,14 @@ _JSON_PARAMETERS = {
     "from_chat_id",
     "message_thread_id",
     "show_alert",
+    "max_connections",
+    "drop_pending_updates",
 }
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_TIMEOUT = 10.0
+"""Seconds a webhook POST may take before the stand-in gives up on it and tries again later."""
+WEBHOOK_BACKOFF = (0.2, 0.5, 1.0, 2.0)
+"""Seconds before the next attempt after the 1st, 2nd, 3rd and later failed attempts of one chat's update."""
 
 
 # Telegram's limit on a message: 4,096 characters after entities are parsed, counted in UTF-16 code units.
@@ -87,6 +101,45 @@ class _QuietServer(ThreadingHTTPServer):
 class Call:
     method: str
     params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+    """When the stand-in received it (time.monotonic), so latency needs no polling of `calls`."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    url: str
+    secret_token: str | None
+    max_connections: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook POST of one update: when it started, how long it took, and the status (0: no answer)."""
+
+    update_id: int
+    started: float
+    seconds: float
+    status: int
+
+    @property
+    def accepted(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def chat_of(update: dict[str, Any]) -> Hashable:
+    """What Telegram keeps in order: the chat of the update's message, else its sender, else nothing."""
+    for key, value in update.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        inner = value.get("message") if key == "callback_query" else None
+        for holder in (value, inner or {}):
+            chat = holder.get("chat")
+            if isinstance(chat, dict):
+                return ("chat", chat.get("id"))
+        sender = value.get("from")
+        if isinstance(sender, dict):
+            return ("user", sender.get("id"))
+    return ("alone", update.get("update_id"))
 
 
 @dataclass
@@ -110,6 +163,17 @@ class StandIn:
     _condition: threading.Condition = field(default_factory=threading.Condition)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _server: ThreadingHTTPServer | None = None
+    webhook: Webhook | None = None
+    """Set by setWebhook, cleared by deleteWebhook; while set, updates are delivered by POST, not by getUpdates."""
+    deliveries: list[Delivery] = field(default_factory=list)
+    """Every webhook POST, in the order they finished."""
+    _chats: dict[Hashable, deque[dict[str, Any]]] = field(default_factory=dict)
+    """Updates waiting for webhook delivery, per chat, oldest first (a chat is dropped when empty)."""
+    _in_flight: set[Hashable] = field(default_factory=set)
+    _not_before: dict[Hashable, float] = field(default_factory=dict)
+    _failures_in_row: dict[Hashable, int] = field(default_factory=dict)
+    _workers: list[threading.Thread] = field(default_factory=list)
+    _stopping: bool = False
 
     # -- test side -------------------------------------------------------------------------------------------
 
@@ -127,15 +191,20 @@ class StandIn:
 
     @property
     def pending_updates(self) -> int:
-        """Updates pushed but not yet fetched by the bot."""
+        """Updates pushed but not yet fetched by the bot (polling) or not yet accepted with a 2xx (webhook)."""
         with self._condition:
-            return len(self._updates)
+            return len(self._updates) + sum(len(queue) for queue in self._chats.values())
 
-    def push(self, update: dict[str, Any]) -> None:
+    def push(self, update: dict[str, Any]) -> int:
+        """Queue an update for the bot (as if a user did something); returns its update_id."""
         with self._condition:
             update["update_id"] = next(self._ids)
-            self._updates.append(update)
+            if self.webhook is None:
+                self._updates.append(update)
+            else:
+                self._chats.setdefault(chat_of(update), deque()).append(update)
             self._condition.notify_all()
+            return int(update["update_id"])
 
     def calls_to(self, method: str) -> list[Call]:
         with self._condition:
@@ -190,11 +259,14 @@ class StandIn:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
         if self._server is not None:
-            with self._condition:
-                self._condition.notify_all()
             self._server.shutdown()
             self._server.server_close()
+        for worker in self._workers:
+            worker.join(WEBHOOK_TIMEOUT + 1)
 
     # -- server side -----------------------------------------------------------------------------------------
 
@@ -210,7 +282,11 @@ class StandIn:
 
     def _answer(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getUpdates":
+            if self.webhook is not None:
+                raise _Refused("Conflict: can't use getUpdates method while webhook is active", 409)
             return self._get_updates(params)
+        if method == "getWebhookInfo":
+            return self._webhook_info()
         if method == "sendMessage" and _too_long(params):
             with self._condition:
                 self.refused.append(Call(method, params))
@@ -233,6 +309,10 @@ class StandIn:
             self._condition.notify_all()
         for listener in self.listeners:
             listener()
+        if method == "setWebhook":
+            self._set_webhook(params)
+        if method == "deleteWebhook":
+            self._delete_webhook(drop=str(params.get("drop_pending_updates")).lower() == "true")
         if method == "getMe":
             return {
                 "id": BOT_ID,
@@ -279,6 +359,114 @@ class StandIn:
                 if ready or remaining <= 0:
                     return ready
                 self._condition.wait(remaining)
+
+    # -- webhook delivery -----------------------------------------------------------------------------------
+
+    def _set_webhook(self, params: dict[str, Any]) -> None:
+        webhook = Webhook(
+            url=str(params["url"]),
+            secret_token=params.get("secret_token"),
+            max_connections=int(params.get("max_connections") or 40),
+        )
+        with self._condition:
+            if str(params.get("drop_pending_updates")).lower() == "true":
+                self._updates.clear()
+                self._chats.clear()
+            for update in self._updates:  # what polling had not fetched yet now goes by webhook
+                self._chats.setdefault(chat_of(update), deque()).append(update)
+            self._updates.clear()
+            self.webhook = webhook
+            missing = webhook.max_connections - len(self._workers)
+            for _ in range(max(0, missing)):
+                worker = threading.Thread(target=self._deliver_forever, daemon=True)
+                self._workers.append(worker)
+                worker.start()
+            self._condition.notify_all()
+
+    def _delete_webhook(self, drop: bool) -> None:
+        with self._condition:
+            self.webhook = None
+            waiting = sorted(
+                (update for queue in self._chats.values() for update in queue), key=lambda u: int(u["update_id"])
+            )
+            self._chats.clear()
+            self._updates.extend([] if drop else waiting)
+            self._condition.notify_all()
+
+    def _webhook_info(self) -> dict[str, Any]:
+        with self._condition:
+            webhook, pending = self.webhook, sum(len(queue) for queue in self._chats.values())
+            last_error = next((d for d in reversed(self.deliveries) if not d.accepted), None)
+            polled = len(self._updates)
+        if webhook is None:
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": polled}
+        info: dict[str, Any] = {
+            "url": webhook.url,
+            "has_custom_certificate": False,
+            "pending_update_count": pending,
+            "max_connections": webhook.max_connections,
+        }
+        if last_error is not None:
+            info["last_error_date"] = int(time.time())
+            info["last_error_message"] = f"Wrong response from the webhook: {last_error.status}"
+        return info
+
+    def _next_delivery(self) -> tuple[Webhook, Hashable, dict[str, Any]] | None:
+        """Wait for a chat whose oldest update may go now (none of its updates in flight, no backoff running)."""
+        with self._condition:
+            while not self._stopping:
+                now = time.monotonic()
+                soonest: float | None = None
+                if self.webhook is not None:
+                    for chat, queue in self._chats.items():
+                        if chat in self._in_flight or not queue:
+                            continue
+                        not_before = self._not_before.get(chat, 0.0)
+                        if not_before <= now:
+                            self._in_flight.add(chat)
+                            return self.webhook, chat, queue[0]
+                        soonest = not_before if soonest is None else min(soonest, not_before)
+                self._condition.wait(None if soonest is None else soonest - now)
+        return None
+
+    def _deliver_forever(self) -> None:
+        while (job := self._next_delivery()) is not None:
+            webhook, chat, update = job
+            started = time.monotonic()
+            status = _post(webhook, update)
+            with self._condition:
+                self.deliveries.append(Delivery(int(update["update_id"]), started, time.monotonic() - started, status))
+                self._in_flight.discard(chat)
+                queue = self._chats.get(chat)
+                if 200 <= status < 300:
+                    self._failures_in_row.pop(chat, None)
+                    self._not_before.pop(chat, None)
+                    if queue and queue[0] is update:
+                        queue.popleft()
+                    if queue is not None and not queue:
+                        del self._chats[chat]
+                else:
+                    failures = self._failures_in_row.get(chat, 0)
+                    self._failures_in_row[chat] = failures + 1
+                    backoff = WEBHOOK_BACKOFF[min(failures, len(WEBHOOK_BACKOFF) - 1)]
+                    self._not_before[chat] = time.monotonic() + backoff
+                self._condition.notify_all()
+
+
+def _post(webhook: Webhook, update: dict[str, Any]) -> int:
+    """POST one update as Telegram does; the HTTP status, or 0 when the webhook did not answer in time."""
+    headers = {"Content-Type": "application/json"}
+    if webhook.secret_token:
+        headers[SECRET_HEADER] = webhook.secret_token
+    request = urllib.request.Request(webhook.url, data=json.dumps(update).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:
+            response.read()
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (OSError, ValueError):
+        return 0
 
 
 # -- updates as Telegram sends them ----------------------------------------------------------------------------

@@ -1,0 +1,69 @@
+"""The scale test's verdicts (bench/scale.py): a message without a reply is lost, a reply burst that comes twice is
+doubled, and what follows a loss in the same conversation is not judged; its nginx configuration is valid."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench.scale import Load, Ports, Step, figures, nginx_config
+from standin.bot_api import Call, Delivery, StandIn
+
+
+def reply(at: float, text: str = "antwoord") -> Call:
+    return Call("sendMessage", {"chat_id": 1, "text": text}, at=at)
+
+
+def step(sent: float, expected: int, replies: list[Call], text: str = "hoe regel ik een bezoek") -> Step:
+    return Step(chat=1, text=text, expected=expected, sent=sent, update_id=int(sent), replies=replies)
+
+
+def judged(*conversations: list[Step]) -> tuple[int, int, int, int, int]:
+    result = figures(Load(list(conversations), started=0.0), StandIn())
+    return result.answered, result.lost, result.doubled, result.short, result.unjudged
+
+
+def test_the_expected_replies_count_as_answered_once() -> None:
+    assert judged([step(1, 2, [reply(1.1), reply(1.2)]), step(2, 1, [reply(2.1)])]) == (2, 0, 0, 0, 0)
+
+
+def test_a_reply_burst_that_comes_twice_is_answered_twice() -> None:
+    twice = [reply(1.1), reply(1.2), reply(1.5), reply(1.6)]
+    assert judged([step(1, 2, twice)]) == (1, 0, 1, 0, 0)
+
+
+def test_a_message_without_any_reply_is_lost_and_what_follows_is_not_judged() -> None:
+    conversation = [step(1, 1, []), step(70, 2, [reply(71), reply(72), reply(73)])]
+    assert judged(conversation) == (1, 1, 0, 0, 1)
+
+
+def test_a_burst_cut_short_is_counted_apart_from_lost() -> None:
+    assert judged([step(1, 3, [reply(1.1)])]) == (1, 0, 0, 1, 0)
+
+
+def test_messages_never_sent_are_not_counted() -> None:
+    assert judged([step(1, 1, []), Step(chat=1, text="dank je", expected=1)]) == (0, 1, 0, 0, 0)
+
+
+def test_the_crisis_reply_is_timed_from_the_first_delivery() -> None:
+    stand_in = StandIn()
+    acute = step(1.0, 2, [reply(1.9, "Bel 113"), reply(2.0)], text="ik wil niet meer leven")
+    stand_in.deliveries.extend([Delivery(1, 1.2, 0.1, 502), Delivery(1, 1.5, 0.1, 200)])
+    result = figures(Load([[acute]], started=0.0), stand_in)
+    assert result.crisis == [pytest.approx(0.7)]
+
+
+@pytest.mark.skipif(not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()), reason="nginx not installed")
+def test_the_generated_nginx_configuration_is_valid(tmp_path: Path) -> None:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    config = tmp_path / "nginx.conf"
+    config.write_text(nginx_config(tmp_path, Ports((5013, 5014), (8181, 8182, 8183), 8180, 8190)))
+    checked = subprocess.run(
+        [nginx, "-t", "-q", "-p", str(tmp_path), "-c", str(config), "-e", str(tmp_path / "error.log")],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stderr
