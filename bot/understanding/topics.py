@@ -32,7 +32,6 @@ INTENT_TOPIC: dict[str, str] = {
     "visit_bring": "visit",
     "visit_prepare_child": "visit",
     "visit_child_days": "visit",
-    "visit_costs": "visit",
     "contact": "contact",
     "contact_phone": "contact",
     "contact_letters": "contact",
@@ -63,6 +62,8 @@ INTENT_TOPIC: dict[str, str] = {
     "practical_remand": "practical",
     "practical_release": "practical",
     "practical_money": "practical",
+    # Travel costs for visits are money matters: the municipality's bijzondere bijstand, like other help with money.
+    "visit_costs": "practical",
     "practical_probation": "practical",
     "for_professionals": "for_professionals",
     "prof_bring_up": "for_professionals",
