@@ -105,9 +105,20 @@ async def test_by_buttons_from_the_menu_to_a_path_in_order(
     assert conversation.step == "chat" and conversation.referral is None
 
 
+async def test_a_typed_referral_question_is_answered_with_the_guide_one_tap_away(
+    pipeline: Pipeline, content: Content, database: Database
+) -> None:
+    await as_professional(pipeline)
+    [answer] = await pipeline.text(USER, "waar verwijs ik dit gezin naar?")
+    assert answer.text.startswith(content.answer("prof_refer", "professional", "nl").text[:60])
+    assert actions(answer)[0] == "ref:start"
+    assert (await state(database)).step == "chat"
+
+
 async def test_by_typing_from_a_question_to_a_path(pipeline: Pipeline, content: Content, database: Database) -> None:
     await as_professional(pipeline)
-    [age] = await pipeline.text(USER, "waar verwijs ik dit gezin naar?")
+    await pipeline.text(USER, "waar verwijs ik dit gezin naar?")
+    [age] = await pipeline.action(USER, "ref:start")
     assert asks(age, "age")
     [worry] = await pipeline.text(USER, "ze is 10")
     assert asks(worry, "worry")

@@ -9,6 +9,8 @@ not answered yet. It is kept only while the guide runs: any step change drops it
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.content import REFERRAL_CHOICES, REFERRAL_QUESTIONS, Content, Organisation
 from bot.conversation import actions, follow_up
 from bot.conversation.answers import Answers
@@ -52,11 +54,17 @@ class ReferralGuide:
         self._threshold = threshold
 
     def asked(self, turn: Turn) -> list[Reply]:
-        """A typed "where do I refer?": the guide for a professional; others get the answer for professionals."""
-        if turn.conversation.audience == "professional":
-            return [self.start(turn)]
+        """A typed "where do I refer?": the answer at once (where to refer, with the local entry when the town is
+        known), and for a professional the guide's button first, for a route that fits this family. A typed
+        question is answered, not met with four questions back."""
         intent = REFERRAL_INTENT if self._content.has_answer(REFERRAL_INTENT) else "for_professionals"
-        return self._answers.for_intent(turn, intent)
+        replies = self._answers.for_intent(turn, intent)
+        if turn.conversation.audience != "professional" or not replies:
+            return replies
+        *before, last = replies
+        guide = self._answers.referral_button(turn.language)
+        others = tuple(button for button in last.buttons if button.action != guide.action)
+        return [*before, replace(last, buttons=(guide, *others))]
 
     def start(self, turn: Turn) -> Reply:
         turn.step = Step.REFERRAL

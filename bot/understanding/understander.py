@@ -166,7 +166,7 @@ class Understander:
 def _best_by_topic(ranking: tuple[tuple[str, float], ...]) -> tuple[str, float]:
     """The likeliest topic, with its confidence summed over its intents, and that topic's likeliest intent.
 
-    Intents are finer than topics ("visit_costs", "visit_rules" are both "visit"): a message the model splits
+    Intents are finer than topics ("visit_first", "visit_rules" are both "visit"): a message the model splits
     between two questions about visits is still clearly about visits.
     """
     scores: dict[str, float] = {}
