@@ -12,7 +12,7 @@ from bot.conversation import actions, follow_up
 from bot.conversation.actions import Action, Question
 from bot.conversation.answers import Answers
 from bot.conversation.crisis import Crisis
-from bot.conversation.handoff_flow import HandoffFlow
+from bot.conversation.handoff_flow import NO_DESK, HandoffFlow
 from bot.conversation.referral import REFERRAL_INTENT, ReferralGuide
 from bot.conversation.short_replies import ShortReplies
 from bot.conversation.steps import Step
@@ -20,6 +20,7 @@ from bot.conversation.turn import Memory, Turn
 from bot.insights.recorder import Recorder
 from bot.replies import Reply
 from bot.storage import cases
+from bot.understanding import entities
 from bot.understanding.topics import TOPIC_INTENT, topic_of
 from bot.understanding.understander import Understander, Understanding
 from safety.risk import RiskLevel
@@ -29,6 +30,27 @@ logger = logging.getLogger(__name__)
 _WORDS = re.compile(r"[^\W_]+")
 # A message of at most this many words may lean on the one before ("en de oudste?", "and on a visit?").
 FOLLOW_UP_WORDS = 8
+# A child's age alone ("ze is 15", "shes 14") is at most this many words.
+AGE_ONLY_WORDS = 4
+# DJI: from this age a visitor shows their own valid ID.
+VISIT_ID_AGE = 14
+# A reading the model gives at least this much, next to another topic, still counts: a request for a person
+# inside a question about forms, or a parent's question the model half read as a professional's.
+SECOND_READING = 0.15
+# Question words that, alone ("how", "hoe dan?", "waarom"), ask for more on the answer just given.
+_BARE_QUESTION = frozenset((
+    "hoe", "hoezo", "wat", "waarom", "wanneer", "waar", "wie", "welke", "dan", "echt", "bedoel", "je", "jij",
+    "how", "what", "why", "when", "where", "who", "which", "then", "really", "mean", "you", "do", "so",
+))  # fmt: skip
+# Words pointing back at the answer just given: "hoe meld ik me daarvoor aan", "how do I sign up for that".
+_POINTING_BACK = frozenset((
+    "daarvoor", "daarvan", "daarmee", "daaraan", "daarbij", "daar", "dat", "die", "dit", "ervoor", "erbij", "die",
+    "that", "it", "this", "those", "there", "them",
+))  # fmt: skip
+_QUESTION_START = frozenset((
+    "hoe", "wat", "waar", "wanneer", "kan", "mag", "moet", "hoezo", "how", "what", "where", "when", "can", "may",
+    "should", "do", "does",
+))  # fmt: skip
 
 TextStep = Callable[[Turn], Awaitable[list[Reply] | None]]
 """Handles typed text in one step; None: not an answer to this step's question, so it is an ordinary message."""
@@ -123,12 +145,19 @@ class Chat:
         if conversation.safety_check and conversation.alarm and self._after_crisis_question(turn.text, understanding):
             return [self._crisis.after(turn)]
         intent = understanding.intent or "out_of_scope"
+        if intent == "greet" and conversation.last_answer == NO_DESK and not self._handoff.live:
+            return [self._handoff.reachable_now(turn)]  # "hallo?" after hearing nobody is here: still nobody
+        leaning = self._on_last_answer(turn, sure)
+        if leaning is not None:
+            return leaning
         in_context = self._in_context(turn, sure)
         if in_context is not None:
             intent = in_context
-        elif not sure:
-            await self._recorder.unsure(turn.session, conversation.audience, turn.language)
-            return [self._answers.unsure(conversation, understanding.alternatives)]
+        else:
+            intent, sure = self._for_audience(turn, intent, sure)
+            if not sure:
+                await self._recorder.unsure(turn.session, conversation.audience, turn.language)
+                return [self._answers.unsure(conversation, understanding.alternatives)]
         if intent == REFERRAL_INTENT:
             return self._referral.asked(turn)
         if intent == "talk_to_human" and not self._handoff.live:
@@ -138,10 +167,73 @@ class Chat:
             await self._recorder.out_of_scope(turn.session, conversation.audience, turn.language)
         else:
             await self._recorder.topic(turn.session, self._answers.topic(intent), conversation.audience, turn.language)
-        replies = self._answers.for_intent(turn, intent)
-        if understanding.risk is RiskLevel.CONCERN and turn.step is not Step.HANDOFF_OFFER:
+        # "En op bezoek?": a follow-up within the conversation is answered, not met with a question first.
+        replies = self._answers.for_intent(turn, intent, ask=not follow_up.elliptical(turn.text))
+        if self._person_asked_too(turn, intent):
+            lead = self._content.answer("talk_to_human", turn.audience, turn.language).text
+            replies.append(self._handoff.reachable_now(turn, lead))
+        elif understanding.risk is RiskLevel.CONCERN and turn.step is not Step.HANDOFF_OFFER:
             replies.append(self._concern(turn, understanding.categories))
         return replies
+
+    def _person_asked_too(self, turn: Turn, intent: str) -> bool:
+        """A question that also asks for a person ("iemand die me helpt met de formulieren, kan iemand me bellen"):
+        without a professionals' group, who can be reached now goes with the answer (a request is never left
+        unanswered)."""
+        understanding = turn.understanding
+        if self._handoff.live or understanding is None or topic_of(intent) == "talk_to_human":
+            return False
+        return any(name == "talk_to_human" and score >= SECOND_READING for name, score in understanding.ranking[:3])
+
+    def _for_audience(self, turn: Turn, intent: str, sure: bool) -> tuple[str, bool]:
+        """Professionals' questions are for professionals: a carer's "ik ben pleegmoeder, ze vraagt of het haar
+        schuld is" that the model half read as a professional's gets the best reading for a carer, when the model
+        gave it a fair share."""
+        understanding = turn.understanding
+        if turn.conversation.audience == "professional" or understanding is None:
+            return intent, sure
+        if topic_of(intent) != "for_professionals":
+            return intent, sure
+        for name, score in understanding.ranking:
+            if topic_of(name) not in ("for_professionals", "crisis", *follow_up.SMALL_TALK) and score >= SECOND_READING:
+                return name, True
+        return intent, sure
+
+    def _on_last_answer(self, turn: Turn, sure: bool) -> list[Reply] | None:
+        """A short message about the answer just given: a child's age after visits ("ze is 15": what that age
+        means at the gate), a detail of that answer ("wat zet ik bij de omschrijving?"), a pointer back ("hoe meld
+        ik me daarvoor aan?") or a bare "how?". None: read it as a message of its own."""
+        conversation, understanding = turn.conversation, turn.understanding
+        assert understanding is not None
+        last, said = conversation.last_answer, follow_up.words(turn.text)
+        if last is None or last == NO_DESK or not said or len(said) > FOLLOW_UP_WORDS:
+            return None
+        topic = self._answers.topic(last)
+        if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic):
+            return None  # clearly about something else
+        age = entities.age_reply(turn.text) if topic == "visit" and len(said) <= AGE_ONLY_WORDS else None
+        if age is not None:
+            return self._visit_age(turn, age)
+        if sure and understanding.topic == topic and understanding.intent != last:
+            return None  # another question within the same topic, which the model reads itself
+        question = "?" in turn.text or said[0] in _QUESTION_START or said[0] in _BARE_QUESTION
+        if question and all(word in _BARE_QUESTION for word in said):
+            return [self._answers.recall(turn, last)]
+        answer = self._content.answer(last, turn.audience, turn.language).text
+        if follow_up.fitting_parts(answer, turn.text, 1) and not (sure and understanding.topic == topic):
+            return [self._answers.recall(turn, last)]
+        if question and set(said) & _POINTING_BACK:
+            return [self._answers.recall(turn, last, cards=True)]
+        return None
+
+    def _visit_age(self, turn: Turn, age: int) -> list[Reply]:
+        """A child's age after an answer about visits: whether that child needs ID, with the rules for who may
+        come (or a reminder of them, when they were just given)."""
+        key = "visit_age_id" if age >= VISIT_ID_AGE else "visit_age_no_id"
+        line = self._content.ui(key, turn.language, turn.audience).format(age=age)
+        replies = self._answers.for_intent(turn, "visit_rules", ask=False)
+        first = replies[0]
+        return [Reply(f"{line}\n\n{first.text}", first.buttons), *replies[1:]]
 
     def _in_context(self, turn: Turn, sure: bool) -> str | None:
         """A short follow-up read against the last answer: "en de oudste?", "en mag mijn dochter mee?", "how".
@@ -227,6 +319,7 @@ class Chat:
             self._understander.threshold,
             self._read.yes_no(turn.text),
             self._read.skip(turn.text),
+            self._read.is_acknowledgement(turn.text),
         )
         if value is None:
             return None

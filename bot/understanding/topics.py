@@ -63,6 +63,7 @@ INTENT_TOPIC: dict[str, str] = {
     "practical_remand": "practical",
     "practical_release": "practical",
     "practical_money": "practical",
+    "practical_send_money": "practical",
     "practical_probation": "practical",
     "for_professionals": "for_professionals",
     "prof_bring_up": "for_professionals",
