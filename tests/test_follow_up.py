@@ -148,4 +148,3 @@ async def test_the_same_long_answer_is_not_sent_twice_in_a_row(pipeline: Pipelin
     assert "regels" in again.text.split("\n\n", 1)[1], "with the part of the answer the question is about"
     assert len(again.text) < len(first.text)
     assert "menu" in actions(again)
-

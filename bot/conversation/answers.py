@@ -70,7 +70,8 @@ class Answers:
             repeated = self._repeated(turn, intent)
             if repeated is not None:
                 return [repeated]
-        conversation.last_answer = intent
+        if intent != "acknowledge":  # a nod does not replace the answer a follow-up may lean on
+            conversation.last_answer = intent
         reply = self._compose(turn, intent)
         if others:
             extra = tuple(Button(self.content.label(other, lang), actions.ShowAnswer(other).data) for other in others)

@@ -28,8 +28,10 @@ from safety.risk import RiskLevel
 logger = logging.getLogger(__name__)
 
 _WORDS = re.compile(r"[^\W_]+")
-# A message of at most this many words may lean on the one before ("en de oudste?", "and on a visit?").
+# A message of at most this many words may lean on the one before ("en de oudste?", "and on a visit?"); one that
+# opens with "en", "and", "maar" may be a little longer ("en de kleine, moet ik die ook iets zeggen").
 FOLLOW_UP_WORDS = 8
+ELLIPTICAL_WORDS = 12
 # A child's age alone ("ze is 15", "shes 14") is at most this many words.
 AGE_ONLY_WORDS = 4
 # DJI: from this age a visitor shows their own valid ID.
@@ -37,6 +39,8 @@ VISIT_ID_AGE = 14
 # A reading the model gives at least this much, next to another topic, still counts: a request for a person
 # inside a question about forms, or a parent's question the model half read as a professional's.
 SECOND_READING = 0.15
+# A professionals' reading for a parent, carer or young person gives way to another reading this strong.
+NOT_FOR_THEM = 0.1
 # Question words that, alone ("how", "hoe dan?", "waarom"), ask for more on the answer just given.
 _BARE_QUESTION = frozenset((
     "hoe", "hoezo", "wat", "waarom", "wanneer", "waar", "wie", "welke", "dan", "echt", "bedoel", "je", "jij",
@@ -167,14 +171,24 @@ class Chat:
             await self._recorder.out_of_scope(turn.session, conversation.audience, turn.language)
         else:
             await self._recorder.topic(turn.session, self._answers.topic(intent), conversation.audience, turn.language)
-        # "En op bezoek?": a follow-up within the conversation is answered, not met with a question first.
-        replies = self._answers.for_intent(turn, intent, ask=not follow_up.elliptical(turn.text))
+        replies = self._answers.for_intent(turn, intent, ask=self._may_ask(turn, intent))
         if self._person_asked_too(turn, intent):
             lead = self._content.answer("talk_to_human", turn.audience, turn.language).text
             replies.append(self._handoff.reachable_now(turn, lead))
         elif understanding.risk is RiskLevel.CONCERN and turn.step is not Step.HANDOFF_OFFER:
             replies.append(self._concern(turn, understanding.categories))
         return replies
+
+    def _may_ask(self, turn: Turn, intent: str) -> bool:
+        """A follow-up within the conversation ("en op bezoek?") is answered, not met with a question first; nor is
+        a visit question about one named prison ("hoe laat is bezoek in Vught"), whose own page is the answer
+        whether or not it is a first visit."""
+        if follow_up.elliptical(turn.text):
+            return False
+        question = self._content.ask(intent)
+        if question is not None and question.slot == "first_visit":
+            return entities.prison(turn.text, self._content.prisons) is None
+        return True
 
     def _person_asked_too(self, turn: Turn, intent: str) -> bool:
         """A question that also asks for a person ("iemand die me helpt met de formulieren, kan iemand me bellen"):
@@ -195,7 +209,7 @@ class Chat:
         if topic_of(intent) != "for_professionals":
             return intent, sure
         for name, score in understanding.ranking:
-            if topic_of(name) not in ("for_professionals", "crisis", *follow_up.SMALL_TALK) and score >= SECOND_READING:
+            if topic_of(name) not in ("for_professionals", "crisis", *follow_up.SMALL_TALK) and score >= NOT_FOR_THEM:
                 return name, True
         return intent, sure
 
@@ -206,7 +220,7 @@ class Chat:
         conversation, understanding = turn.conversation, turn.understanding
         assert understanding is not None
         last, said = conversation.last_answer, follow_up.words(turn.text)
-        if last is None or last == NO_DESK or not said or len(said) > FOLLOW_UP_WORDS:
+        if last is None or last == NO_DESK or not said or not self._short_follow_up(turn.text):
             return None
         topic = self._answers.topic(last)
         if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic):
@@ -226,6 +240,12 @@ class Chat:
             return [self._answers.recall(turn, last, cards=True)]
         return None
 
+    @staticmethod
+    def _short_follow_up(text: str) -> bool:
+        """Short enough to lean on the message before."""
+        limit = ELLIPTICAL_WORDS if follow_up.elliptical(text) else FOLLOW_UP_WORDS
+        return 0 < len(follow_up.words(text)) <= limit
+
     def _visit_age(self, turn: Turn, age: int) -> list[Reply]:
         """A child's age after an answer about visits: whether that child needs ID, with the rules for who may
         come (or a reminder of them, when they were just given)."""
@@ -243,7 +263,7 @@ class Chat:
         conversation, understanding = turn.conversation, turn.understanding
         assert understanding is not None
         last = conversation.last_answer or conversation.pending_intent  # after a question, what it was asked for
-        if last is None or len(follow_up.words(turn.text)) > FOLLOW_UP_WORDS:
+        if last is None or not self._short_follow_up(turn.text):
             return None
         topic = self._answers.topic(last)
         if sure and understanding.topic not in ("out_of_scope", topic):
