@@ -24,7 +24,8 @@ AUDIENCES: tuple[str, ...] = ("parent", "youth", "professional")
 # ui.yml fails `make content` and start-up, naming the key. Texts per audience are checked for every audience they
 # have; `tests/test_content.py` fails when the code uses a ui.yml key that is not listed here.
 UI_TEXTS: tuple[str, ...] = (
-    "acknowledged", "after_crisis_suicide", "after_crisis_violence", "alarm_corrected", "answer_repeated",
+    "acknowledged", "after_crisis_suicide", "after_crisis_violence", "alarm_corrected", "answer_recalled",
+    "answer_repeated",
     "ask_child_age", "ask_first_visit", "ask_municipality", "audience_chosen", "cards_header", "change_role",
     "check_in", "choose_role_reminder", "concern_no_desk", "concern_offer", "concern_offer_professional",
     "confirm_risk_self", "confirm_risk_violence", "crisis_again",
@@ -42,7 +43,8 @@ UI_TEXTS: tuple[str, ...] = (
     "mydata_safety_check", "mydata_step", "mydata_updated", "nlu_down", "no_desk", "no_desk_again", "non_text",
     "park_offer", "prison_pointer", "professional_named", "professional_unnamed", "safety_check",
     "safety_check_again", "safety_footer", "safety_footer_violence", "slow_down", "stopped", "transcript_kept",
-    "transcript_offer", "transcript_shared", "unavailable", "unknown_command", "welcome",
+    "transcript_offer", "transcript_shared", "unavailable", "unknown_command", "visit_age_id", "visit_age_no_id",
+    "welcome",
 )  # fmt: skip
 UI_WORDS: tuple[str, ...] = (
     "yes_words", "no_words", "skip_words", "acknowledgement_words", "correction_phrases", "after_crisis_words",

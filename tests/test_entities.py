@@ -88,7 +88,10 @@ def test_prisons_are_recognised_by_name_and_alias(text: str, name: str | None) -
         ("first time visiting, what do I bring", True),
         ("we zijn al vaker geweest maar nu met de kleine", False),
         ("not our first visit", False),
+        ("hij is na elk bezoek helemaal van slag", False),
+        ("he gets really upset after visits", False),
         ("hoe laat is het bezoek", None),
+        ("what happens after the visit", None),
     ],
 )
 def test_a_first_visit_is_recognised(text: str, first: bool | None) -> None:

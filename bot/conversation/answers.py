@@ -29,6 +29,8 @@ NOT_FOR_YOUTH = frozenset(("explain_to_child",))
 LOCAL_POINTERS = frozenset(("sociaal_wijkteam", "cjg"))
 # Answers of these topics get no feedback buttons: small talk, a command's text, or a person offered instead.
 NO_FEEDBACK_TOPICS = frozenset(("greeting", "goodbye", "privacy", "talk_to_human", "out_of_scope", "crisis"))
+# At most this many paragraphs of an answer are quoted back for a question about it.
+RECALLED_PARTS = 2
 
 
 class Answers:
@@ -80,7 +82,8 @@ class Answers:
             repeated = self._repeated(turn, intent)
             if repeated is not None:
                 return [repeated]
-        conversation.last_answer = intent
+        if intent != "acknowledge":  # a nod does not replace the answer a follow-up may lean on
+            conversation.last_answer = intent
         reply = self._compose(turn, intent)
         if others:
             extra = tuple(Button(self.content.label(other, lang), actions.ShowAnswer(other).data) for other in others)
@@ -135,9 +138,25 @@ class Answers:
         answer = self.content.answer(intent, turn.audience, turn.language)
         if len(answer.text) <= LONG_ANSWER:
             return None
-        buttons = tuple(self._follow_up_button(target, turn.language) for target in answer.follow_up)
-        text = self.content.ui("answer_repeated", turn.language).format(label=self.content.label(intent, turn.language))
-        return Reply(text, (*buttons, self.menu_button(turn.language)))
+        return self.recall(turn, intent)
+
+    def recall(self, turn: Turn, intent: str, *, cards: bool = False) -> Reply:
+        """A question about the answer just given, or the same question again ("per dag?", "wat zet ik bij de
+        omschrijving?"): a short reminder with the part of that answer that fits the question, never all of it;
+        with `cards`, the organisations it named ("hoe meld ik me daarvoor aan?")."""
+        lang, audience = turn.language, turn.audience
+        answer = self.content.answer(intent, audience, lang)
+        label = self.content.label(intent, lang)
+        quoted = follow_up.fitting_parts(answer.text, turn.text, RECALLED_PARTS)
+        key = "answer_recalled" if quoted or cards else "answer_repeated"
+        parts = [self.content.ui(key, lang).format(label=label), *quoted]
+        found = self.content.cards(answer.organisations, audience, lang) if cards else []
+        if found:
+            parts.append("\n".join(found))
+        conversation = turn.conversation
+        conversation.last_answer = intent
+        buttons = tuple(self._follow_up_button(target, lang) for target in answer.follow_up)
+        return Reply("\n\n".join(parts), (*buttons, self.menu_button(lang)))
 
     def safety_footer(self, conversation: Conversation) -> str:
         """While the bot checks in after an alarm, a closing line with the lines that fit that alarm."""

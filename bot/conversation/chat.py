@@ -12,7 +12,7 @@ from bot.conversation import actions, follow_up
 from bot.conversation.actions import Action, Question
 from bot.conversation.answers import Answers
 from bot.conversation.crisis import Crisis
-from bot.conversation.handoff_flow import HandoffFlow
+from bot.conversation.handoff_flow import NO_DESK, HandoffFlow
 from bot.conversation.referral import REFERRAL_INTENT, ReferralGuide
 from bot.conversation.short_replies import ShortReplies
 from bot.conversation.steps import Step
@@ -28,10 +28,35 @@ from safety.risk import RiskLevel
 logger = logging.getLogger(__name__)
 
 _WORDS = re.compile(r"[^\W_]+")
-# A message of at most this many words may lean on the one before ("en de oudste?", "and on a visit?").
+# A message of at most this many words may lean on the one before ("en de oudste?", "and on a visit?"); one that
+# opens with "en", "and", "maar" may be a little longer ("en de kleine, moet ik die ook iets zeggen").
 FOLLOW_UP_WORDS = 8
 # A professional's whole question for local help is answered with where to refer a family (local help included).
 REFERRAL_ANSWER = "prof_refer"
+ELLIPTICAL_WORDS = 12
+# A child's age alone ("ze is 15", "shes 14") is at most this many words.
+AGE_ONLY_WORDS = 4
+# DJI: from this age a visitor shows their own valid ID.
+VISIT_ID_AGE = 14
+# A reading the model gives at least this much, next to another topic, still counts: a request for a person
+# inside a question about forms, or a parent's question the model half read as a professional's.
+SECOND_READING = 0.15
+# A professionals' reading for a parent, carer or young person gives way to another reading this strong.
+NOT_FOR_THEM = 0.1
+# Question words that, alone ("how", "hoe dan?", "waarom"), ask for more on the answer just given.
+_BARE_QUESTION = frozenset((
+    "hoe", "hoezo", "wat", "waarom", "wanneer", "waar", "wie", "welke", "dan", "echt", "bedoel", "je", "jij",
+    "how", "what", "why", "when", "where", "who", "which", "then", "really", "mean", "you", "do", "so",
+))  # fmt: skip
+# Words pointing back at the answer just given: "hoe meld ik me daarvoor aan", "how do I sign up for that".
+_POINTING_BACK = frozenset((
+    "daarvoor", "daarvan", "daarmee", "daaraan", "daarbij", "daar", "dat", "die", "dit", "ervoor", "erbij", "die",
+    "that", "it", "this", "those", "there", "them",
+))  # fmt: skip
+_QUESTION_START = frozenset((
+    "hoe", "wat", "waar", "wanneer", "kan", "mag", "moet", "hoezo", "how", "what", "where", "when", "can", "may",
+    "should", "do", "does",
+))  # fmt: skip
 
 TextStep = Callable[[Turn], Awaitable[list[Reply] | None]]
 """Handles typed text in one step; None: not an answer to this step's question, so it is an ordinary message."""
@@ -127,12 +152,19 @@ class Chat:
         if local is not None:
             return local
         intent = understanding.intent or "out_of_scope"
+        if intent == "greet" and conversation.last_answer == NO_DESK and not self._handoff.live:
+            return [self._handoff.reachable_now(turn)]  # "hallo?" after hearing nobody is here: still nobody
+        leaning = self._on_last_answer(turn, sure)
+        if leaning is not None:
+            return leaning
         in_context = self._in_context(turn, sure)
         if in_context is not None:
             intent = in_context
-        elif not sure:
-            await self._recorder.unsure(turn.session, conversation.audience, turn.language)
-            return [self._answers.unsure(conversation, understanding.alternatives)]
+        else:
+            intent, sure = self._for_audience(turn, intent, sure)
+            if not sure:
+                await self._recorder.unsure(turn.session, conversation.audience, turn.language)
+                return [self._answers.unsure(conversation, understanding.alternatives)]
         if intent == REFERRAL_INTENT:
             return self._referral.asked(turn)
         if intent == "talk_to_human" and not self._handoff.live:
@@ -142,8 +174,11 @@ class Chat:
             await self._recorder.out_of_scope(turn.session, conversation.audience, turn.language)
         else:
             await self._recorder.topic(turn.session, self._answers.topic(intent), conversation.audience, turn.language)
-        replies = self._answers.for_intent(turn, intent)
-        if understanding.risk is RiskLevel.CONCERN and turn.step is not Step.HANDOFF_OFFER:
+        replies = self._answers.for_intent(turn, intent, ask=self._may_ask(turn, intent))
+        if self._person_asked_too(turn, intent):
+            lead = self._content.answer("talk_to_human", turn.audience, turn.language).text
+            replies.append(self._handoff.reachable_now(turn, lead))
+        elif understanding.risk is RiskLevel.CONCERN and turn.step is not Step.HANDOFF_OFFER:
             replies.append(self._concern(turn, understanding.categories))
         return replies
 
@@ -171,6 +206,82 @@ class Chat:
             return self._answers.for_intent(turn, REFERRAL_ANSWER)
         return [self._answers.local(turn)]
 
+    def _may_ask(self, turn: Turn, intent: str) -> bool:
+        """A follow-up within the conversation ("en op bezoek?") is answered, not met with a question first; nor is
+        a visit question about one named prison ("hoe laat is bezoek in Vught"), whose own page is the answer
+        whether or not it is a first visit."""
+        if follow_up.elliptical(turn.text):
+            return False
+        question = self._content.ask(intent)
+        if question is not None and question.slot == "first_visit":
+            return entities.prison(turn.text, self._content.prisons) is None
+        return True
+
+    def _person_asked_too(self, turn: Turn, intent: str) -> bool:
+        """A question that also asks for a person ("iemand die me helpt met de formulieren, kan iemand me bellen"):
+        without a professionals' group, who can be reached now goes with the answer (a request is never left
+        unanswered)."""
+        understanding = turn.understanding
+        if self._handoff.live or understanding is None or topic_of(intent) == "talk_to_human":
+            return False
+        return any(name == "talk_to_human" and score >= SECOND_READING for name, score in understanding.ranking[:3])
+
+    def _for_audience(self, turn: Turn, intent: str, sure: bool) -> tuple[str, bool]:
+        """Professionals' questions are for professionals: a carer's "ik ben pleegmoeder, ze vraagt of het haar
+        schuld is" that the model half read as a professional's gets the best reading for a carer, when the model
+        gave it a fair share."""
+        understanding = turn.understanding
+        if turn.conversation.audience == "professional" or understanding is None:
+            return intent, sure
+        if topic_of(intent) != "for_professionals":
+            return intent, sure
+        for name, score in understanding.ranking:
+            if topic_of(name) not in ("for_professionals", "crisis", *follow_up.SMALL_TALK) and score >= NOT_FOR_THEM:
+                return name, True
+        return intent, sure
+
+    def _on_last_answer(self, turn: Turn, sure: bool) -> list[Reply] | None:
+        """A short message about the answer just given: a child's age after visits ("ze is 15": what that age
+        means at the gate), a detail of that answer ("wat zet ik bij de omschrijving?"), a pointer back ("hoe meld
+        ik me daarvoor aan?") or a bare "how?". None: read it as a message of its own."""
+        conversation, understanding = turn.conversation, turn.understanding
+        assert understanding is not None
+        last, said = conversation.last_answer, follow_up.words(turn.text)
+        if last is None or last == NO_DESK or not said or not self._short_follow_up(turn.text):
+            return None
+        topic = self._answers.topic(last)
+        if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic):
+            return None  # clearly about something else
+        age = entities.age_reply(turn.text) if topic == "visit" and len(said) <= AGE_ONLY_WORDS else None
+        if age is not None:
+            return self._visit_age(turn, age)
+        if sure and understanding.topic == topic and understanding.intent != last:
+            return None  # another question within the same topic, which the model reads itself
+        question = "?" in turn.text or said[0] in _QUESTION_START or said[0] in _BARE_QUESTION
+        if question and all(word in _BARE_QUESTION for word in said):
+            return [self._answers.recall(turn, last)]
+        answer = self._content.answer(last, turn.audience, turn.language).text
+        if follow_up.fitting_parts(answer, turn.text, 1) and not (sure and understanding.topic == topic):
+            return [self._answers.recall(turn, last)]
+        if question and set(said) & _POINTING_BACK:
+            return [self._answers.recall(turn, last, cards=True)]
+        return None
+
+    @staticmethod
+    def _short_follow_up(text: str) -> bool:
+        """Short enough to lean on the message before."""
+        limit = ELLIPTICAL_WORDS if follow_up.elliptical(text) else FOLLOW_UP_WORDS
+        return 0 < len(follow_up.words(text)) <= limit
+
+    def _visit_age(self, turn: Turn, age: int) -> list[Reply]:
+        """A child's age after an answer about visits: whether that child needs ID, with the rules for who may
+        come (or a reminder of them, when they were just given)."""
+        key = "visit_age_id" if age >= VISIT_ID_AGE else "visit_age_no_id"
+        line = self._content.ui(key, turn.language, turn.audience).format(age=age)
+        replies = self._answers.for_intent(turn, "visit_rules", ask=False)
+        first = replies[0]
+        return [Reply(f"{line}\n\n{first.text}", first.buttons), *replies[1:]]
+
     def _in_context(self, turn: Turn, sure: bool) -> str | None:
         """A short follow-up read against the last answer: "en de oudste?", "en mag mijn dochter mee?", "how".
 
@@ -179,7 +290,7 @@ class Chat:
         conversation, understanding = turn.conversation, turn.understanding
         assert understanding is not None
         last = conversation.last_answer or conversation.pending_intent  # after a question, what it was asked for
-        if last is None or len(follow_up.words(turn.text)) > FOLLOW_UP_WORDS:
+        if last is None or not self._short_follow_up(turn.text):
             return None
         topic = self._answers.topic(last)
         if sure and understanding.topic not in ("out_of_scope", topic):
@@ -255,6 +366,7 @@ class Chat:
             self._understander.threshold,
             self._read.yes_no(turn.text),
             self._read.skip(turn.text),
+            self._read.is_acknowledgement(turn.text),
         )
         if value is None:
             return None

@@ -14,6 +14,11 @@ from bot.understanding.understander import Understanding
 AGE_GROUP_AGES = {"under_4": 2, "4_8": 6, "8_12": 10, "teen": 14}
 # A short typed place name is read as the municipality only when the model sees nothing else in the message.
 SMALL_TALK = ("out_of_scope", "greeting", "goodbye")
+# After "which municipality?", a bare "Tilburg" may look like small talk to the model ("doei", "hoi"); it is read as
+# small talk only when the model is at least this sure.
+SMALL_TALK_SURE = 0.75
+# Words that open a follow-up leaning on the message before: "en op bezoek?", "and the oldest?", "maar hoe dan".
+CONTINUATIONS = frozenset(("en", "and", "maar", "but", "ook", "also", "dus", "so", "of", "or", "then", "dan"))
 _WORDS = re.compile(r"[^\W_]+")
 
 
@@ -46,20 +51,25 @@ def notice(conversation: Conversation, text: str, understanding: Understanding) 
         every = sorted(set(ages(conversation)) | set(said))
         conversation.child_ages = ",".join(map(str, every[-4:])) if len(every) > 1 else None
         conversation.child_age = said[0]  # the child meant now; with several, the youngest needs the simplest words
-    if understanding.topic == "visit":
-        first = entities.first_visit(text)
-        if first is not None:
-            conversation.first_visit = first
+    first = entities.first_visit(text)
+    if first is False or (first and understanding.topic == "visit"):
+        conversation.first_visit = first  # visits that already happen count whatever the topic ("after visits")
     place = entities.municipality(text)
     if place is not None:
         conversation.municipality = place
 
 
 def typed_reply(
-    slot: str, text: str, understanding: Understanding, threshold: float, yes_no: bool | None, skip: bool
+    slot: str,
+    text: str,
+    understanding: Understanding,
+    threshold: float,
+    yes_no: bool | None,
+    skip: bool,
+    nod: bool = False,
 ) -> str | None:
     """The choice a typed message gives for `slot` ("ze is 6", "ja eerste keer", "Tilburg"), "skip", or None
-    when the message is about something else."""
+    when the message is about something else. `nod`: the message is a nod ("ok", "thx"), never a place."""
     value: str | None = None
     if slot == "child_age":
         age = entities.age_reply(text)
@@ -72,15 +82,33 @@ def typed_reply(
         if first is not None:
             value = "yes" if first else "no"
     elif (
-        entities.named_alone(text) is not None  # a town the bot knows, whatever the model makes of one word
-        or not understanding.sure
-        or understanding.confidence < threshold
-        or understanding.topic in SMALL_TALK
+        not nod
+        and yes_no is None
+        and (
+            entities.named_alone(text) is not None  # a town the bot knows, whatever the model makes of one word
+            or place_like(understanding, threshold)
+        )
     ):
         value = entities.municipality_reply(text)
     if value is None and skip:
         value = "skip"
     return value
+
+
+def place_like(understanding: Understanding, threshold: float) -> bool:
+    """Whether a short reply to "which municipality?" may be a place name: the model is not sure of a real topic,
+    and not very sure it is small talk (a town name often looks like "doei" or "ok" to it)."""
+    if not understanding.sure or understanding.confidence < threshold:
+        return True
+    if understanding.topic == "out_of_scope":
+        return True
+    return understanding.topic in SMALL_TALK and understanding.confidence < SMALL_TALK_SURE
+
+
+def elliptical(text: str) -> bool:
+    """ "En op bezoek?", "and the oldest", "maar hoe dan": a message that leans on the one before."""
+    said = words(text)
+    return bool(said) and said[0] in CONTINUATIONS
 
 
 def store(conversation: Conversation, slot: str, value: str, text: str = "") -> None:
@@ -126,3 +154,32 @@ def focus(conversation: Conversation, text: str) -> bool:
 
 def words(text: str) -> list[str]:
     return [word.casefold() for word in _WORDS.findall(text)]
+
+
+# Words too common to tell which part of an answer a question is about.
+_COMMON = frozenset((
+    "moet", "moeten", "mijn", "maar", "voor", "zijn", "heeft", "hebben", "wordt", "worden", "kunnen", "mogen",
+    "waar", "wanneer", "welke", "welk", "waarom", "deze", "daar", "daarvoor", "daarmee", "daarvan", "over",
+    "alleen", "gewoon", "echt", "even", "eigenlijk", "iets", "niet", "nog", "ofzo", "toch", "weet", "willen",
+    "what", "when", "where", "which", "with", "does", "have", "that", "this", "they", "them", "their", "there",
+    "about", "would", "could", "should", "your", "from", "then", "just", "even", "also", "much", "many", "really",
+    "want", "know", "like", "will", "into", "been", "some",
+))  # fmt: skip
+# A word this long is compared by its start only: "groepjes" and "groepen", "phone" and "phones".
+_STEM = 5
+
+
+def content_words(text: str) -> set[str]:
+    """The words of a message that say what it is about, cut to their start."""
+    return {word[:_STEM] for word in words(text) if len(word) >= 4 and word not in _COMMON}
+
+
+def fitting_parts(answer: str, question: str, most: int) -> list[str]:
+    """The paragraphs of an answer that share the most words with a question about it, in the answer's order."""
+    asked = content_words(question)
+    if not asked:
+        return []
+    paragraphs = [part.strip() for part in answer.split("\n\n") if part.strip()]
+    scores = [len(asked & {word[:_STEM] for word in words(part)}) for part in paragraphs]
+    best = sorted((index for index, score in enumerate(scores) if score), key=lambda i: -scores[i])[:most]
+    return [paragraphs[index] for index in sorted(best)]

@@ -40,10 +40,9 @@ class HandoffFlow:
     def reachable_now(self, turn: Turn, lead: str | None = None) -> Reply:
         """No professionals' group: say honestly who can be reached now, never promise a person (and the second
         time in a row, briefly)."""
-        if turn.conversation.last_answer == NO_DESK:
-            return Reply(self._content.ui("no_desk_again", turn.language, turn.audience))
+        again = turn.conversation.last_answer == NO_DESK
         turn.conversation.last_answer = NO_DESK
-        text = self._content.ui("no_desk", turn.language, turn.audience)
+        text = self._content.ui("no_desk_again" if again else "no_desk", turn.language, turn.audience)
         return Reply(f"{lead}\n\n{text}" if lead else text, self._answers.menu_buttons(turn.conversation))
 
     async def open_with_desk(self, turn: Turn, case: Case) -> list[Reply]:

@@ -79,7 +79,9 @@ _FIRST_VISIT_YES = re.compile(
 )
 _FIRST_VISIT_NO = re.compile(
     r"\b(?:niet (?:de|mijn|ons) eerste|al (?:vaker|eens|een keer|vaak)|not (?:the|my|our) first|"
-    r"been (?:there )?before|visited (?:him |her )?before)\b"
+    r"been (?:there )?before|visited (?:him |her )?before|"
+    # Visits that already happen, said in passing: "he gets angry after visits", "stoppen met de bezoeken".
+    r"the visits|after (?:the |all )?visits|(?:after )?(?:every|each) visit|de bezoeken|(?:na )?(?:elk|ieder) bezoek)\b"
 )
 _LIVES_IN = re.compile(
     r"\b(?:ik woon|wij wonen|we wonen|woon|wonen|i live|we live|living|live) in (?:de gemeente |gemeente |the )?"

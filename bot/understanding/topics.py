@@ -64,6 +64,7 @@ INTENT_TOPIC: dict[str, str] = {
     "practical_money": "practical",
     # Travel costs for visits are money matters: the municipality's bijzondere bijstand, like other help with money.
     "visit_costs": "practical",
+    "practical_send_money": "practical",
     "practical_probation": "practical",
     "for_professionals": "for_professionals",
     "prof_bring_up": "for_professionals",

@@ -1,0 +1,179 @@
+"""Context across turns: a short message is read against the answer just given, the follow-up question is not
+asked when the message already answered it or it makes no sense, and a request for a person is never left
+unanswered. The model's readings are scripted per message; what is checked is what the user would see."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from bot.content import Content
+from bot.conversation.pipeline import Pipeline
+from bot.replies import Reply, Sender
+from bot.storage.models import Conversation, Database
+from bot.understanding.nlu_client import NluClient
+from tests.conftest import scripted_nlu
+
+KEY = "c" * 64
+USER = Sender(KEY)
+MakePipeline = Callable[[NluClient | None], Pipeline]
+Ranking = list[tuple[str, float]]
+
+# What the scripted model reads in each message; anything else: unsure.
+READINGS: dict[str, Ranking] = {
+    "wat zijn de regels voor bezoek": [("visit_rules", 0.9)],
+    "ze is 15": [("out_of_scope", 0.74), ("visit_rules", 0.03)],
+    "hij is 8": [("out_of_scope", 0.6)],
+    "wat kost de reis": [("visit_costs", 0.95)],
+    "Tilburg": [("goodbye", 0.35), ("acknowledge", 0.28), ("thanks", 0.12)],
+    "doei": [("goodbye", 0.95)],
+    "thx": [("acknowledge", 0.53), ("thanks", 0.42)],
+    "hoe vertel ik het mijn dochter van 7": [("explain_to_child", 0.94)],
+    "en op bezoek?": [("visit", 0.6), ("visit_rules", 0.1)],
+    "hoe stuur ik hem geld": [("practical_send_money", 0.9)],
+    "wat zet ik in de omschrijving": [("practical", 0.22), ("visit_bring", 0.17), ("visit_first", 0.14)],
+    "kan papa iets sturen voor haar verjaardag": [("contact_letters", 0.9)],
+    "hoe meld ik me daarvoor aan": [("prof_meldcode", 0.14), ("out_of_scope", 0.12)],
+    "kunnen we videobellen": [("contact_video", 0.99)],
+    "how": [("greet", 0.32), ("out_of_scope", 0.25), ("acknowledge", 0.2)],
+    "kan ik met een mens praten": [("talk_to_human", 0.99)],
+    "ja": [("acknowledge", 0.55), ("goodbye", 0.13)],
+    "hallo?": [("greet", 0.99)],
+    "pleegmoeder, ze denkt dat het haar schuld is": [("prof_bring_up", 0.6), ("explain_my_fault", 0.3)],
+    "hulp met de formulieren voor bezoek, kan iemand bellen": [("visit_rules", 0.64), ("talk_to_human", 0.25)],
+    "hoe laat is bezoek in vught": [("visit", 0.93)],
+    "hij is boos na elk bezoek": [("feelings_anger", 0.9)],
+    "moeten we stoppen met bezoek": [("visit", 0.7)],
+}
+
+
+def reading(text: str) -> Ranking:
+    return READINGS.get(text, [("out_of_scope", 0.3)])
+
+
+def actions(reply: Reply) -> list[str]:
+    return [button.action for button in reply.buttons]
+
+
+async def stored(database: Database) -> Conversation:
+    async with database.sessions() as session:
+        return (await session.scalars(select(Conversation).where(Conversation.key == KEY))).one()
+
+
+async def as_role(make_pipeline: MakePipeline, role: str) -> Pipeline:
+    pipeline = make_pipeline(scripted_nlu(reading))
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, f"aud:{role}")
+    return pipeline
+
+
+@pytest.fixture
+async def pipeline(make_pipeline: MakePipeline) -> Pipeline:
+    return await as_role(make_pipeline, "parent")
+
+
+def asks(content: Content, reply: Reply) -> bool:
+    """Whether the reply is one of the follow-up questions (child's age, first visit, municipality)."""
+    return any(content.ui(f"ask_{slot}", "nl", "parent") in reply.text for slot in ("child_age", "first_visit"))
+
+
+async def test_a_child_s_age_after_visits_gets_the_id_rule_for_that_age(pipeline: Pipeline, content: Content) -> None:
+    await pipeline.text(USER, "wat zijn de regels voor bezoek")
+    [reply] = await pipeline.text(USER, "ze is 15")
+    assert reply.text.startswith(content.ui("visit_age_id", "nl", "parent").format(age=15))
+    assert content.ui("ask_municipality", "nl", "parent") not in reply.text, "no question about where one lives"
+    [younger] = await pipeline.text(USER, "hij is 8")
+    assert younger.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=8))
+
+
+async def test_a_town_typed_after_the_municipality_question_is_the_municipality(
+    pipeline: Pipeline, database: Database, content: Content
+) -> None:
+    [question] = await pipeline.text(USER, "wat kost de reis")
+    assert content.ui("ask_municipality", "nl", "parent") in question.text
+    [answer] = await pipeline.text(USER, "Tilburg")
+    assert (await stored(database)).municipality == "Tilburg"
+    assert "Tilburg" in answer.text
+    assert content.answer("goodbye", "parent", "nl").text[:60] not in answer.text
+
+
+@pytest.mark.parametrize("said", ["doei", "thx"])
+async def test_a_goodbye_or_a_nod_is_not_taken_for_a_town(pipeline: Pipeline, database: Database, said: str) -> None:
+    await pipeline.text(USER, "wat kost de reis")
+    await pipeline.text(USER, said)
+    assert (await stored(database)).municipality is None
+
+
+async def test_an_elliptical_follow_up_is_answered_without_a_question_first(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "hoe vertel ik het mijn dochter van 7")
+    [reply] = await pipeline.text(USER, "en op bezoek?")
+    assert not asks(content, reply)
+    assert reply.text.startswith(content.answer("visit", "parent", "nl").text[:80])
+
+
+async def test_a_detail_of_the_last_answer_gets_that_part_of_it(pipeline: Pipeline, content: Content) -> None:
+    [first] = await pipeline.text(USER, "hoe stuur ik hem geld")
+    [reply] = await pipeline.text(USER, "wat zet ik in de omschrijving")
+    assert "registratienummer" in reply.text
+    assert len(reply.text) < len(first.text), "the part, not the whole answer again"
+
+
+async def test_a_question_pointing_back_gets_the_organisations_the_answer_named(pipeline: Pipeline) -> None:
+    await pipeline.text(USER, "kan papa iets sturen voor haar verjaardag")
+    [reply] = await pipeline.text(USER, "hoe meld ik me daarvoor aan")
+    assert "079-331 05 68" in reply.text, "Gevangenenzorg's card"
+
+
+async def test_a_bare_how_is_about_the_last_answer_not_a_greeting(pipeline: Pipeline, content: Content) -> None:
+    await pipeline.text(USER, "kunnen we videobellen")
+    [reply] = await pipeline.text(USER, "how")
+    assert content.answer("greet", "parent", "nl").text[:60] not in reply.text
+    assert content.label("contact_video", "nl") in reply.text
+
+
+async def test_hello_after_hearing_nobody_is_here_names_who_can_be_reached(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "kan ik met een mens praten")
+    await pipeline.text(USER, "ja")
+    [reply] = await pipeline.text(USER, "hallo?")
+    assert reply.text == content.ui("no_desk_again", "nl", "parent")
+    assert "handoff:yes" not in actions(reply)
+
+
+async def test_a_carer_s_question_half_read_as_a_professional_s_gets_a_carer_s_answer(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [reply] = await pipeline.text(USER, "pleegmoeder, ze denkt dat het haar schuld is")
+    assert reply.text.startswith(content.answer("explain_my_fault", "parent", "nl").text[:80])
+
+
+async def test_a_professional_keeps_the_professional_reading(make_pipeline: MakePipeline, content: Content) -> None:
+    pipeline = await as_role(make_pipeline, "professional")
+    [reply] = await pipeline.text(USER, "pleegmoeder, ze denkt dat het haar schuld is")
+    assert reply.text.startswith(content.answer("prof_bring_up", "professional", "nl").text[:80])
+
+
+async def test_a_request_for_a_person_inside_another_question_is_answered(pipeline: Pipeline, content: Content) -> None:
+    replies = await pipeline.text(USER, "hulp met de formulieren voor bezoek, kan iemand bellen")
+    assert replies[0].text.startswith(content.answer("visit_rules", "parent", "nl").text[:80])
+    assert content.ui("no_desk", "nl", "parent") in replies[-1].text
+    assert all("handoff:yes" not in actions(reply) for reply in replies), "no person offered without a group"
+
+
+async def test_a_question_about_a_named_prison_is_answered_without_the_first_visit_question(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [reply] = await pipeline.text(USER, "hoe laat is bezoek in vught")
+    assert not asks(content, reply)
+    assert "PI Vught" in reply.text
+
+
+async def test_visits_mentioned_in_passing_are_not_asked_about_again(pipeline: Pipeline, content: Content) -> None:
+    await pipeline.text(USER, "hij is boos na elk bezoek")
+    [reply] = await pipeline.text(USER, "moeten we stoppen met bezoek")
+    assert not asks(content, reply)
