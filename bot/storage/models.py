@@ -253,6 +253,8 @@ class InboundUpdate(Base):
     """Another replica may take the update over once this has passed (its owner died)."""
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many messages were sent for it so far, so that a replica taking it over does not send them again."""
 
 
 class Database:
