@@ -24,15 +24,17 @@ LONG = Reply(("Een lang antwoord. " * 300).strip())  # more than one Telegram me
 
 
 class Journal:
-    """The counts an update's delivery stores, as the journal would keep them (never lower)."""
+    """What an update's delivery stores, as the journal would keep it (never going back)."""
 
     def __init__(self) -> None:
         self.sent = 0
+        self.replied = False
         self.writes: list[int] = []
 
-    async def count_sent(self, sent: int) -> None:
+    async def count_sent(self, sent: int, replied: bool) -> None:
         self.writes.append(sent)
         self.sent = max(self.sent, sent)
+        self.replied = self.replied or replied
 
 
 @pytest.fixture
@@ -78,7 +80,22 @@ async def test_every_message_of_a_journaled_update_is_sent_and_counted(
     journal = Journal()
     await handle(telegram, Delivery(0, journal.count_sent), CRISIS, ANSWER)
     assert sent_texts(stand_in) == [CRISIS.text, ANSWER.text]
-    assert journal.sent == 2
+    assert journal.sent == 2 and journal.replied
+
+
+async def test_an_update_is_not_answered_while_only_its_crisis_lines_are_out(
+    telegram: Application,  # type: ignore[type-arg]
+    stand_in: StandIn,
+) -> None:
+    journal = Journal()
+    update = Update.de_json({**text_update("ik wil niet meer leven"), "update_id": 1}, telegram.bot)
+    context = CallbackContext.from_update(update, telegram)
+    delivery = Delivery(0, journal.count_sent)
+    with delivering(delivery):
+        await emitter(update, context)(CRISIS)  # the pipeline goes on to its unit of work from here
+    await delivery.settle()
+    assert sent_texts(stand_in) == [CRISIS.text]
+    assert (journal.sent, journal.replied) == (1, False)  # a replica taking it over still sends the rest
 
 
 async def test_a_taken_over_update_does_not_send_the_crisis_lines_again_but_does_send_the_answer(
@@ -116,7 +133,7 @@ async def test_an_update_whose_messages_were_all_sent_sends_nothing_again(
     journal.sent = 2  # killed after its last send, before the update was marked done
     await handle(telegram, Delivery(journal.sent, journal.count_sent), CRISIS, ANSWER)
     assert sent_texts(stand_in) == []
-    assert journal.writes == []
+    assert (journal.sent, journal.replied) == (2, True)
 
 
 async def test_without_a_journal_everything_is_sent_as_before(
@@ -133,7 +150,7 @@ async def test_a_count_that_fails_is_logged_and_the_replies_still_go_out(
     stand_in: StandIn,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async def broken(_sent: int) -> None:
+    async def broken(_sent: int, _replied: bool) -> None:
         raise ConnectionError("the database is gone")
 
     with caplog.at_level(logging.WARNING):
@@ -149,7 +166,7 @@ async def test_a_count_that_hangs_does_not_hold_up_the_next_reply(
     database_answers = asyncio.Event()
     written: list[int] = []
 
-    async def stalled(sent: int) -> None:
+    async def stalled(sent: int, _replied: bool) -> None:
         await database_answers.wait()
         written.append(sent)
 

@@ -98,6 +98,13 @@ async def test_the_count_of_sent_messages_is_handed_to_the_replica_that_takes_th
     assert await journal.claim(database, "taker", NOW, LEASE) == [journal.Claimed(40, "sealed", sent=2)]
 
 
+async def test_an_update_whose_last_reply_went_out_is_handed_over_as_answered(database: Database) -> None:
+    await journal.record(database, 42, "sealed", "killed", NOW - 2 * LEASE, LEASE)
+    await journal.count_sent(database, 42, 2, replied=True)
+    await journal.count_sent(database, 42, 2)  # a late write without the mark does not take it away
+    assert await journal.claim(database, "taker", NOW, LEASE) == [journal.Claimed(42, "sealed", 2, replied=True)]
+
+
 async def test_a_new_update_has_sent_nothing_and_a_done_one_is_no_longer_counted(database: Database) -> None:
     await journal.record(database, 41, "sealed", "replica", NOW, LEASE)
     stored = await row(database, 41)

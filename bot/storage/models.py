@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     make_url,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -258,6 +259,8 @@ class InboundUpdate(Base):
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """How many messages were sent for it so far, so that a replica taking it over does not send them again."""
+    replied: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Its handling sent its last reply: a replica taking it over only marks it done (not handled again)."""
 
 
 class Database:

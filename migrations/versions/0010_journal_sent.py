@@ -1,4 +1,5 @@
-"""The inbound journal counts the messages sent for each update, so that a takeover does not send them again.
+"""The inbound journal counts the messages sent for each update, and notes when its last reply went out, so that a
+takeover does not send them again.
 
 Revision ID: 0010
 Revises: 0009
@@ -21,8 +22,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("inbound_updates") as batch:
         batch.add_column(sa.Column("sent", sa.Integer(), server_default="0", nullable=False))
+        batch.add_column(sa.Column("replied", sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("inbound_updates") as batch:
+        batch.drop_column("replied")
         batch.drop_column("sent")

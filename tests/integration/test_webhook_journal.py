@@ -213,6 +213,26 @@ async def test_a_taken_over_update_does_not_send_again_what_the_dead_replica_sen
         await client.aclose()
 
 
+async def test_an_update_whose_replies_all_went_out_before_its_replica_died_is_not_handled_again(
+    replicas: Replicas,
+) -> None:
+    # Killed after its last reply, before the update was marked done: the journal says it was answered.
+    database = Database(replicas.settings.database_url)
+    await app.migrate(replicas.settings)
+    sealed = PayloadSealer(PSEUDONYM_SECRET.encode()).seal(strip_identities(update(DANGER, 513)))
+    assert await journal.record(database, 513, sealed, "killed-replica", utcnow() - 2 * LEASE, LEASE)
+    await journal.count_sent(database, 513, 2, replied=True)
+    await database.dispose()
+
+    first, second = await replicas.start(count=2)
+    await replicas.wait_until_done(513, [first, second])
+    assert replicas.replies_to_user() == []
+    taken = [await metric(client, "bot_updates_taken_over_total") for client in (first, second)]
+    assert sorted(taken) == ["0.0", "1.0"]
+    for client in (first, second):
+        await client.aclose()
+
+
 async def test_a_lease_that_is_still_running_is_not_taken_over(replicas: Replicas) -> None:
     database = Database(replicas.settings.database_url)
     await app.migrate(replicas.settings)

@@ -1,10 +1,14 @@
 """Each reply once, also when an update is handled a second time after its replica died.
 
 A webhook update is handled again by another replica when the one that had it was killed before marking it done
-(`bot.channels.telegram.inbound`). The pipeline then runs again and, for the same message, yields the same messages
-in the same order (crisis lines first, then the answer), so the messages are counted: every one sent is counted in
-the journal (`sent`), and the replica that takes the update over passes over as many as were counted before it
-sends the rest. A message split in pieces counts per piece.
+(`bot.channels.telegram.inbound`). Two things are noted in the journal to prevent a second answer:
+
+* every message sent is counted (`sent`; a message split in pieces counts per piece). The pipeline, run again for
+  the same message, yields the same messages in the same order (crisis lines first, then the answer), so the
+  replica that takes the update over passes over as many as were counted and sends the rest;
+* when the handler's last replies are out (`replied`), the update is answered: a replica that takes it over does not
+  run it again at all. Run again, the pipeline would meet the conversation as the first run left it and might say
+  something else (a nudge, a question already asked), which no count can recognise.
 
 The count is written after the send, in a task of its own, so it never holds up a reply (the crisis lines least of
 all); a write that fails is logged and forgotten: the price is at most a message sent twice after a takeover.
@@ -26,8 +30,9 @@ logger = logging.getLogger(__name__)
 COUNT_SECONDS = 2.0
 """A count write that takes longer is given up (the database is in trouble; the reply went out anyway)."""
 
-CountSent = Callable[[int], Awaitable[None]]
-"""Stores that the first n messages of the update went out (a short unit of work; never lowers the count)."""
+CountSent = Callable[[int, bool], Awaitable[None]]
+"""Stores that the first n messages of the update went out, and whether that was all of them (a short unit of work;
+never lowers the count)."""
 
 
 class Delivery:
@@ -41,6 +46,8 @@ class Delivery:
         """Messages of this handling so far, passed over or sent."""
         self._counted = self.already_sent
         """The highest count stored (or found stored)."""
+        self._replied = False
+        self._replied_stored = False
         self._writer: asyncio.Task[None] | None = None
         self.passed_over = 0
 
@@ -60,6 +67,14 @@ class Delivery:
     def count(self) -> None:
         """The next message was sent: counted in the journal soon, without waiting for it here."""
         self._position += 1
+        self._store()
+
+    def replied(self) -> None:
+        """The handler's last replies are out: noted in the journal soon, without waiting for it here."""
+        self._replied = True
+        self._store()
+
+    def _store(self) -> None:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="telegram-count-sent")
 
@@ -70,14 +85,14 @@ class Delivery:
 
     async def _write(self) -> None:
         """Write the count until it is caught up: sends made meanwhile are taken along in one write."""
-        while self._counted < self._position:
-            target = self._position
+        while self._counted < self._position or (self._replied and not self._replied_stored):
+            target, replied = self.sent, self._replied
             try:
-                await asyncio.wait_for(self._count_sent(target), COUNT_SECONDS)
+                await asyncio.wait_for(self._count_sent(target, replied), COUNT_SECONDS)
             except Exception as error:
                 logger.warning("the sent messages of an update could not be counted (%s)", type(error).__name__)
                 return
-            self._counted = target
+            self._counted, self._replied_stored = target, replied
 
 
 _CURRENT: ContextVar[Delivery | None] = ContextVar("telegram_delivery", default=None)

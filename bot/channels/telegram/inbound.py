@@ -241,6 +241,10 @@ class Inbox:
                 self._unmarked.add(row.update_id)
                 continue
             self.taken_over += 1
+            if row.replied:  # its replies all went out before its owner died: only the mark was missing
+                self.not_resent += row.sent
+                self._unmarked.add(row.update_id)
+                continue
             await self._hand_over(update, row.sent)
 
     async def run(self, interval: float = TICK_SECONDS) -> None:
