@@ -2,7 +2,7 @@
 
 An update is stored in the journal before Telegram gets its 200, so a replica that dies afterwards (SIGKILL, a
 node lost) loses nothing: its lease runs out and another replica's `Inbox` takes the update over within
-`LEASE + TICK_SECONDS`. A copy of an update that is already in the journal (Telegram redelivers; two replicas may
+`LEASE + TICK_SECONDS`, without sending again what the dead replica had sent (`bot.channels.telegram.delivery`). A copy of an update that is already in the journal (Telegram redelivers; two replicas may
 each get one) is answered 200 and not acted on. When the database does not answer, the update is handled in memory
 at once (the pipeline sends the crisis lines and the "can't answer now" reply without a database) and the 200 waits
 until that is done.
