@@ -127,7 +127,7 @@ class Services:
 def open_database(settings: Settings) -> Database:
     """The configured database (its folder created for the SQLite default); the schema is not checked here."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return Database(settings.database_url)
+    return Database(settings.database_url, settings.db_pool_size, settings.db_pool_overflow)
 
 
 async def migrate(settings: Settings) -> tuple[str | None, str]:

@@ -20,6 +20,10 @@ DEFAULT_WEBHOOK_LISTEN = "0.0.0.0:8080"
 DEFAULT_WEBHOOK_PATH = "/telegram"
 # Telegram's rule for a webhook's secret token: 1-256 characters, letters, digits, _ and -.
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# PostgreSQL connections per bot process: kept open, and borrowed beyond that under load. 20 + 10 lets three replicas
+# stay within PostgreSQL's default max_connections (100, 3 of them reserved) with room for migrations and psql.
+DEFAULT_DB_POOL_SIZE = 20
+DEFAULT_DB_POOL_OVERFLOW = 10
 # Insight counts below this are shown as "< 10" on the insights page, in its CSV files and in /inzichten.
 DEFAULT_INSIGHTS_MIN_CELL = 10
 
@@ -60,6 +64,15 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as error:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from error
+
+
+def _count(name: str, default: int, least: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < least:
+        raise SystemExit(f"{name} must be a whole number of {least} or more, got {raw!r}")
+    return int(raw)
 
 
 def _int_or_none(name: str) -> int | None:
@@ -115,6 +128,10 @@ class Settings:
     handoff_routing: Path | None = None
     """A routing file (handoff/routing.yml explains it): several professionals' groups, chosen per case. None: the
     one group of `handoff_chat_id` takes every case."""
+    db_pool_size: int = DEFAULT_DB_POOL_SIZE
+    """PostgreSQL connections each process keeps (SQLite: not used)."""
+    db_pool_overflow: int = DEFAULT_DB_POOL_OVERFLOW
+    """Connections it may open beyond those under load, closed again when returned."""
 
     def __repr__(self) -> str:
         """Never print secrets, also not by accident in a traceback."""
@@ -160,6 +177,8 @@ def load_settings(env_file: Path | None = ROOT / ".env") -> Settings:
         insights_min_cell=_min_cell("INSIGHTS_MIN_CELL", DEFAULT_INSIGHTS_MIN_CELL),
         handoff_routing=_file_or_none("HANDOFF_ROUTING"),
         answer_feedback=_switch("ANSWER_FEEDBACK", True),
+        db_pool_size=_count("DB_POOL_SIZE", DEFAULT_DB_POOL_SIZE, 1),
+        db_pool_overflow=_count("DB_POOL_OVERFLOW", DEFAULT_DB_POOL_OVERFLOW, 0),
     )
 
 

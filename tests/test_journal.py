@@ -87,3 +87,29 @@ async def test_the_purge_forgets_done_updates_after_a_day_and_never_pending_ones
     assert await row(database, 30) is None
     assert await row(database, 31) is not None  # still needed to recognise a redelivery
     assert await row(database, 32) is not None  # pending: its work is not done yet
+
+
+async def test_the_count_of_sent_messages_is_handed_to_the_replica_that_takes_the_update_over(
+    database: Database,
+) -> None:
+    await journal.record(database, 40, "sealed", "killed", NOW - 2 * LEASE, LEASE)
+    await journal.count_sent(database, 40, 2)
+    await journal.count_sent(database, 40, 1)  # a write that landed late never lowers the count
+    assert await journal.claim(database, "taker", NOW, LEASE) == [journal.Claimed(40, "sealed", sent=2)]
+
+
+async def test_an_update_whose_last_reply_went_out_is_handed_over_as_answered(database: Database) -> None:
+    await journal.record(database, 42, "sealed", "killed", NOW - 2 * LEASE, LEASE)
+    await journal.count_sent(database, 42, 2, replied=True)
+    await journal.count_sent(database, 42, 2)  # a late write without the mark does not take it away
+    assert await journal.claim(database, "taker", NOW, LEASE) == [journal.Claimed(42, "sealed", 2, replied=True)]
+
+
+async def test_a_new_update_has_sent_nothing_and_a_done_one_is_no_longer_counted(database: Database) -> None:
+    await journal.record(database, 41, "sealed", "replica", NOW, LEASE)
+    stored = await row(database, 41)
+    assert stored is not None and stored.sent == 0
+    await journal.finish(database, [41], NOW)
+    await journal.count_sent(database, 41, 3)
+    done = await row(database, 41)
+    assert done is not None and done.sent == 0

@@ -36,6 +36,10 @@ class Claimed:
 
     update_id: int
     payload: str | None
+    sent: int = 0
+    """Messages the previous owner sent for it already (`count_sent`): the new owner does not send them again."""
+    replied: bool = False
+    """The previous owner sent its last reply too: nothing is left to do but mark it done."""
 
 
 def _second(moment: datetime) -> datetime:
@@ -135,11 +139,26 @@ async def claim(
         update(InboundUpdate)
         .where(InboundUpdate.update_id.in_(oldest), InboundUpdate.status == PENDING, expired)
         .values(owner=owner, lease_until=now + lease)
-        .returning(InboundUpdate.update_id, InboundUpdate.payload)
+        .returning(InboundUpdate.update_id, InboundUpdate.payload, InboundUpdate.sent, InboundUpdate.replied)
     )
     async with database.sessions.begin() as session:
         rows: Sequence[Any] = (await session.execute(statement)).all()
-    return sorted((Claimed(row.update_id, row.payload) for row in rows), key=lambda claimed: claimed.update_id)
+    claimed = (Claimed(row.update_id, row.payload, row.sent, row.replied) for row in rows)
+    return sorted(claimed, key=lambda row: row.update_id)
+
+
+async def count_sent(database: Database, update_id: int, sent: int, replied: bool = False) -> None:
+    """Record that the first `sent` messages for a pending update went out, and with `replied` that they were all
+    it had to say. Neither ever goes back, so writes that land out of order (or a stalled owner's late one) cannot
+    make a taker-over send a message again."""
+    values: dict[str, Any] = {"sent": sent, "replied": True} if replied else {"sent": sent}
+    statement = (
+        update(InboundUpdate)
+        .where(InboundUpdate.update_id == update_id, InboundUpdate.status == PENDING, InboundUpdate.sent <= sent)
+        .values(**values)
+    )
+    async with database.sessions.begin() as session:
+        await session.execute(statement)
 
 
 async def forget_done(session: AsyncSession, now: datetime) -> int:

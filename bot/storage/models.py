@@ -20,9 +20,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
+    make_url,
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
+
+from bot.config import DEFAULT_DB_POOL_OVERFLOW, DEFAULT_DB_POOL_SIZE
 
 
 def utcnow() -> datetime:
@@ -253,13 +257,24 @@ class InboundUpdate(Base):
     """Another replica may take the update over once this has passed (its owner died)."""
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """How many messages were sent for it so far, so that a replica taking it over does not send them again."""
+    replied: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Its handling sent its last reply: a replica taking it over only marks it done (not handled again)."""
 
 
 class Database:
     """Owns the engine; hands out one session per unit of work. The schema comes from migrations (`schema`)."""
 
-    def __init__(self, url: str) -> None:
-        self.engine: AsyncEngine = create_async_engine(url)
+    def __init__(
+        self, url: str, pool_size: int = DEFAULT_DB_POOL_SIZE, max_overflow: int = DEFAULT_DB_POOL_OVERFLOW
+    ) -> None:
+        """On PostgreSQL an explicit pool: SQLAlchemy's default (5 + 10) is too small for the chats a process runs
+        at once (`DEFAULT_MAX_CHATS`) beside the journal's and the advisory locks' own connections."""
+        if make_url(url).get_backend_name() == "postgresql":
+            self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        else:
+            self.engine = create_async_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -186,6 +186,53 @@ async def test_an_update_a_dead_replica_left_is_taken_over_and_answered_once(rep
         await client.aclose()
 
 
+async def test_a_taken_over_update_does_not_send_again_what_the_dead_replica_sent(replicas: Replicas) -> None:
+    # The dead replica sent the crisis lines for this acute message (and counted them), then was killed.
+    database = Database(replicas.settings.database_url)
+    await app.migrate(replicas.settings)
+    sealed = PayloadSealer(PSEUDONYM_SECRET.encode()).seal(strip_identities(update(DANGER, 511)))
+    assert await journal.record(database, 511, sealed, "killed-replica", utcnow() - 2 * LEASE, LEASE)
+    await journal.count_sent(database, 511, 1)
+    await database.dispose()
+
+    first, second = await replicas.start(count=2)
+    await replicas.wait_until_done(511, [first, second])
+    rest = replicas.replies_to_user()
+    # What another user gets for the same message, from start to end: the crisis lines, then the rest.
+    other = {**USER, "id": USER["id"] + 1}
+    await post(first, {**text_update(DANGER, user=other), "update_id": 512})
+    await replicas.wait_until_done(512, [first, second])
+    whole = [str(call.params["text"]) for call in replicas.stand_in.calls_to("sendMessage")][len(rest) :]
+    assert "0800-0113" in whole[0] and len(whole) >= 2
+    assert rest == whole[1:]  # not the crisis lines again, but everything after them
+    not_resent = [await metric(client, "bot_replies_not_resent_total") for client in (first, second)]
+    assert sorted(not_resent) == ["0.0", "1.0"]
+    row = await replicas.row(511)
+    assert row is not None and row.status == journal.DONE
+    for client in (first, second):
+        await client.aclose()
+
+
+async def test_an_update_whose_replies_all_went_out_before_its_replica_died_is_not_handled_again(
+    replicas: Replicas,
+) -> None:
+    # Killed after its last reply, before the update was marked done: the journal says it was answered.
+    database = Database(replicas.settings.database_url)
+    await app.migrate(replicas.settings)
+    sealed = PayloadSealer(PSEUDONYM_SECRET.encode()).seal(strip_identities(update(DANGER, 513)))
+    assert await journal.record(database, 513, sealed, "killed-replica", utcnow() - 2 * LEASE, LEASE)
+    await journal.count_sent(database, 513, 2, replied=True)
+    await database.dispose()
+
+    first, second = await replicas.start(count=2)
+    await replicas.wait_until_done(513, [first, second])
+    assert replicas.replies_to_user() == []
+    taken = [await metric(client, "bot_updates_taken_over_total") for client in (first, second)]
+    assert sorted(taken) == ["0.0", "1.0"]
+    for client in (first, second):
+        await client.aclose()
+
+
 async def test_a_lease_that_is_still_running_is_not_taken_over(replicas: Replicas) -> None:
     database = Database(replicas.settings.database_url)
     await app.migrate(replicas.settings)

@@ -12,6 +12,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 from telegram.ext import ContextTypes, ExtBot
 
 from bot.app import Handoff, Services
+from bot.channels.telegram import delivery
 from bot.channels.telegram.messenger import keyboard
 from bot.channels.telegram.rate_limit import URGENT
 from bot.replies import Reply, Sender
@@ -46,19 +47,32 @@ def group_chat_ids(context: ContextTypes.DEFAULT_TYPE) -> frozenset[int]:
     return handoff.routing.chat_ids if handoff is not None else frozenset()
 
 
-async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
+async def send_replies(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply], last: bool = True
+) -> None:
+    """Send the replies in order, piece by piece. For a journaled update (webhook mode) each piece sent is counted,
+    and the pieces an earlier owner of the update sent already are passed over (`delivery`). `last`: these are the
+    handler's last replies (all but the crisis lines sent through `emit`), so once they are out the update is
+    answered."""
     chat = update.effective_chat
     if chat is None:
         return
     bot = cast("ExtBot[str]", context.bot)  # the application's rate limiter is a PriorityRateLimiter
+    sending = delivery.current()
     for reply in replies:
         pieces = display.split(reply.text)  # the bot's own texts are short; this only guards the limit
         for number, piece in enumerate(pieces, start=1):
+            if sending is not None and sending.sent_before():
+                continue
             markup = keyboard(reply.buttons) if number == len(pieces) else None
             if reply.urgent:
                 await _send_urgent(bot, chat.id, piece, markup)
             else:
                 await bot.send_message(chat.id, piece, reply_markup=markup)
+            if sending is not None:
+                sending.count()  # after the send, and without waiting: the count never holds up a reply
+    if sending is not None and last:
+        sending.replied()
 
 
 async def _send_urgent(bot: ExtBot[str], chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -77,7 +91,7 @@ async def _send_urgent(bot: ExtBot[str], chat_id: int, text: str, markup: Inline
 
 def emitter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Callable[[Reply], Awaitable[None]]:
     async def emit(reply: Reply) -> None:
-        await send_replies(update, context, [reply])
+        await send_replies(update, context, [reply], last=False)
 
     return emit
 

@@ -2,7 +2,7 @@
 
 An update is stored in the journal before Telegram gets its 200, so a replica that dies afterwards (SIGKILL, a
 node lost) loses nothing: its lease runs out and another replica's `Inbox` takes the update over within
-`LEASE + TICK_SECONDS`. A copy of an update that is already in the journal (Telegram redelivers; two replicas may
+`LEASE + TICK_SECONDS`, without sending again what the dead replica had sent (`bot.channels.telegram.delivery`). A copy of an update that is already in the journal (Telegram redelivers; two replicas may
 each get one) is answered 200 and not acted on. When the database does not answer, the update is handled in memory
 at once (the pipeline sends the crisis lines and the "can't answer now" reply without a database) and the 200 waits
 until that is done.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
 import json
 import logging
 import secrets
@@ -27,6 +28,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
+from bot.channels.telegram.delivery import Delivery, delivering
 from bot.channels.telegram.updates import PerChatProcessor
 from bot.storage import journal
 from bot.storage.models import Database, utcnow
@@ -120,6 +122,8 @@ class Inbox:
         self.duplicates = 0
         self.taken_over = 0
         self.in_memory = 0
+        self.not_resent = 0
+        """Messages of taken-over updates not sent again: their earlier owner had sent them."""
 
     def parse(self, data: object) -> tuple[Update, dict[str, Any]]:
         """The update as it will be stored and handled (identities stripped); ValueError when it is not one."""
@@ -154,17 +158,22 @@ class Inbox:
         await self._hand_over(update)
         return Outcome.STORED
 
-    async def _hand_over(self, update: Update) -> None:
+    async def _hand_over(self, update: Update, already_sent: int = 0) -> None:
         self._working.add(update.update_id)
         processor = self._application.update_processor
-        await processor.process_update(update, self._work(update))
+        await processor.process_update(update, self._work(update, already_sent))
 
-    async def _work(self, update: Update) -> None:
-        """Handle the update (replies sent), then mark it done. Cancelled at shutdown, it stays pending: released."""
-        try:
-            await self._application.process_update(update)
-        except Exception as error:  # Application.process_update reports handler errors itself; this is a last guard
-            logger.error("an update failed: %s", type(error).__name__)
+    async def _work(self, update: Update, already_sent: int) -> None:
+        """Handle the update (replies sent, each counted; those an earlier owner sent passed over), then mark it
+        done. Cancelled at shutdown, it stays pending: released."""
+        sending = Delivery(already_sent, functools.partial(journal.count_sent, self._database, update.update_id))
+        with delivering(sending):
+            try:
+                await self._application.process_update(update)
+            except Exception as error:  # Application.process_update reports handler errors itself; a last guard
+                logger.error("an update failed: %s", type(error).__name__)
+        self.not_resent += sending.passed_over
+        await sending.settle()
         await self._finish(update.update_id)
 
     async def _finish(self, update_id: int) -> None:
@@ -232,7 +241,11 @@ class Inbox:
                 self._unmarked.add(row.update_id)
                 continue
             self.taken_over += 1
-            await self._hand_over(update)
+            if row.replied:  # its replies all went out before its owner died: only the mark was missing
+                self.not_resent += row.sent
+                self._unmarked.add(row.update_id)
+                continue
+            await self._hand_over(update, row.sent)
 
     async def run(self, interval: float = TICK_SECONDS) -> None:
         """Tick every `interval` seconds until `stop`; a tick that fails (database down) is tried again next time."""

@@ -50,6 +50,7 @@ class _Live(Collector):
                 ("bot_updates_duplicate", "Updates already in the journal, not acted on again", inbox.duplicates),
                 ("bot_updates_taken_over", "Updates taken over from a replica whose lease ran out", inbox.taken_over),
                 ("bot_updates_in_memory", "Updates handled without the journal (database down)", inbox.in_memory),
+                ("bot_replies_not_resent", "Messages of a taken-over update not sent again", inbox.not_resent),
             ]
         if self._nlu is not None:
             counters.append(("bot_nlu_errors", "NLU calls that failed or were not made", self._nlu.errors))
