@@ -1,8 +1,17 @@
-"""What the bot sends, independent of the channel: text plus buttons (each with an action string)."""
+"""What the bot sends, independent of the channel: text plus buttons (each with an action string); and the hook by
+which a channel keeps the replies of a unit of work in that unit of work (`keeping`)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 
 @dataclass(frozen=True)
@@ -32,3 +41,50 @@ class Sender:
     key: str
     language_code: str | None = None
     chat_id: int | None = None
+
+
+def encode(replies: list[Reply]) -> str:
+    """Replies as JSON, to be kept (sealed) and sent later by another process."""
+    items = [
+        {"text": reply.text, "buttons": [[button.label, button.action] for button in reply.buttons]}
+        | {"urgent": reply.urgent, "in_place": reply.in_place}
+        for reply in replies
+    ]
+    return json.dumps(items, separators=(",", ":"))
+
+
+def decode(kept: str) -> list[Reply]:
+    items: list[dict[str, Any]] = json.loads(kept)
+    return [
+        Reply(
+            str(item["text"]),
+            tuple(Button(str(label), str(action)) for label, action in item["buttons"]),
+            bool(item["urgent"]),
+            bool(item["in_place"]),
+        )
+        for item in items
+    ]
+
+
+KeepReplies = Callable[["AsyncSession", list[Reply]], Awaitable[None]]
+"""Writes the replies a unit of work decided on into that unit of work (the channel's journal of the update)."""
+
+_KEEPER: ContextVar[KeepReplies | None] = ContextVar("keep_replies", default=None)
+
+
+async def keep(session: AsyncSession, replies: list[Reply]) -> None:
+    """Called by the pipeline at the end of each unit of work, before it commits. Without a channel that keeps
+    replies (polling, the console, tests), nothing happens."""
+    keeper = _KEEPER.get()
+    if keeper is not None:
+        await keeper(session, replies)
+
+
+@contextlib.contextmanager
+def keeping(keeper: KeepReplies) -> Iterator[None]:
+    """Units of work run inside keep their replies through `keeper`."""
+    token = _KEEPER.set(keeper)
+    try:
+        yield
+    finally:
+        _KEEPER.reset(token)

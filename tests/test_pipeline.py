@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content import Content
 from bot.conversation.pipeline import Pipeline
-from bot.replies import Reply, Sender
+from bot.replies import Reply, Sender, keeping
 from bot.storage.models import Case, Conversation, Database, InsightCount
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.understander import Understander
@@ -296,3 +297,21 @@ async def test_what_people_ask_is_counted_anonymously(pipeline: Pipeline, databa
     counted = {(kind, key): tally for kind, key, tally in rows}
     assert counted[("topic", "visit")] == 1 and counted[("crisis", "suicidal")] == 1
     assert all(KEY not in str(row) for row in rows)  # counts only: no user key
+
+
+async def test_each_unit_of_work_keeps_its_replies_before_it_commits(pipeline: Pipeline) -> None:
+    # The webhook journal keeps a turn's replies with the change they answer: the keeper is called inside the
+    # open transaction, with exactly the replies the user then gets.
+    kept: list[tuple[bool, list[Reply]]] = []
+
+    async def keeper(session: AsyncSession, decided: list[Reply]) -> None:
+        kept.append((session.in_transaction(), list(decided)))
+
+    with keeping(keeper):
+        started = await pipeline.command(USER, "start")
+        chosen = await pipeline.action(USER, "aud:parent")
+        answered = await pipeline.text(USER, "hoe gaat een bezoek?")
+    assert [replies for _, replies in kept] == [started, chosen, answered]
+    assert all(open_transaction for open_transaction, _ in kept)
+    await pipeline.text(USER, "hoe gaat een bezoek?")  # outside `keeping`: nothing is kept
+    assert len(kept) == 3

@@ -33,7 +33,7 @@ from bot.conversation.privacy import Retention
 from bot.conversation.rights import PRIVACY_COMMANDS, DataRights, new_conversation, start_language
 from bot.conversation.turn import Emit, Memory, Profiles, Ratings, Turn
 from bot.insights.recorder import Recorder
-from bot.replies import Reply, Sender
+from bot.replies import Reply, Sender, keep
 from bot.storage import cases
 from bot.storage.models import Conversation, Database, utcnow
 from bot.storage.sealed import Sealer
@@ -137,6 +137,7 @@ class Pipeline:
                 conversation, _ = await self._conversation(session, sender)
                 replies = await self._chat.on_action(Turn(session, conversation, sender), action)
                 self._profiles.remember(sender.key, conversation)
+                await keep(session, replies)
         except Exception as error:
             return self._unavailable(sender, "", error, False)
         self.desk.wake()
@@ -159,6 +160,7 @@ class Pipeline:
                 turn = Turn(session, conversation, sender)
                 replies = await self._chat.command(turn, command)
                 self._profiles.remember(sender.key, conversation)
+                await keep(session, replies)
         except Exception as error:
             return self._unavailable(sender, "", error, False)
         self.desk.wake()
@@ -231,9 +233,11 @@ class Pipeline:
                 await self._memory.remember(session, sender.key, text)
                 braked = self._braked(conversation, understanding.risk is RiskLevel.ACUTE)
                 if braked is not None:
+                    await keep(session, braked)
                     return braked
                 replies = await self._chat.dispatch(turn)
             self._profiles.remember(sender.key, conversation)
+            await keep(session, replies)  # committed with the change they answer (webhook replicas: no second answer)
         self.desk.wake()  # a case opened in this unit of work is published now that it is committed
         return replies
 

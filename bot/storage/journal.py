@@ -40,6 +40,10 @@ class Claimed:
     """Messages the previous owner sent for it already (`count_sent`): the new owner does not send them again."""
     replied: bool = False
     """The previous owner sent its last reply too: nothing is left to do but mark it done."""
+    replies: str | None = None
+    """The replies the previous owner's unit of work decided on (sealed), if it committed: sent, not decided again."""
+    replies_from: int = 0
+    """Messages sent before those replies (the crisis lines)."""
 
 
 def _second(moment: datetime) -> datetime:
@@ -77,7 +81,7 @@ async def finish(database: Database, update_ids: Collection[int], now: datetime)
     statement = (
         update(InboundUpdate)
         .where(InboundUpdate.update_id.in_(list(update_ids)), InboundUpdate.status == PENDING)
-        .values(status=DONE, payload=None, owner=None, lease_until=None, done_at=_second(now))
+        .values(status=DONE, payload=None, replies=None, owner=None, lease_until=None, done_at=_second(now))
     )
     async with database.sessions.begin() as session:
         return await _count(session, statement)
@@ -139,11 +143,20 @@ async def claim(
         update(InboundUpdate)
         .where(InboundUpdate.update_id.in_(oldest), InboundUpdate.status == PENDING, expired)
         .values(owner=owner, lease_until=now + lease)
-        .returning(InboundUpdate.update_id, InboundUpdate.payload, InboundUpdate.sent, InboundUpdate.replied)
+        .returning(
+            InboundUpdate.update_id,
+            InboundUpdate.payload,
+            InboundUpdate.sent,
+            InboundUpdate.replied,
+            InboundUpdate.replies,
+            InboundUpdate.replies_from,
+        )
     )
     async with database.sessions.begin() as session:
         rows: Sequence[Any] = (await session.execute(statement)).all()
-    claimed = (Claimed(row.update_id, row.payload, row.sent, row.replied) for row in rows)
+    claimed = (
+        Claimed(row.update_id, row.payload, row.sent, row.replied, row.replies, row.replies_from) for row in rows
+    )
     return sorted(claimed, key=lambda row: row.update_id)
 
 
@@ -159,6 +172,17 @@ async def count_sent(database: Database, update_id: int, sent: int, replied: boo
     )
     async with database.sessions.begin() as session:
         await session.execute(statement)
+
+
+async def keep_replies(session: AsyncSession, update_id: int, sealed: str, replies_from: int) -> None:
+    """The replies a unit of work decided on, in that unit of work: committed together with the conversation change
+    they answer, or not at all."""
+    statement = (
+        update(InboundUpdate)
+        .where(InboundUpdate.update_id == update_id, InboundUpdate.status == PENDING)
+        .values(replies=sealed, replies_from=replies_from)
+    )
+    await session.execute(statement)
 
 
 async def forget_done(session: AsyncSession, now: datetime) -> int:

@@ -261,6 +261,12 @@ class InboundUpdate(Base):
     """How many messages were sent for it so far, so that a replica taking it over does not send them again."""
     replied: Mapped[bool] = mapped_column(default=False, server_default=false())
     """Its handling sent its last reply: a replica taking it over only marks it done (not handled again)."""
+    replies: Mapped[str | None] = mapped_column(Text, default=None)
+    """The replies its unit of work decided on (sealed), written in that same transaction: a replica taking it over
+    sends what is left of them instead of handling the message again on the state the first handling changed.
+    Deleted with the payload when the work is done."""
+    replies_from: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Messages sent for the update before those replies (the crisis lines, sent before the unit of work)."""
 
 
 class Database:

@@ -1,5 +1,6 @@
-"""The inbound journal counts the messages sent for each update, and notes when its last reply went out, so that a
-takeover does not send them again.
+"""The inbound journal counts the messages sent for each update, notes when its last reply went out, and keeps the
+replies its unit of work decided on (sealed, with the count of messages sent before them), so that a takeover
+neither sends a message again nor handles the message again.
 
 Revision ID: 0010
 Revises: 0009
@@ -23,9 +24,13 @@ def upgrade() -> None:
     with op.batch_alter_table("inbound_updates") as batch:
         batch.add_column(sa.Column("sent", sa.Integer(), server_default="0", nullable=False))
         batch.add_column(sa.Column("replied", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch.add_column(sa.Column("replies", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("replies_from", sa.Integer(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("inbound_updates") as batch:
+        batch.drop_column("replies_from")
+        batch.drop_column("replies")
         batch.drop_column("replied")
         batch.drop_column("sent")

@@ -16,6 +16,7 @@ from sqlalchemy import make_url
 from bot import app
 from bot.channels.telegram.inbound import LEASE, PayloadSealer, strip_identities
 from bot.channels.telegram.webhook import SECRET_HEADER, WebhookBot
+from bot.replies import Reply, encode
 from bot.storage import journal
 from bot.storage.models import Database, InboundUpdate, utcnow
 from standin.bot_api import USER, StandIn, text_update
@@ -229,6 +230,37 @@ async def test_an_update_whose_replies_all_went_out_before_its_replica_died_is_n
     assert replicas.replies_to_user() == []
     taken = [await metric(client, "bot_updates_taken_over_total") for client in (first, second)]
     assert sorted(taken) == ["0.0", "1.0"]
+    for client in (first, second):
+        await client.aclose()
+
+
+async def test_an_update_whose_unit_of_work_committed_gets_its_kept_replies_not_a_second_handling(
+    replicas: Replicas,
+) -> None:
+    # Killed after its unit of work committed (the conversation changed, its replies kept with it) and after it sent
+    # the crisis lines and the first reply: the taker-over sends the rest of what was decided, word for word.
+    database = Database(replicas.settings.database_url)
+    await app.migrate(replicas.settings)
+    sealer = PayloadSealer(PSEUDONYM_SECRET.encode())
+    assert await journal.record(
+        database,
+        515,
+        sealer.seal(strip_identities(update("hoe werkt bezoek", 515))),
+        "killed",
+        utcnow() - 2 * LEASE,
+        LEASE,
+    )
+    decided = [Reply("eerste antwoord"), Reply("tweede antwoord, nog niet verstuurd"), Reply("bedankt", in_place=True)]
+    async with database.sessions.begin() as session:
+        await journal.keep_replies(session, 515, sealer.seal_text(encode(decided)), replies_from=1)
+    await journal.count_sent(database, 515, 2)  # the crisis lines, then "eerste antwoord"
+    await database.dispose()
+
+    first, second = await replicas.start(count=2)
+    await replicas.wait_until_done(515, [first, second])
+    assert replicas.replies_to_user() == ["tweede antwoord, nog niet verstuurd"]  # not handled again: no new answer
+    row = await replicas.row(515)
+    assert row is not None and row.status == journal.DONE and row.replies is None and row.payload is None
     for client in (first, second):
         await client.aclose()
 

@@ -57,7 +57,11 @@ async def send_replies(
     chat = update.effective_chat
     if chat is None:
         return
-    bot = cast("ExtBot[str]", context.bot)  # the application's rate limiter is a PriorityRateLimiter
+    await send_to_chat(cast("ExtBot[str]", context.bot), chat.id, replies, last)
+
+
+async def send_to_chat(bot: ExtBot[str], chat_id: int, replies: list[Reply], last: bool = True) -> None:
+    """`send_replies` for a chat known by its id: also the replies a taken-over update's first owner kept."""
     sending = delivery.current()
     for reply in replies:
         pieces = display.split(reply.text)  # the bot's own texts are short; this only guards the limit
@@ -66,9 +70,9 @@ async def send_replies(
                 continue
             markup = keyboard(reply.buttons) if number == len(pieces) else None
             if reply.urgent:
-                await _send_urgent(bot, chat.id, piece, markup)
+                await _send_urgent(bot, chat_id, piece, markup)
             else:
-                await bot.send_message(chat.id, piece, reply_markup=markup)
+                await bot.send_message(chat_id, piece, reply_markup=markup)
             if sending is not None:
                 sending.count()  # after the send, and without waiting: the count never holds up a reply
     if sending is not None and last:

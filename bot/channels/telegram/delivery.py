@@ -52,6 +52,15 @@ class Delivery:
         self.passed_over = 0
 
     @property
+    def position(self) -> int:
+        """Messages of this handling so far (sent here, or passed over as sent before)."""
+        return self._position
+
+    def resume_after(self, messages: int) -> None:
+        """Continue a handling whose first `messages` went out before its replies were kept (the crisis lines)."""
+        self._position = max(self._position, messages)
+
+    @property
     def sent(self) -> int:
         """Messages known to have gone out for the update: counted before, and sent here."""
         return max(self._position, self.already_sent)

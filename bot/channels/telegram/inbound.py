@@ -2,8 +2,11 @@
 
 An update is stored in the journal before Telegram gets its 200, so a replica that dies afterwards (SIGKILL, a
 node lost) loses nothing: its lease runs out and another replica's `Inbox` takes the update over within
-`LEASE + TICK_SECONDS`, without sending again what the dead replica had sent (`bot.channels.telegram.delivery`). A copy of an update that is already in the journal (Telegram redelivers; two replicas may
-each get one) is answered 200 and not acted on. When the database does not answer, the update is handled in memory
+`LEASE + TICK_SECONDS`, without sending again what the dead replica had sent (`bot.channels.telegram.delivery`).
+The replies a unit of work decided on are kept in the update's row in that same unit of work (`bot.replies.keep`),
+so an update whose change was committed is not handled again: what is left of its kept replies is sent. A copy of
+an update that is already in the journal (Telegram redelivers; two replicas may each get one) is answered 200 and
+not acted on. When the database does not answer, the update is handled in memory
 at once (the pipeline sends the crisis lines and the "can't answer now" reply without a database) and the 200 waits
 until that is done.
 
@@ -23,11 +26,14 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application
+from telegram.ext import Application, ExtBot
 
+from bot import replies
+from bot.channels.telegram.context import send_to_chat
 from bot.channels.telegram.delivery import Delivery, delivering
 from bot.channels.telegram.updates import PerChatProcessor
 from bot.storage import journal
@@ -83,6 +89,12 @@ class PayloadSealer:
 
     def seal(self, data: dict[str, Any]) -> str:
         return self._sealer.seal(json.dumps(data, separators=(",", ":")))
+
+    def seal_text(self, text: str) -> str:
+        return self._sealer.seal(text)
+
+    def open_text(self, sealed: str) -> str:
+        return self._sealer.open(sealed)
 
     def open(self, sealed: str) -> dict[str, Any]:
         try:
@@ -163,11 +175,42 @@ class Inbox:
         processor = self._application.update_processor
         await processor.process_update(update, self._work(update, already_sent))
 
+    async def _hand_over_kept(self, update: Update, row: journal.Claimed) -> None:
+        """A taken-over update whose unit of work committed: its kept replies are sent (what is left of them), in the
+        chat's order; the message is not handled again on the state that unit of work left."""
+        self._working.add(update.update_id)
+        processor = self._application.update_processor
+        await processor.process_update(update, self._send_kept(update, row))
+
+    async def _send_kept(self, update: Update, row: journal.Claimed) -> None:
+        chat = update.effective_chat
+        try:
+            kept = replies.decode(self._sealer.open_text(row.replies or ""))
+        except ValueError:
+            logger.error("the kept replies of an update could not be read; it is handled again")
+            kept = None
+        if kept is None or chat is None:
+            await self._work(update, row.sent)
+            return
+        count = functools.partial(journal.count_sent, self._database, update.update_id)
+        sending = Delivery(max(row.sent, row.replies_from), count)
+        sending.resume_after(row.replies_from)
+        with delivering(sending):
+            try:
+                bot = cast("ExtBot[str]", self._application.bot)
+                await send_to_chat(bot, chat.id, [reply for reply in kept if not reply.in_place])
+            except Exception as error:
+                logger.error("the kept replies of an update could not be sent: %s", type(error).__name__)
+        self.not_resent += sending.passed_over
+        await sending.settle()
+        await self._finish(update.update_id)
+
     async def _work(self, update: Update, already_sent: int) -> None:
         """Handle the update (replies sent, each counted; those an earlier owner sent passed over), then mark it
         done. Cancelled at shutdown, it stays pending: released."""
         sending = Delivery(already_sent, functools.partial(journal.count_sent, self._database, update.update_id))
-        with delivering(sending):
+        keeper = functools.partial(self._keep, update.update_id, sending)
+        with delivering(sending), replies.keeping(keeper):
             try:
                 await self._application.process_update(update)
             except Exception as error:  # Application.process_update reports handler errors itself; a last guard
@@ -175,6 +218,13 @@ class Inbox:
         self.not_resent += sending.passed_over
         await sending.settle()
         await self._finish(update.update_id)
+
+    async def _keep(
+        self, update_id: int, sending: Delivery, session: AsyncSession, decided: list[replies.Reply]
+    ) -> None:
+        """In the unit of work that decided them: the replies, with how many messages went out before them."""
+        sealed = self._sealer.seal_text(replies.encode(decided))
+        await journal.keep_replies(session, update_id, sealed, sending.position)
 
     async def _finish(self, update_id: int) -> None:
         try:
@@ -244,6 +294,9 @@ class Inbox:
             if row.replied:  # its replies all went out before its owner died: only the mark was missing
                 self.not_resent += row.sent
                 self._unmarked.add(row.update_id)
+                continue
+            if row.replies is not None:  # its unit of work committed: send what it decided, do not decide again
+                await self._hand_over_kept(update, row)
                 continue
             await self._hand_over(update, row.sent)
 
