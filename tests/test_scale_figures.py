@@ -1,5 +1,5 @@
-"""The scale test's verdicts (bench/scale.py): a message without a reply is lost, a reply burst that comes twice is
-doubled, and what follows a loss in the same conversation is not judged; its nginx configuration is valid."""
+"""The scale test's verdicts (bench/scale.py): a message without a reply is lost, a reply sent again word for word
+is answered twice (more replies, each different, is another reading under load), and what follows a loss in the same conversation is not judged; its nginx configuration is valid."""
 
 from __future__ import annotations
 
@@ -27,16 +27,23 @@ def judged(*conversations: list[Step]) -> tuple[int, int, int, int, int]:
 
 
 def test_the_expected_replies_count_as_answered_once() -> None:
-    assert judged([step(1, 2, [reply(1.1), reply(1.2)]), step(2, 1, [reply(2.1)])]) == (2, 0, 0, 0, 0)
+    burst = [reply(1.1, "antwoord"), reply(1.2, "menu")]
+    assert judged([step(1, 2, burst), step(2, 1, [reply(2.1)])]) == (2, 0, 0, 0, 0)
 
 
 def test_a_reply_burst_that_comes_twice_is_answered_twice() -> None:
-    twice = [reply(1.1), reply(1.2), reply(1.5), reply(1.6)]
+    twice = [reply(1.1, "antwoord"), reply(1.2, "menu"), reply(1.5, "antwoord"), reply(1.6, "menu")]
     assert judged([step(1, 2, twice)]) == (1, 0, 1, 0, 0)
 
 
+def test_more_replies_each_different_are_not_answered_twice() -> None:
+    other_reading = [reply(1.1, "antwoord"), reply(1.2, "menu"), reply(1.3, "wil je nog kiezen wie je bent?")]
+    result = figures(Load([[step(1, 2, other_reading)]], started=0.0), StandIn())
+    assert (result.doubled, result.more) == (0, 1)
+
+
 def test_a_message_without_any_reply_is_lost_and_what_follows_is_not_judged() -> None:
-    conversation = [step(1, 1, []), step(70, 2, [reply(71), reply(72), reply(73)])]
+    conversation = [step(1, 1, []), step(70, 2, [reply(71, "a"), reply(72, "b"), reply(73, "c")])]
     assert judged(conversation) == (1, 1, 0, 0, 1)
 
 

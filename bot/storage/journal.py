@@ -174,15 +174,26 @@ async def count_sent(database: Database, update_id: int, sent: int, replied: boo
         await session.execute(statement)
 
 
-async def keep_replies(session: AsyncSession, update_id: int, sealed: str, replies_from: int) -> None:
+class LeaseLost(BaseException):
+    """Another replica took the update over while this one still worked on it (its lease ran out): the unit of work
+    must not commit, and nothing of it may be sent. A BaseException, so that the pipeline's "never leave the user in
+    silence" fallback does not catch it: the new owner answers."""
+
+
+async def keep_replies(session: AsyncSession, update_id: int, owner: str, sealed: str, replies_from: int) -> None:
     """The replies a unit of work decided on, in that unit of work: committed together with the conversation change
-    they answer, or not at all."""
+    they answer, or not at all. Raises `LeaseLost` when the update is no longer this owner's (a fence: two replicas
+    never both commit a change for one update)."""
     statement = (
         update(InboundUpdate)
-        .where(InboundUpdate.update_id == update_id, InboundUpdate.status == PENDING)
+        .where(InboundUpdate.update_id == update_id, InboundUpdate.status == PENDING, InboundUpdate.owner == owner)
         .values(replies=sealed, replies_from=replies_from)
     )
-    await session.execute(statement)
+    if await _count(session, statement) == 1:
+        return
+    row = await session.get(InboundUpdate, update_id)
+    if row is not None:  # taken over, or already done by another; no row: handled in memory, nothing to fence
+        raise LeaseLost(update_id)
 
 
 async def forget_done(session: AsyncSession, now: datetime) -> int:

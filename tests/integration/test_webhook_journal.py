@@ -252,7 +252,7 @@ async def test_an_update_whose_unit_of_work_committed_gets_its_kept_replies_not_
     )
     decided = [Reply("eerste antwoord"), Reply("tweede antwoord, nog niet verstuurd"), Reply("bedankt", in_place=True)]
     async with database.sessions.begin() as session:
-        await journal.keep_replies(session, 515, sealer.seal_text(encode(decided)), replies_from=1)
+        await journal.keep_replies(session, 515, "killed", sealer.seal_text(encode(decided)), replies_from=1)
     await journal.count_sent(database, 515, 2)  # the crisis lines, then "eerste antwoord"
     await database.dispose()
 

@@ -74,7 +74,7 @@ async def send_to_chat(bot: ExtBot[str], chat_id: int, replies: list[Reply], las
             else:
                 await bot.send_message(chat_id, piece, reply_markup=markup)
             if sending is not None:
-                sending.count()  # after the send, and without waiting: the count never holds up a reply
+                await sending.count()  # after the send; waits for the count only briefly
     if sending is not None and last:
         sending.replied()
 

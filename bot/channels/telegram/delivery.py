@@ -10,8 +10,9 @@ A webhook update is handled again by another replica when the one that had it wa
   run it again at all. Run again, the pipeline would meet the conversation as the first run left it and might say
   something else (a nudge, a question already asked), which no count can recognise.
 
-The count is written after the send, in a task of its own, so it never holds up a reply (the crisis lines least of
-all); a write that fails is logged and forgotten: the price is at most a message sent twice after a takeover.
+The count is written right after the send, in a task of its own, and the next message waits for it only briefly
+(`COUNT_WAIT`), so it never holds up the crisis lines and hardly the rest; a write that fails is logged and
+forgotten: the price is at most a message sent twice after a takeover.
 Which update the channel's sending belongs to is said by `delivering`, around the update's handling: a context
 variable, so that every send made while handling it (the crisis lines through `emit`, then the replies) finds it.
 Polling mode has no journal and no delivery: everything is sent, nothing counted.
@@ -27,6 +28,8 @@ from contextvars import ContextVar
 
 logger = logging.getLogger(__name__)
 
+COUNT_WAIT = 0.25
+"""How long the next message waits for the count of the one before (normally a few milliseconds)."""
 COUNT_SECONDS = 2.0
 """A count write that takes longer is given up (the database is in trouble; the reply went out anyway)."""
 
@@ -73,10 +76,14 @@ class Delivery:
         self.passed_over += 1
         return True
 
-    def count(self) -> None:
-        """The next message was sent: counted in the journal soon, without waiting for it here."""
+    async def count(self) -> None:
+        """The next message was sent: counted in the journal at once. The next message waits for the count up to
+        `COUNT_WAIT` (a replica killed between a send and its count sends it again after a takeover, so that window
+        is kept short); a count that takes longer goes on without holding up the replies."""
         self._position += 1
         self._store()
+        if self._writer is not None:
+            await asyncio.wait([self._writer], timeout=COUNT_WAIT)
 
     def replied(self) -> None:
         """The handler's last replies are out: noted in the journal soon, without waiting for it here."""

@@ -44,9 +44,9 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=20)
 """How long an update is its owner's without a renewal; the owner renews every tick while the work runs."""
-TICK_SECONDS = 5.0
+TICK_SECONDS = 3.0
 """How often each replica renews its leases and looks for updates whose owner died."""
-JOURNAL_SECONDS = 2.0
+JOURNAL_SECONDS = 5.0
 """A journal write that takes longer counts as a database that is down (the update is then handled in memory)."""
 FORGET_EVERY = timedelta(hours=1)
 
@@ -213,6 +213,10 @@ class Inbox:
         with delivering(sending), replies.keeping(keeper):
             try:
                 await self._application.process_update(update)
+            except journal.LeaseLost:
+                logger.warning("an update was taken over by another replica while this one worked on it; left to it")
+                self._working.discard(update.update_id)
+                return
             except Exception as error:  # Application.process_update reports handler errors itself; a last guard
                 logger.error("an update failed: %s", type(error).__name__)
         self.not_resent += sending.passed_over
@@ -224,7 +228,7 @@ class Inbox:
     ) -> None:
         """In the unit of work that decided them: the replies, with how many messages went out before them."""
         sealed = self._sealer.seal_text(replies.encode(decided))
-        await journal.keep_replies(session, update_id, sealed, sending.position)
+        await journal.keep_replies(session, update_id, self.owner, sealed, sending.position)
 
     async def _finish(self, update_id: int) -> None:
         try:
@@ -236,21 +240,27 @@ class Inbox:
         self._working.discard(update_id)
 
     async def _handle_now(self, update: Update) -> None:
-        """Through the processor (in order behind the chat's earlier updates), waiting until the work is done."""
+        """Through the processor (in order behind the chat's earlier updates), waiting until the work is done.
+
+        The insert may have reached the database after all (a write that timed out): then the row is this
+        process's, so its lease is renewed while the work runs, the replies are counted and kept as on the normal
+        path, and the next tick marks it done (a no-op when there is no row): no replica takes it over and acts
+        again."""
         done = asyncio.get_running_loop().create_future()
+        self._working.add(update.update_id)
+        sending = Delivery(0, functools.partial(journal.count_sent, self._database, update.update_id))
+        keeper = functools.partial(self._keep, update.update_id, sending)
 
         async def work() -> None:
             try:
-                await self._application.process_update(update)
+                with delivering(sending), replies.keeping(keeper):
+                    await self._application.process_update(update)
             finally:
                 if not done.done():
                     done.set_result(None)
 
         await self._application.update_processor.process_update(update, work())
         await done
-        # The insert may have reached the database after all (a write that timed out): then its row is ours, and the
-        # next tick marks it done (a no-op when there is none), so no replica takes it over and acts again.
-        self._working.add(update.update_id)
         self._unmarked.add(update.update_id)
 
     async def tick(self) -> None:

@@ -42,6 +42,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1 << 20
 """Telegram's updates are a few kilobytes; anything far larger is not from Telegram."""
 CHECK_SECONDS = 2.0
+JOURNAL_POOL_SIZE = 6
+JOURNAL_POOL_OVERFLOW = 4
 START_SECONDS = 10.0
 
 
@@ -120,6 +122,7 @@ class WebhookBot:
     _server: uvicorn.Server | None = None
     _serving: asyncio.Task[None] | None = field(default=None, repr=False)
     inbox: Inbox | None = None
+    _journal_database: Database | None = field(default=None, repr=False)
     _ticking: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def start(self) -> None:
@@ -128,7 +131,8 @@ class WebhookBot:
         self._application, self._services = application, services
         processor, limiter = application.update_processor, application.bot.rate_limiter
         assert isinstance(processor, PerChatProcessor) and isinstance(limiter, PriorityRateLimiter)
-        self.inbox = inbox = Inbox(application, services.database, services.secret, lease=self.journal_lease)
+        self._journal_database = journal_database = _journal_database(services.database, self.settings)
+        self.inbox = inbox = Inbox(application, journal_database, services.secret, lease=self.journal_lease)
         metrics = Metrics(processor, limiter, services.nlu, inbox)
         await application.initialize()
         if application.post_init is not None:
@@ -186,8 +190,20 @@ class WebhookBot:
         if self.inbox is not None and self._services is not None:
             await self.inbox.release()  # what the processor did not finish: another replica takes it at once
         if self._services is not None:
+            if self._journal_database is not None and self._journal_database is not self._services.database:
+                await self._journal_database.dispose()
+            self._journal_database = None
             await self._services.aclose()
             self._services = None
+
+
+def _journal_database(database: Database, settings: Settings) -> Database:
+    """On PostgreSQL the journal has a small pool of its own: its writes (store, count, renew, done) are short and
+    must not queue behind the conversations' units of work; a send's count that waits is a window in which a killed
+    replica's message would be sent again. SQLite (one process, one file) shares the one engine."""
+    if database.engine.dialect.name == "sqlite":
+        return database
+    return Database(settings.database_url, JOURNAL_POOL_SIZE, JOURNAL_POOL_OVERFLOW)
 
 
 async def serve(settings: Settings) -> None:
