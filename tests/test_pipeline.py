@@ -296,3 +296,26 @@ async def test_what_people_ask_is_counted_anonymously(pipeline: Pipeline, databa
     counted = {(kind, key): tally for kind, key, tally in rows}
     assert counted[("topic", "visit")] == 1 and counted[("crisis", "suicidal")] == 1
     assert all(KEY not in str(row) for row in rows)  # counts only: no user key
+
+
+async def test_danger_again_right_after_the_lines_is_never_the_same_block_twice(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    first = "\n\n".join(reply.text for reply in await pipeline.text(USER, "ik wil er niet meer zijn"))
+    said = [first]
+    for text in ("ik wil echt dood", "ik wil nog steeds dood", "ik wil gewoon dood"):
+        reply = "\n\n".join(reply.text for reply in await pipeline.text(USER, text))
+        assert "113" in reply and "112" in reply, text
+        assert reply != said[-1], text
+        said.append(reply)
+    assert content.ui("crisis_again", "nl") in said[1]
+
+
+async def test_holding_on_to_the_plan_after_the_lines_brings_the_lines_back(pipeline: Pipeline) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    await pipeline.text(USER, "ik wil er niet meer zijn")
+    replies = await pipeline.text(USER, "laat maar, ik heb het al besloten")
+    assert replies[0].urgent and "113" in replies[0].text
