@@ -252,6 +252,8 @@ class SafetyNet:
         clause_words: frozenset[str] = frozenset(),
         symbols: Mapping[str, str] | None = None,
         learned: LearnedRisk | None = None,
+        after_alarm: Sequence[_Rule] = (),
+        after_alarm_unless: Sequence[Phrase] = (),
     ) -> None:
         self._rules = rules
         self._idioms = idioms
@@ -262,6 +264,8 @@ class SafetyNet:
         self._clause_words = clause_words
         self._symbols = symbols or {}
         self.learned = learned
+        self._after_alarm = after_alarm
+        self._after_alarm_unless = after_alarm_unless
         self.levels = {rule.category: rule.level for rule in rules}
 
     @classmethod
@@ -290,6 +294,9 @@ class SafetyNet:
         clause_words = frozenset(t for word in data.get("clause_words") or [] for t in normaliser.tokens(str(word)))
         scopes = [_parse_scope(str(name), spec, parse_all) for name, spec in (data.get("scopes") or {}).items()]
         symbols = {str(k): str(v) for k, v in (data.get("symbols") or {}).items()}
+        after = dict(data.get("after_alarm") or {})
+        after_unless = parse_all(after.pop("unless", None) or [])
+        after_rules = [_Rule(RiskLevel.ACUTE, str(category), parse_all(phrases)) for category, phrases in after.items()]
         return cls(
             rules,
             parse_all(data.get("harmless") or []),
@@ -300,6 +307,8 @@ class SafetyNet:
             clause_words,
             symbols,
             learned,
+            after_rules,
+            after_unless,
         )
 
     def _read(self, text: str) -> tuple[_Message, bool]:
@@ -348,6 +357,26 @@ class SafetyNet:
         if self.learned is None or not text.strip():
             return assessment
         return self._with_learned(text, assessment, hits)
+
+    def holds_on(self, text: str, category: str) -> bool:
+        """Right after the crisis lines for `category`: does this answer hold on to the danger ("ik heb het al
+        besloten", "nobody can stop me")? Words that only mean that in this context (`after_alarm` in the phrase
+        file), judged against the same scopes, so "ik heb nog niks besloten" or "decided to call 113" is not."""
+        message, _ = self._read(text)
+        tokens = message.tokens
+        positions = token_positions(tokens)
+        present = frozenset(positions)
+        if any(any(True for _ in p.spans(tokens, frozenset(), positions)) for p in self._after_alarm_unless):
+            return False
+        for rule in self._after_alarm:
+            if rule.category != category:
+                continue
+            for phrase in (p for p in rule.phrases if p.may_match(present)):
+                for start, end in phrase.spans(tokens, self._gap_stops, positions):
+                    hit = self._judge(rule, start, end, message, phrase)
+                    if hit is not None and hit.level is RiskLevel.ACUTE and not hit.ambiguous:
+                        return True
+        return False
 
     def _hits(self, message: _Message) -> list[_Hit]:
         tokens = message.tokens

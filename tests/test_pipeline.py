@@ -315,3 +315,26 @@ async def test_each_unit_of_work_keeps_its_replies_before_it_commits(pipeline: P
     assert all(open_transaction for open_transaction, _ in kept)
     await pipeline.text(USER, "hoe gaat een bezoek?")  # outside `keeping`: nothing is kept
     assert len(kept) == 3
+
+
+async def test_danger_again_right_after_the_lines_is_never_the_same_block_twice(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    first = "\n\n".join(reply.text for reply in await pipeline.text(USER, "ik wil er niet meer zijn"))
+    said = [first]
+    for text in ("ik wil echt dood", "ik wil nog steeds dood", "ik wil gewoon dood"):
+        reply = "\n\n".join(reply.text for reply in await pipeline.text(USER, text))
+        assert "113" in reply and "112" in reply, text
+        assert reply != said[-1], text
+        said.append(reply)
+    assert content.ui("crisis_again", "nl") in said[1]
+
+
+async def test_holding_on_to_the_plan_after_the_lines_brings_the_lines_back(pipeline: Pipeline) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    await pipeline.text(USER, "ik wil er niet meer zijn")
+    replies = await pipeline.text(USER, "laat maar, ik heb het al besloten")
+    assert replies[0].urgent and "113" in replies[0].text

@@ -240,3 +240,48 @@ def test_a_negation_far_from_any_phrase_does_not_silence_the_models(safety_net: 
     near = safety_net.assess("ik doe niet aan zelfbeschadiging")
     assert "negation" not in far.cues
     assert "negation" in near.cues
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "het maakt niet uit, ik heb t al besloten",
+        "niemand gaat me nog tegenhouden",
+        "nah my minds made up",
+        "u cant stop me",
+    ],
+)
+def test_an_answer_holding_on_to_the_plan_is_danger_right_after_the_lines(safety_net: SafetyNet, answer: str) -> None:
+    assert safety_net.holds_on(answer, "suicidal")
+
+
+@pytest.mark.parametrize(
+    "answer", ["ik heb besloten om toch 113 te bellen", "i decided to talk to my mentor", "ik heb nog niks besloten"]
+)
+def test_choosing_help_is_not_holding_on(safety_net: SafetyNet, answer: str) -> None:
+    assert not safety_net.holds_on(answer, "suicidal")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "twee jaar geleden sneed ik mezelf, maar ik doe het al lang niet meer",
+        "i used to self harm in year 8 but ive been fine for ages",
+        "die tiener van mij wordt nog mijn dood",
+        "cutting my own hair tonight, pray for me",
+    ],
+)
+def test_past_self_harm_and_figures_of_speech_raise_no_alarm(safety_net: SafetyNet, message: str) -> None:
+    assert safety_net.assess(message).level is not RiskLevel.ACUTE
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "zijn neven sturen berichten dat ze weten waar we wonen",
+        "someone messaged me that they know which school my daughter is at",
+        "ik kras weer, vorig jaar was ik gestopt",
+    ],
+)
+def test_threats_through_others_and_self_harm_that_is_back_are_acute(safety_net: SafetyNet, message: str) -> None:
+    assert safety_net.assess(message).level is RiskLevel.ACUTE

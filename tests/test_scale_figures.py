@@ -1,5 +1,6 @@
 """The scale test's verdicts (bench/scale.py): a message without a reply is lost, a reply sent again word for word
-is answered twice (more replies, each different, is another reading under load), and what follows a loss in the same conversation is not judged; its nginx configuration is valid."""
+is answered twice (more replies, each different, is another reading under load), what follows a loss in the same
+conversation is not judged; its nginx configuration is valid."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from bot.content import Content
 from bot.conversation import actions, follow_up
 from bot.conversation.actions import Action, Question
 from bot.conversation.answers import Answers
-from bot.conversation.crisis import Crisis
+from bot.conversation.crisis import SUICIDE_FAMILY, Crisis
 from bot.conversation.handoff_flow import NO_DESK, HandoffFlow
 from bot.conversation.referral import REFERRAL_INTENT, ReferralGuide
 from bot.conversation.short_replies import ShortReplies
@@ -57,6 +57,9 @@ _QUESTION_START = frozenset((
     "hoe", "wat", "waar", "wanneer", "kan", "mag", "moet", "hoezo", "how", "what", "where", "when", "can", "may",
     "should", "do", "does",
 ))  # fmt: skip
+
+# Words that make a request after the crisis lines a question about whom to call, not a request for a person here.
+_CALL_WORDS = frozenset(("bel", "bellen", "call", "phone", "ring", "112", "113", "wie", "who", "nummer", "number"))
 
 TextStep = Callable[[Turn], Awaitable[list[Reply] | None]]
 """Handles typed text in one step; None: not an answer to this step's question, so it is an ordinary message."""
@@ -105,14 +108,13 @@ class Chat:
 
     async def dispatch(self, turn: Turn) -> list[Reply]:
         """Danger first; then the step the conversation is in reads the message; else it is an ordinary one."""
-        understanding = turn.understanding
+        understanding, conversation = turn.understanding, turn.conversation
         assert understanding is not None
         if understanding.risk is RiskLevel.ACUTE and not self._professional_question(turn):
-            if understanding.ambiguous and not turn.crisis_sent:
-                if turn.conversation.safety_check:
-                    return await self._chat(turn)  # the lines are there already: an unclear echo is a question
-                return self._crisis.confirm(turn, understanding.categories)
-            return await self._crisis.respond(turn, understanding.categories)
+            return await self._danger(turn, understanding)
+        alarm = conversation.alarm
+        if conversation.safety_check and alarm in SUICIDE_FAMILY and self._understander.holds_on(turn.text, alarm):
+            return await self._crisis.respond(turn, (alarm,))  # "ik heb het al besloten": the danger, held on to
         if not _WORDS.search(turn.text):
             return [Reply(self._content.ui("emoji_only", turn.language), self._answers.menu_buttons(turn.conversation))]
         step = turn.step
@@ -121,6 +123,25 @@ class Chat:
             return handled
         turn.step = Step.CHAT
         return await self._chat(turn)
+
+    async def _danger(self, turn: Turn, understanding: Understanding) -> list[Reply]:
+        """Acute danger. An unclear signal gets the quiet lines and one check question; a second signal while that
+        question is open, or right after the lines, is the danger again (the lines once more, worded anew); a
+        message only the topic model reads as danger right after the lines gets a short check-in with the numbers."""
+        conversation, categories = turn.conversation, understanding.categories
+        if understanding.ambiguous and not turn.crisis_sent:
+            if conversation.safety_check:
+                if self._read.is_correction(turn.text) or self._after_crisis_question(turn.text, understanding, True):
+                    return await self._chat(turn)  # the lines are there already: a question or a correction
+                return await self._crisis.respond(turn, categories)
+            if turn.step is Step.CONFIRM_RISK:
+                return await self._crisis.respond(turn, categories)
+            return self._crisis.confirm(turn, categories)
+        if understanding.model_raised and conversation.safety_check and not turn.crisis_sent:
+            if self._read.is_correction(turn.text):
+                return self._crisis.correction(turn)
+            return [self._crisis.check_in(turn)]
+        return await self._crisis.respond(turn, categories)
 
     def _professional_question(self, turn: Turn) -> bool:
         """A professional asking what to do about a suspicion or a client's distress, which only the model read as
@@ -146,7 +167,11 @@ class Chat:
         if understanding.intent == "change_role":
             return [self._answers.role_buttons(conversation)]
         sure = understanding.confidence >= self._understander.threshold
-        if conversation.safety_check and conversation.alarm and self._after_crisis_question(turn.text, understanding):
+        if conversation.alarm and self._asks_person_after_lines(turn, sure):
+            return await self._cmd_help_person(turn)  # "kan ik met een echt iemand praten": a person, not a number
+        # Right after the lines; or with only the quiet lines shown, a clear question ("moet ik 112 bellen?").
+        strict = not conversation.safety_check
+        if conversation.alarm and self._after_crisis_question(turn.text, understanding, strict):
             return [self._crisis.after(turn)]
         local = await self._local_question(turn, sure)
         if local is not None:
@@ -249,6 +274,8 @@ class Chat:
         last, said = conversation.last_answer, follow_up.words(turn.text)
         if last is None or last == NO_DESK or not said or not self._short_follow_up(turn.text):
             return None
+        if not self._content.has_answer(last):  # after the crisis lines: what was said then is no answer to lean on
+            return None
         topic = self._answers.topic(last)
         if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic):
             return None  # clearly about something else
@@ -305,11 +332,23 @@ class Chat:
             return in_topic[0]
         return TOPIC_INTENT.get(topic) if topic in TOPIC_INTENT and TOPIC_INTENT[topic] != last else None
 
-    def _after_crisis_question(self, text: str, understanding: Understanding) -> bool:
+    def _asks_person_after_lines(self, turn: Turn, sure: bool) -> bool:
+        """After the lines, a request for a person here ("can i talk to a real person") is that request (/hulp),
+        not a question about whom to call; "wie moet ik bellen" stays a question about the numbers."""
+        understanding = turn.understanding
+        assert understanding is not None
+        if set(follow_up.words(turn.text)) & _CALL_WORDS:
+            return False
+        return self._crisis.after_kind(turn.text) == "person" or (sure and understanding.topic == "talk_to_human")
+
+    def _after_crisis_question(self, text: str, understanding: Understanding, strict: bool = False) -> bool:
         """After the crisis lines, a question about what to do now ("moet ik 112 bellen?", "wie moet ik bellen",
-        "hes not here now") is answered for that danger, not read as a new topic or a no."""
+        "hes not here now") is answered for that danger, not read as a new topic or a no. `strict`: only a question
+        in so many words (while the check question is open, anything else is an answer to it or a new message)."""
         if set(follow_up.words(text)) & self._read.after_crisis_words:
             return True
+        if strict:
+            return False
         weak = understanding.confidence < self._understander.threshold
         return weak or understanding.topic in ("talk_to_human", "out_of_scope", "feelings", "goodbye", "greeting")
 

@@ -23,6 +23,20 @@ from safety.risk import RiskLevel
 SUICIDE_FAMILY = frozenset(("suicidal", "self_harm"))
 AFTER_CRISIS = "after_crisis"
 """Stored as the last answer when the bot said who to call after the crisis lines."""
+AGAIN = ("crisis_again", "crisis_again_more")
+"""The more direct lines said before the crisis lines when danger comes again right after them, in turn (ui.yml),
+stored as the last answer: the same block is never sent twice in a row."""
+
+
+def again_key(last_answer: str | None) -> str:
+    """Which direct line goes before the lines this time: the other one than last time."""
+    return AGAIN[1] if last_answer == AGAIN[0] else AGAIN[0]
+
+
+def again_reply(content: Content, categories: tuple[str, ...], audience: str | None, lang: str, key: str) -> Reply:
+    """The crisis lines once more, after a short, more direct line (a repeat is never the same block)."""
+    lines = crisis_reply(content, categories, audience, lang)
+    return Reply(content.ui(key, lang) + "\n\n" + lines.text, urgent=True)
 
 
 def crisis_reply(content: Content, categories: tuple[str, ...], audience: str | None, language: str) -> Reply:
@@ -53,6 +67,8 @@ class Crisis:
         otherwise offered, or — without a professionals' group — who can be reached now."""
         conversation = turn.conversation
         category = categories[0] if categories else "suicidal"
+        again = bool(conversation.safety_check)  # danger again right after the lines: shorter, never the same
+        key = again_key(conversation.last_answer)
         conversation.safety_check = True
         conversation.safety_declines = 0
         conversation.alarm = category
@@ -60,8 +76,16 @@ class Crisis:
         conversation.pending_intent = None
         replies: list[Reply] = []
         if not turn.crisis_sent:
-            lines = crisis_reply(self._content, categories, conversation.audience, turn.language)
+            if again:
+                lines = again_reply(self._content, categories, conversation.audience, turn.language, key)
+            else:
+                lines = crisis_reply(self._content, categories, conversation.audience, turn.language)
             replies = await send_first(lines, turn.emit)
+        conversation.last_answer = key if again else None
+        if again and not self._desk.live:
+            turn.step = Step.SAFETY_CHECK
+            closing = self._content.ui("crisis_no_desk_again", turn.language)
+            return [*replies, Reply(closing, self.feeling_buttons(turn.language))]
         reason = CaseReason.acute(category)
         if self._desk.live and turn.sender.chat_id is not None:
             case = await cases.open_case(
@@ -146,6 +170,15 @@ class Crisis:
             text = self._content.ui("check_in", lang)
         conversation.last_answer = key
         return Reply(text, self.feeling_buttons(lang))
+
+    def check_in(self, turn: Turn) -> Reply:
+        """Right after the lines, a message only the topic model reads as danger ("not tonight, I promise"): a short
+        check-in with the key numbers for this danger, not the whole block again."""
+        family = "violence" if _family(turn.conversation.alarm) in ("violence", "child") else "suicide"
+        turn.step = Step.SAFETY_CHECK
+        turn.conversation.last_answer = None
+        text = self._content.ui(f"crisis_check_in_{family}", turn.language)
+        return Reply(text, self.feeling_buttons(turn.language))
 
     def after_kind(self, text: str) -> str:
         """Which question after the crisis lines this is (crisis.yml `after`): the first kind whose phrase occurs,

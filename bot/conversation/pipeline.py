@@ -16,6 +16,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, timedelta
 
 from sqlalchemy import update
@@ -26,7 +27,7 @@ from bot.conversation import actions
 from bot.conversation.actions import Question
 from bot.conversation.answers import Answers
 from bot.conversation.chat import Chat
-from bot.conversation.crisis import Crisis, crisis_reply, send_first
+from bot.conversation.crisis import SUICIDE_FAMILY, Crisis, again_key, again_reply, crisis_reply, send_first
 from bot.conversation.flood import DEFAULT_LIMIT, DEFAULT_WINDOW, FloodGuard, Verdict
 from bot.conversation.handoff_flow import HandoffFlow
 from bot.conversation.privacy import Retention
@@ -99,7 +100,7 @@ class Pipeline:
         self, sender: Sender, text: str, message_id: int | None = None, emit: Emit | None = None
     ) -> list[Reply]:
         """A typed message. With `emit`, the crisis lines are sent through it at once instead of being returned."""
-        assessment = self._understander.assess(text)
+        assessment = self._in_context(sender, text, self._understander.assess(text))
         first = await self._crisis_first(sender, text, assessment, emit)
         try:
             understanding = await self._understander.understand(text, assessment)
@@ -193,10 +194,26 @@ class Pipeline:
             return _First()
         profile = self._profiles.get(sender.key)
         lang = language.detect(text) or (profile.language if profile else start_language(sender.language_code))
-        reply = crisis_reply(self._content, assessment.categories, profile.audience if profile else None, lang)
-        if profile is not None and profile.alarm:  # again, right after the lines: say it more directly
-            reply = Reply(self._content.ui("crisis_again", lang) + "\n\n" + reply.text, urgent=True)
+        audience = profile.audience if profile else None
+        if profile is not None and profile.alarm:  # again, right after the lines: said more directly, not the same
+            key = again_key(profile.last_answer)
+            reply = again_reply(self._content, assessment.categories, audience, lang, key)
+        else:
+            reply = crisis_reply(self._content, assessment.categories, audience, lang)
         return _First(await send_first(reply, emit), sent=True)
+
+    def _in_context(self, sender: Sender, text: str, assessment: Assessment) -> Assessment:
+        """Right after the suicide or self-harm lines, an answer that holds on to the plan ("ik heb het al besloten",
+        "nobody can stop me") is that danger again, though its words alone are not alarming: the lines go first.
+        (Without a profile in this replica's cache, the turn itself reads it against the stored alarm.)"""
+        profile = self._profiles.get(sender.key)
+        if assessment.alarm or profile is None or not profile.alarm or profile.category not in SUICIDE_FAMILY:
+            return assessment
+        if not self._understander.holds_on(text, profile.category):
+            return assessment
+        return replace(
+            assessment, level=RiskLevel.ACUTE, categories=(profile.category,), ambiguous=False, learned_only=False
+        )
 
     def _unavailable(self, sender: Sender, text: str, error: BaseException, crisis_sent: bool) -> list[Reply]:
         """A part failed: say so kindly with the numbers that always work; nothing more after the crisis lines."""

@@ -66,6 +66,10 @@ class Profile:
     language: str
     alarm: bool = False
     """The bot is checking in after crisis lines: new danger now gets a more direct line first."""
+    category: str | None = None
+    """The danger the last lines were for ("suicidal", "violence", ...): an answer holding on to it is danger again."""
+    last_answer: str | None = None
+    """What the bot said last (a repeat of the lines is worded differently each time, never the same block twice)."""
 
 
 class Profiles:
@@ -83,7 +87,13 @@ class Profiles:
         return self._profiles.get(key)
 
     def remember(self, key: str, conversation: Conversation) -> None:
-        self._profiles[key] = Profile(conversation.audience, conversation.language, bool(conversation.safety_check))
+        self._profiles[key] = Profile(
+            conversation.audience,
+            conversation.language,
+            bool(conversation.safety_check),
+            conversation.alarm,
+            conversation.last_answer,
+        )
         self._profiles.move_to_end(key)
         while len(self._profiles) > self._size:
             self._profiles.popitem(last=False)

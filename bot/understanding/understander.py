@@ -51,6 +51,8 @@ class Understanding:
     """Acute but unsure: show the lines quietly with a check question rather than the full alarm."""
     subject: Subject = "self"
     """Who is at risk: the writer, a child (child lines + Veilig Thuis) or another adult (support, no alarm)."""
+    model_raised: bool = False
+    """Acute only because the topic model read a crisis; the safety net saw nothing acute in the words."""
 
     @property
     def sure(self) -> bool:
@@ -81,6 +83,10 @@ class Understander:
         while len(self._verdicts) > KEPT_VERDICTS:
             self._verdicts.popitem(last=False)
         return assessment.level is RiskLevel.ACUTE
+
+    def holds_on(self, text: str, alarm: str) -> bool:
+        """Right after the lines for `alarm`: does this answer hold on to the danger ("ik heb het al besloten")?"""
+        return self._net.holds_on(text, "suicidal" if alarm == "self_harm" else alarm)
 
     def assess(self, text: str) -> Assessment:
         """The safety net's verdict alone: no network, no database; what the crisis lines are sent on."""
@@ -123,11 +129,12 @@ class Understander:
     def _combine(self, parse: Parse, assessment: Assessment, detected: str | None) -> Understanding:
         risk, categories = assessment.level, assessment.categories
         ambiguous, subject = assessment.ambiguous, assessment.subject
+        model_raised = False
         intent, confidence = parse.intent, parse.confidence
         model_crisis = intent in CRISIS_INTENT_CATEGORY and confidence >= self.crisis_threshold
         if model_crisis and risk < RiskLevel.ACUTE and self._model_may_raise(assessment):
             risk, categories = RiskLevel.ACUTE, (CRISIS_INTENT_CATEGORY[intent],)
-            ambiguous, subject = False, "self"
+            ambiguous, subject, model_raised = False, "self", True
         elif model_crisis and risk is RiskLevel.ACUTE and ambiguous and self._model_may_raise(assessment):
             ambiguous = False  # a weak rule hit that the model confirms
         if assessment.learned_only and not model_crisis and _best_by_topic(parse.ranking)[1] >= LEARNED_OVERRULED_AT:
@@ -160,6 +167,7 @@ class Understander:
             ranking=parse.ranking,
             ambiguous=ambiguous,
             subject=subject,
+            model_raised=model_raised and risk is RiskLevel.ACUTE,
         )
 
 
