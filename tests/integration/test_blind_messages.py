@@ -129,4 +129,7 @@ async def test_the_blind_single_messages(
 # concern 0.78, topic en 0.66 / nl 0.86.
 # Measured again after the third-person rules, the learned layer on most NLU lines and the stricter NLU veto: acute
 # caught 0.93 (0.88 with the NLU down, 0.59 for the rules alone), false alarms 2.9 % (+2.9 % quiet), concern 0.74.
-BARS = {"acute_caught": 0.90, "acute_caught_nlu_down": 0.85, "false_alarms": 0.04, "concern": 0.70, "topic": 0.60}
+# And after the second round (repeats, holding on, threats through others; real users' typing in the training data):
+# acute caught 0.95 (0.89 with the NLU down, 0.61 for the rules alone), false alarms 1.1 % (+2.9 % quiet), concern
+# 0.74, topic en 0.82 / nl 0.90, figurative English 0 %. The bars leave room for a retrained model's variance.
+BARS = {"acute_caught": 0.90, "acute_caught_nlu_down": 0.85, "false_alarms": 0.03, "concern": 0.68, "topic": 0.72}

@@ -16,9 +16,9 @@ from tests.integration.harness import RunningBot, one_bot
 pytestmark = pytest.mark.integration
 
 # The share of dialogues that must pass (every turn of them). The target on the independent set is 0.95; this bar
-# is just under what the suite held when it was last measured (2026-12-04: 79/160, 49 %), so that a change that
-# makes conversations worse fails. Raise it as the bot gets better.
-PASS_BAR = 0.42
+# is under what the suite held when it was last measured (2026-12-04: 143/160, 89 %) by a margin for turns that
+# flip between runs, so that a change that makes conversations worse fails. Raise it as the bot gets better.
+PASS_BAR = 0.82
 
 
 @pytest.fixture
