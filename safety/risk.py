@@ -345,7 +345,9 @@ class SafetyNet:
             message.cues_by_clause[scope.name] = by_clause
         return message, idiom
 
-    def assess(self, text: str) -> Assessment:
+    def assess(self, text: str, learned: bool = True) -> Assessment:
+        """The verdict on one message; `learned=False`: the rules alone (no embedding: microseconds, not
+        milliseconds), enough to know whether the full alarm goes off, which the learned layer alone never raises."""
         message, idiom = self._read(text)
         hits = self._hits(message)
         cues = tuple(
@@ -356,6 +358,9 @@ class SafetyNet:
         assessment = _summarise(hits, idiom, cues)
         if self.learned is None or not text.strip():
             return assessment
+        if not learned:  # a lone weak hit may yet be doubted by the learned layer: not a sure alarm without it
+            weak_only = all(hit.weak for hit in hits if hit.level is RiskLevel.ACUTE)
+            return replace(assessment, ambiguous=True) if assessment.alarm and weak_only else assessment
         return self._with_learned(text, assessment, hits)
 
     def holds_on(self, text: str, category: str) -> bool:

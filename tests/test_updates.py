@@ -15,7 +15,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.telegram.updates import PerChatProcessor
 from bot.understanding.understander import Understander
-from safety.risk import Assessment, RiskLevel, SafetyNet
+from safety.risk import Assessment, SafetyNet
 from standin.bot_api import StandIn, text_update
 
 UPDATE_IDS = itertools.count(1)
@@ -199,19 +199,24 @@ async def test_an_urgent_message_does_not_wait_for_a_free_slot(stand_in: StandIn
         await stop(bot)
 
 
-def test_the_safety_net_reads_a_message_once_for_the_queue_and_the_pipeline(safety_net: SafetyNet) -> None:
-    """The verdict that let a message jump the queue is the one the pipeline acts on; nothing is read twice."""
-    reads: list[str] = []
+def test_the_queue_check_reads_the_rules_only_and_the_pipeline_the_whole_net(safety_net: SafetyNet) -> None:
+    """Letting a message jump the queue needs no embedding (the learned layer alone never raises the full alarm);
+    the pipeline's verdict has the learned layer, computed off the event loop."""
+    reads: list[tuple[str, bool]] = []
 
     class Counting(SafetyNet):
-        def assess(self, text: str) -> Assessment:
-            reads.append(text)
-            return safety_net.assess(text)
+        def assess(self, text: str, learned: bool = True) -> Assessment:
+            reads.append((text, learned))
+            return safety_net.assess(text, learned)
 
     counting = Counting.__new__(Counting)
     understander = Understander(counting, None, 0.45, 0.5)
     assert understander.is_acute("ik wil niet meer leven")
-    assert understander.assess("ik wil niet meer leven").level is RiskLevel.ACUTE
-    assert reads == ["ik wil niet meer leven"]
-    understander.assess("ik wil niet meer leven")  # used once: a later message with the same words is read again
-    assert len(reads) == 2
+    assert not understander.is_acute("hoe laat is het bezoek")
+    verdict = asyncio.run(understander.assess_off_loop("ik wil niet meer leven"))
+    assert verdict == safety_net.assess("ik wil niet meer leven")
+    assert reads == [
+        ("ik wil niet meer leven", False),
+        ("hoe laat is het bezoek", False),
+        ("ik wil niet meer leven", True),
+    ]

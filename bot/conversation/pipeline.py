@@ -100,8 +100,13 @@ class Pipeline:
         self, sender: Sender, text: str, message_id: int | None = None, emit: Emit | None = None
     ) -> list[Reply]:
         """A typed message. With `emit`, the crisis lines are sent through it at once instead of being returned."""
-        assessment = self._in_context(sender, text, self._understander.assess(text))
-        first = await self._crisis_first(sender, text, assessment, emit)
+        # The rules first (microseconds): a sure alarm sends the lines before the learned layer's embedding, which
+        # may wait its turn on the safety net's worker thread behind other chats' messages.
+        rules = self._in_context(sender, text, self._understander.assess_rules(text))
+        first = await self._crisis_first(sender, text, rules, emit) if rules.alarm else _First()
+        assessment = self._in_context(sender, text, await self._understander.assess_off_loop(text))
+        if not first:
+            first = await self._crisis_first(sender, text, assessment, emit)
         try:
             understanding = await self._understander.understand(text, assessment)
             async with asyncio.timeout(TURN_TIMEOUT):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bot.understanding import language
@@ -24,8 +25,6 @@ NLU_MAX_CHARS = 1000
 # The topic model's confidence from which it overrules an alarm that only the learned layer raised: conservative,
 # so that the learned layer keeps catching what phrases and model miss (see the README's figures).
 LEARNED_OVERRULED_AT = 0.85
-# Safety-net verdicts kept between the update processor and the pipeline (see `Understander.is_acute`).
-KEPT_VERDICTS = 256
 # With the learned layer on, the NLU model alone may not raise the alarm on a message it scores below this: a
 # question about help after the lines ("wat gebeurt er als ik Veilig Thuis bel?") leans to crisis in the topic model
 # but not in the learned layer, which was trained on what danger itself sounds like.
@@ -71,18 +70,14 @@ class Understander:
         self._nlu = nlu
         self.threshold = threshold
         self.crisis_threshold = crisis_threshold
-        # Verdicts the update processor computed to let a message jump the queue, kept until the pipeline reads the
-        # same message: the safety net (with its embedding) then runs once per message, not twice. Memory only,
-        # bounded, and each entry is dropped when used.
-        self._verdicts: OrderedDict[str, Assessment] = OrderedDict()
+        # The learned layer's embedding (milliseconds of CPU in C, which releases the GIL) runs on one worker thread,
+        # so that the event loop goes on serving other chats, and the crisis lines, meanwhile.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safety-net")
 
     def is_acute(self, text: str) -> bool:
-        """The safety net alone (no NLU, no await): is this message acute? Used to let it jump a queue."""
-        assessment = self._net.assess(text)
-        self._verdicts[text] = assessment
-        while len(self._verdicts) > KEPT_VERDICTS:
-            self._verdicts.popitem(last=False)
-        return assessment.level is RiskLevel.ACUTE
+        """The rules alone (no embedding, no await): is this message acute? Used to let it jump a queue; the
+        learned layer alone never raises the full alarm, so it is not needed for that."""
+        return self._net.assess(text, learned=False).level is RiskLevel.ACUTE
 
     def holds_on(self, text: str, alarm: str) -> bool:
         """Right after the lines for `alarm`: does this answer hold on to the danger ("ik heb het al besloten")?"""
@@ -90,8 +85,15 @@ class Understander:
 
     def assess(self, text: str) -> Assessment:
         """The safety net's verdict alone: no network, no database; what the crisis lines are sent on."""
-        kept = self._verdicts.pop(text, None)
-        return kept if kept is not None else self._net.assess(text)
+        return self._net.assess(text)
+
+    def assess_rules(self, text: str) -> Assessment:
+        """The rules alone, at once: a full alarm here is one the learned layer cannot take back."""
+        return self._net.assess(text, learned=False)
+
+    async def assess_off_loop(self, text: str) -> Assessment:
+        """`assess`, computed on the safety net's worker thread while the event loop serves others."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, self._net.assess, text)
 
     async def understand(self, text: str, assessment: Assessment | None = None) -> Understanding:
         """The safety net's verdict (given, when the caller already has it) combined with the NLU model's."""
