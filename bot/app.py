@@ -32,6 +32,7 @@ from handoff.outbox import Outbox, Sender
 from handoff.professionals import Professionals
 from handoff.routing import Routing, RoutingError
 from handoff.sweeper import Sweeper
+from bot.understanding.learned_topics import LearnedTopics
 from safety.learned import LearnedRisk
 from safety.risk import SafetyNet
 
@@ -145,9 +146,11 @@ def retention(settings: Settings, database: Database) -> Retention:
 
 def understanding(settings: Settings, use_nlu: bool = True) -> tuple[Understander, NluClient | None]:
     """The safety net and the NLU client: all that `python -m bot understand` needs (no database)."""
-    safety_net = SafetyNet.from_yaml(learned=LearnedRisk.load())
+    learned = LearnedRisk.load()
+    safety_net = SafetyNet.from_yaml(learned=learned)
     nlu = NluClient(settings.rasa_url, settings.nlu_timeout) if use_nlu else None
-    return Understander(safety_net, nlu, settings.nlu_threshold, settings.crisis_threshold), nlu
+    topics = LearnedTopics.load(learned.encoder)
+    return Understander(safety_net, nlu, settings.nlu_threshold, settings.crisis_threshold, topics), nlu
 
 
 def handoff_routing(settings: Settings) -> Routing | None:

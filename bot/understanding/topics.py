@@ -94,7 +94,12 @@ CATEGORY_CRISIS_INTENT: dict[str, str] = {
     "violence": "crisis_violence",
     "child_unsafe": "crisis_violence",
 }
-CONCERN_INTENTS: dict[str, str] = {"feelings_overwhelmed": "not_coping", "young_carer": "not_coping"}
+# Intents that are a worry in themselves: the answer gets the offer of someone to talk to (a bullied child too).
+CONCERN_INTENTS: dict[str, str] = {
+    "feelings_overwhelmed": "not_coping",
+    "young_carer": "young_carer",
+    "stigma_bullying": "bullying",
+}
 
 # The topics a user can pick from the menu, and the intent whose answer a pick shows.
 MENU_TOPICS: tuple[str, ...] = (

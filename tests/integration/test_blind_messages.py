@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from bot.understanding.learned_topics import LearnedTopics
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.understander import Understander, Understanding
 from safety.learned import LearnedRisk
@@ -106,8 +107,9 @@ async def test_the_blind_single_messages(
     nlu: NluClient, learned: LearnedRisk, capsys: pytest.CaptureFixture[str]
 ) -> None:
     net = SafetyNet.from_yaml(learned=learned)
-    full = await measure(Understander(net, nlu, 0.45, 0.5), with_topics=True)
-    down = await measure(Understander(net, None, 0.45, 0.5), with_topics=False)
+    topics = LearnedTopics.load(learned.encoder)
+    full = await measure(Understander(net, nlu, 0.45, 0.5, topics), with_topics=True)
+    down = await measure(Understander(net, None, 0.45, 0.5, topics), with_topics=False)
     rules = await measure(Understander(SafetyNet.from_yaml(), None, 0.45, 0.5), with_topics=False)
     with capsys.disabled():
         print(f"\nBlind single messages ({len(CASES)}, tests/data/blind_messages.yml):")

@@ -17,7 +17,9 @@ import pytest
 
 from bot.config import ROOT
 from bot.understanding.nlu_client import NluClient
+from bot.understanding.learned_topics import LearnedTopics
 from bot.understanding.understander import Understander
+from safety.learned import Encoder
 from safety.risk import RiskLevel, SafetyNet
 from tests.conftest import load_cases
 
@@ -29,7 +31,8 @@ CASES = load_cases("nlu/tests/cases.yml")
 @pytest.fixture
 async def understander(rasa_url: str, safety_net: SafetyNet) -> AsyncIterator[Understander]:
     client = NluClient(rasa_url, 10.0)
-    yield Understander(safety_net, client, 0.45, 0.5)
+    # As the bot reads: the Rasa model blended with the embedding reading of the same message.
+    yield Understander(safety_net, client, 0.45, 0.5, LearnedTopics.load(Encoder()))
     await client.aclose()
 
 
