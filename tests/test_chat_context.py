@@ -46,6 +46,22 @@ READINGS: dict[str, Ranking] = {
     "hoe laat is bezoek in vught": [("visit", 0.93)],
     "hij is boos na elk bezoek": [("feelings_anger", 0.9)],
     "moeten we stoppen met bezoek": [("visit", 0.7)],
+    # The model reads another topic; the message's own words say what it is about.
+    "eigenlijk ben ik hun oma, mijn zoon zit vast": [("change_role", 0.9)],
+    "should my grandchildren be told which prison he is in": [
+        ("practical_which_prison", 0.5),
+        ("explain_to_child", 0.3),
+    ],
+    "wat zeg ik tegen de mentor van mijn zoon": [("stigma_school", 0.8), ("explain_to_child", 0.15)],
+    "mijn dochter is bijna jarig, kan haar vader haar een kaartje sturen": [("feelings", 0.5), ("feelings_guilt", 0.2)],
+    "she turns 9 in two weeks, could her dad send her something": [("feelings", 0.6)],
+    "hij wordt snel boos als ik iets zeg": [("feelings_anger", 0.9)],
+    "wauw, wat leuk!": [("out_of_scope", 0.3), ("contact_phone", 0.01)],
+    "de mentor belt misschien veilig thuis, wat houdt dat in": [("stigma_school", 0.7), ("stigma", 0.2)],
+    "waar geef ik door dat hij daar ziek is": [("prof_meldcode", 0.6), ("prof_legal_basis", 0.3)],
+    "is there someone I could go over a case with": [("prof_case_consult", 0.9), ("talk_to_human", 0.05)],
+    "een kind zag de aanhouding, hoe begin ik het gesprek": [("prof_bring_up", 0.9)],
+    "wordt de school daar ook over ingelicht": [("stigma_school", 0.8), ("prof_prison_info", 0.12)],
 }
 
 
@@ -177,3 +193,98 @@ async def test_visits_mentioned_in_passing_are_not_asked_about_again(pipeline: P
     await pipeline.text(USER, "hij is boos na elk bezoek")
     [reply] = await pipeline.text(USER, "moeten we stoppen met bezoek")
     assert not asks(content, reply)
+
+
+async def test_a_role_changed_in_words_gets_the_role_buttons_and_answers_fit_the_carer(
+    pipeline: Pipeline, database: Database, content: Content
+) -> None:
+    [buttons] = await pipeline.text(USER, "eigenlijk ben ik hun oma, mijn zoon zit vast")
+    assert {"aud:parent", "aud:youth", "aud:professional"} <= set(actions(buttons))
+    await pipeline.action(USER, "aud:parent")
+    assert (await stored(database)).audience == "parent"
+    [reply] = await pipeline.text(USER, "should my grandchildren be told which prison he is in")
+    assert content.ui("ask_child_age", "en", "parent") in reply.text, "explaining to the children, for their age"
+    assert "partner" not in reply.text
+
+
+async def test_whether_the_children_should_know_is_explaining_it_to_them(pipeline: Pipeline, content: Content) -> None:
+    [reply] = await pipeline.text(USER, "should my grandchildren be told which prison he is in")
+    assert content.ui("ask_child_age", "en", "parent") in reply.text
+    assert content.answer("practical_which_prison", "parent", "en").text[:60] not in reply.text
+
+
+async def test_telling_someone_about_the_child_is_not_telling_the_child(pipeline: Pipeline, content: Content) -> None:
+    [reply] = await pipeline.text(USER, "wat zeg ik tegen de mentor van mijn zoon")
+    assert reply.text.startswith(content.answer("stigma_school", "parent", "nl").text[:80])
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "mijn dochter is bijna jarig, kan haar vader haar een kaartje sturen",
+        "she turns 9 in two weeks, could her dad send her something",
+    ],
+)
+async def test_a_birthday_present_from_the_detained_parent_names_the_kindercadeauprogramma(
+    pipeline: Pipeline, said: str
+) -> None:
+    [reply] = await pipeline.text(USER, said)
+    assert "Kindercadeauprogramma" in reply.text
+    assert "079-331 05 68" in reply.text, "Gevangenenzorg's card"
+
+
+async def test_getting_angry_is_no_birthday(pipeline: Pipeline, content: Content) -> None:
+    [reply] = await pipeline.text(USER, "hij wordt snel boos als ik iets zeg")
+    assert "Kindercadeauprogramma" not in reply.text
+
+
+async def test_a_warm_reaction_keeps_the_answer_a_next_question_points_back_to(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "mijn dochter is bijna jarig, kan haar vader haar een kaartje sturen")
+    [reaction] = await pipeline.text(USER, "wauw, wat leuk!")
+    assert reaction.text == content.ui("acknowledged", "nl")
+    [reply] = await pipeline.text(USER, "hoe meld ik me daarvoor aan")
+    assert "079-331 05 68" in reply.text, "Gevangenenzorg, from the answer before the reaction"
+
+
+async def test_a_parent_who_hears_veilig_thuis_may_be_called_gets_what_it_means(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [reply] = await pipeline.text(USER, "de mentor belt misschien veilig thuis, wat houdt dat in")
+    assert reply.text.startswith(content.answer("prof_meldcode", "parent", "nl").text[:80])
+    assert "aandachtsfunctionaris" not in reply.text and "afwegingskader" not in reply.text
+
+
+async def test_a_parent_reporting_worry_about_the_detainee_is_pointed_to_the_prison(pipeline: Pipeline) -> None:
+    [reply] = await pipeline.text(USER, "waar geef ik door dat hij daar ziek is")
+    assert "casemanager" in reply.text and "dji.nl" in reply.text
+    assert "aandachtsfunctionaris" not in reply.text
+
+
+async def test_a_person_asked_for_in_so_many_words_is_answered_and_the_answer_stays_to_lean_on(
+    make_pipeline: MakePipeline, database: Database, content: Content
+) -> None:
+    pipeline = await as_role(make_pipeline, "professional")
+    replies = await pipeline.text(USER, "is there someone I could go over a case with")
+    assert replies[0].text.startswith(content.answer("prof_case_consult", "professional", "en").text[:80])
+    assert content.ui("no_desk", "en", "professional") in replies[-1].text
+    assert all("handoff:yes" not in actions(reply) for reply in replies), "no person offered without a group"
+    assert (await stored(database)).last_answer == "prof_case_consult"
+
+
+async def test_a_professional_s_follow_up_read_as_a_family_s_gets_the_professionals_answer(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    pipeline = await as_role(make_pipeline, "professional")
+    await pipeline.text(USER, "een kind zag de aanhouding, hoe begin ik het gesprek")
+    [reply] = await pipeline.text(USER, "wordt de school daar ook over ingelicht")
+    assert reply.text.startswith(content.answer("prof_prison_info", "professional", "nl").text[:80])
+
+
+async def test_a_professional_s_first_question_keeps_the_model_s_reading(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    pipeline = await as_role(make_pipeline, "professional")
+    [reply] = await pipeline.text(USER, "wordt de school daar ook over ingelicht")
+    assert reply.text.startswith(content.answer("stigma_school", "professional", "nl").text[:80])

@@ -41,8 +41,13 @@ VISIT_ID_AGE = 14
 # A reading the model gives at least this much, next to another topic, still counts: a request for a person
 # inside a question about forms, or a parent's question the model half read as a professional's.
 SECOND_READING = 0.15
-# A professionals' reading for a parent, carer or young person gives way to another reading this strong.
+# A professionals' reading for a parent, carer or young person gives way to another reading this strong; and in a
+# professional's case conversation, a family's reading gives way to a professionals' reading this strong.
 NOT_FOR_THEM = 0.1
+# Answers a message's own words point at when the model read another topic (see `Chat._named_subject`).
+TELLING_CHILDREN = "explain_to_child"
+BIRTHDAY_PRESENT = "contact_letters"
+VEILIG_THUIS_FOR_FAMILIES = "prof_meldcode"
 # Question words that, alone ("how", "hoe dan?", "waarom"), ask for more on the answer just given.
 _BARE_QUESTION = frozenset((
     "hoe", "hoezo", "wat", "waarom", "wanneer", "waar", "wie", "welke", "dan", "echt", "bedoel", "je", "jij",
@@ -60,6 +65,14 @@ _QUESTION_START = frozenset((
 
 # Words that make a request after the crisis lines a question about whom to call, not a request for a person here.
 _CALL_WORDS = frozenset(("bel", "bellen", "call", "phone", "ring", "112", "113", "wie", "who", "nummer", "number"))
+
+# "de juf van mijn dochter", "the teacher of my son": the child as whose someone else is.
+_WHOSE = frozenset(("van", "of"))
+# Words that may stand between "tell" and the child: "tell my kids", "vertel het de kinderen".
+_DETERMINERS = frozenset(("my", "the", "our", "her", "his", "mijn", "mn", "de", "het", "onze", "ons", "haar", "zijn"))
+_DETERMINERS_MAX = 2
+# "wordt volgende maand 6", "turns 7 next week": the age within this many words of the word for turning.
+_AGE_WITHIN = 3
 
 TextStep = Callable[[Turn], Awaitable[list[Reply] | None]]
 """Handles typed text in one step; None: not an answer to this step's question, so it is an ordinary message."""
@@ -82,6 +95,12 @@ class Chat:
         self._handoff = handoff
         self._crisis = crisis
         self._read = ShortReplies(content)
+        self._child_words = content.words("child_words")
+        self._knowing_words = content.words("knowing_words")
+        self._birthday_words = content.words("birthday_words")
+        self._turning_words = content.words("turning_words")
+        self._gift_words = content.words("gift_words")
+        self._veilig_thuis = tuple(content.words("veilig_thuis_phrases"))
         self._referral = ReferralGuide(content, answers, understander.threshold)
         self._steps: dict[Step, TextStep] = {
             Step.CHOOSE_AUDIENCE: self._before_role,
@@ -160,7 +179,7 @@ class Chat:
         follow_up.notice(conversation, turn.text, understanding)
         if (conversation.safety_check or conversation.alarm) and self._read.is_correction(turn.text):
             return self._crisis.correction(turn)
-        if self._read.is_acknowledgement(turn.text):
+        if self._read.is_acknowledgement(turn.text) or self._read.is_appreciation(turn.text):
             return [self._answers.menu(conversation, "acknowledged")]
         if not understanding.nlu_available:
             return [self._answers.menu(conversation, "nlu_down")]
@@ -179,10 +198,11 @@ class Chat:
         intent = understanding.intent or "out_of_scope"
         if intent == "greet" and conversation.last_answer == NO_DESK and not self._handoff.live:
             return [self._handoff.reachable_now(turn)]  # "hallo?" after hearing nobody is here: still nobody
-        leaning = self._on_last_answer(turn, sure)
+        named = self._named_subject(turn)
+        leaning = None if named is not None else self._on_last_answer(turn, sure)
         if leaning is not None:
             return leaning
-        in_context = self._in_context(turn, sure)
+        in_context = named or self._in_context(turn, sure)
         if in_context is not None:
             intent = in_context
         else:
@@ -202,7 +222,9 @@ class Chat:
         replies = self._answers.for_intent(turn, intent, ask=self._may_ask(turn, intent))
         if self._person_asked_too(turn, intent):
             lead = self._content.answer("talk_to_human", turn.audience, turn.language).text
+            answered = conversation.last_answer
             replies.append(self._handoff.reachable_now(turn, lead))
+            conversation.last_answer = answered  # a follow-up ("anoniem?") leans on the answer, not on the note
         elif understanding.risk is RiskLevel.CONCERN and turn.step is not Step.HANDOFF_OFFER:
             replies.append(self._concern(turn, understanding.categories))
         return replies
@@ -243,25 +265,97 @@ class Chat:
         return True
 
     def _person_asked_too(self, turn: Turn, intent: str) -> bool:
-        """A question that also asks for a person ("iemand die me helpt met de formulieren, kan iemand me bellen"):
-        without a professionals' group, who can be reached now goes with the answer (a request is never left
-        unanswered)."""
+        """A question that also asks for a person ("iemand die me helpt met de formulieren, kan iemand me bellen",
+        "is there a person I can discuss a case with"): without a professionals' group, who can be reached now goes
+        with the answer (a request is never left unanswered). Asked in so many words, it counts however the model
+        weighed it next to the question."""
         understanding = turn.understanding
         if self._handoff.live or understanding is None or topic_of(intent) == "talk_to_human":
             return False
+        if self._crisis.after_kind(turn.text) == "person":
+            return True
         return any(name == "talk_to_human" and score >= SECOND_READING for name, score in understanding.ranking[:3])
+
+    def _named_subject(self, turn: Turn) -> str | None:
+        """The answer a message's own words point at, where the model read another topic. Whether the children
+        should know or be told something is explaining it to them (when the model gave that a fair share); a
+        birthday with a present is the Kindercadeauprogramma, under post and presents; Veilig Thuis named by a
+        parent or carer who is not in danger ("school may call Veilig Thuis, what does that mean") is what Veilig
+        Thuis and the meldcode mean for a family. None: the model's reading stands."""
+        understanding, conversation = turn.understanding, turn.conversation
+        assert understanding is not None
+        said = follow_up.words(turn.text)
+        present, topic = set(said), understanding.topic
+        if topic != topic_of(TELLING_CHILDREN) and self._children_to_know(said):
+            telling = [
+                name
+                for name, score in understanding.ranking[:3]
+                if topic_of(name) == topic_of(TELLING_CHILDREN) and score >= SECOND_READING
+            ]
+            if telling:
+                return telling[0]
+        if topic != topic_of(BIRTHDAY_PRESENT) and present & self._gift_words and self._birthday(said):
+            return BIRTHDAY_PRESENT
+        folded = f" {' '.join(said)} "
+        family = conversation.audience == "parent" and not conversation.alarm and topic != "crisis"
+        if family and any(f" {phrase} " in folded for phrase in self._veilig_thuis):
+            return VEILIG_THUIS_FOR_FAMILIES
+        return None
+
+    def _children_to_know(self, said: list[str]) -> bool:
+        """The children are the ones to know or be told: named before the word for knowing ("moeten de kinderen
+        weten", "do the kids need to know") or right after it ("tell the kids"), and not as whose someone else is
+        ("de juf van mijn dochter", "my son's teacher": the teacher is to be told)."""
+        knowing = [index for index, word in enumerate(said) if word in self._knowing_words]
+        for child, word in enumerate(said):
+            whose = set(said[max(0, child - 2) : child]) & _WHOSE or said[child + 1 : child + 2] == ["s"]
+            if word not in self._child_words or whose:
+                continue
+            if any(child < at for at in knowing):
+                return True
+            between = [said[at + 1 : child] for at in knowing if at < child]
+            if any(len(words) <= _DETERMINERS_MAX and set(words) <= _DETERMINERS for words in between):
+                return True
+        return False
+
+    def _birthday(self, said: list[str]) -> bool:
+        """A birthday named ("verjaardag", "jarig") or an age about to be reached ("wordt volgende maand 6",
+        "turns 7")."""
+        if set(said) & self._birthday_words:
+            return True
+        return any(
+            word in self._turning_words and any(after.isdigit() for after in said[at + 1 : at + 1 + _AGE_WITHIN])
+            for at, word in enumerate(said)
+        )
 
     def _for_audience(self, turn: Turn, intent: str, sure: bool) -> tuple[str, bool]:
         """Professionals' questions are for professionals: a carer's "ik ben pleegmoeder, ze vraagt of het haar
         schuld is" that the model half read as a professional's gets the best reading for a carer, when the model
         gave it a fair share."""
         understanding = turn.understanding
-        if turn.conversation.audience == "professional" or understanding is None:
+        if understanding is None:
             return intent, sure
+        if turn.conversation.audience == "professional":
+            return self._for_professional(turn, intent, sure)
         if topic_of(intent) != "for_professionals":
             return intent, sure
         for name, score in understanding.ranking:
             if topic_of(name) not in ("for_professionals", "crisis", *follow_up.SMALL_TALK) and score >= NOT_FOR_THEM:
+                return name, True
+        return intent, sure
+
+    def _for_professional(self, turn: Turn, intent: str, sure: bool) -> tuple[str, bool]:
+        """In a professional's case conversation (the last answer was for professionals), a follow-up the model read
+        as a family's question ("krijgt de school dat te horen?") gets the professionals' reading it gave a fair
+        share, which answers it from the professional's side (what the prison and the school share)."""
+        understanding, last = turn.understanding, turn.conversation.last_answer
+        assert understanding is not None
+        if last is None or self._answers.topic(last) != "for_professionals":
+            return intent, sure
+        if topic_of(intent) in ("for_professionals", "talk_to_human", "crisis", *follow_up.SMALL_TALK):
+            return intent, sure
+        for name, score in understanding.ranking[:3]:
+            if topic_of(name) == "for_professionals" and score >= NOT_FOR_THEM:
                 return name, True
         return intent, sure
 

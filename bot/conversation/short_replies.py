@@ -18,6 +18,8 @@ class ShortReplies:
         self._acknowledgements = content.words("acknowledgement_words")
         self._corrections = tuple(content.words("correction_phrases"))
         self.after_crisis_words = content.words("after_crisis_words")
+        self._appreciation = content.words("appreciation_words")
+        self._exclamation = content.words("exclamation_words")
 
     def short(self, text: str) -> list[str] | None:
         """The words of a short reply that may answer a question; None for a question or a longer message."""
@@ -60,6 +62,14 @@ class ShortReplies:
         """ "ok", "nice", "top", "thx": a nod, not a goodbye."""
         words = self.short(text)
         return bool(words) and all(word in self._acknowledgements for word in words or ())
+
+    def is_appreciation(self, text: str) -> bool:
+        """ "echt?? wat lief", "wow, how sweet!": a warm reaction to the answer, even with a question mark; it asks
+        nothing new, so the answer it reacts to stays the one a next question leans on."""
+        words = follow_up.words(text)
+        if not words or len(words) > SHORT_REPLY_WORDS + 1 or not set(words) & self._appreciation:
+            return False
+        return set(words) <= self._appreciation | self._exclamation | self._acknowledgements
 
     def is_correction(self, text: str) -> bool:
         """ "Nee, niet letterlijk", "no it's not like that": the alarm was a misunderstanding."""
