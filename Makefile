@@ -62,7 +62,7 @@ $(NLU_VENV)/.installed: nlu/requirements.txt
 	@set -o pipefail; $(NLU_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r nlu/requirements.txt 2>&1 | $(PIP_QUIET)
 	@touch $@
 
-train: $(NLU_VENV)/.installed $(BOT_VENV)/.installed ## Train the NLU model and the learned risk layer, only if their data changed (content hash)
+train: $(NLU_VENV)/.installed $(BOT_VENV)/.installed ## Train the NLU model, the learned risk layer and the embedding reading of the intents, only if their data changed (content hash)
 	@hash=$$(cat $(NLU_INPUTS) | sha256sum | cut -d' ' -f1); \
 	if [ -f $(MODEL) ] && [ "$$(cat models/nlu.hash 2>/dev/null)" = "$$hash" ]; then \
 		echo "NLU model is up to date ($${hash:0:12})"; \
@@ -72,6 +72,7 @@ train: $(NLU_VENV)/.installed $(BOT_VENV)/.installed ## Train the NLU model and 
 			--out models --fixed-model-name nlu --quiet && echo "$$hash" > models/nlu.hash; \
 	fi
 	@$(PY) -m safety.learned  # the learned risk layer: trained only when its examples changed (cached by hash)
+	@$(PY) -m bot.understanding.learned_topics  # the embedding reading of the intents: trained only when the NLU data changed
 
 validate: $(NLU_VENV)/.installed ## Check the NLU data and domain with `rasa data validate`
 	@set -o pipefail; $(RASA) data validate --domain domain.yml --data nlu/data --config nlu/config.yml --quiet 2>&1 \

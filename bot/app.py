@@ -19,6 +19,7 @@ from bot.storage import schema
 from bot.storage.models import Database, utcnow
 from bot.storage.replicas import Heartbeat
 from bot.storage.retention import Retention
+from bot.understanding.learned_topics import LearnedTopics
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.topics import ANSWERED_INTENTS
 from bot.understanding.understander import Understander
@@ -32,7 +33,6 @@ from handoff.outbox import Outbox, Sender
 from handoff.professionals import Professionals
 from handoff.routing import Routing, RoutingError
 from handoff.sweeper import Sweeper
-from bot.understanding.learned_topics import LearnedTopics
 from safety.learned import LearnedRisk
 from safety.risk import SafetyNet
 

@@ -37,6 +37,11 @@ LEARNED_MIN_WORDS = 4
 _LETTER_WORDS = re.compile(r"[^\W\d_]+")
 
 
+def long_enough(text: str) -> bool:
+    """Enough words for a model's reading of danger to count (`LEARNED_MIN_WORDS`)."""
+    return len(_LETTER_WORDS.findall(text)) >= LEARNED_MIN_WORDS
+
+
 class RiskLevel(enum.IntEnum):
     """Ordered so that ``max`` picks the most serious level."""
 
@@ -205,10 +210,12 @@ class Scope:
     """The scope applies only when the one at risk is one of these (worry: "other"); empty means anyone."""
     unless_self_word: bool = False
     """The scope does not apply when the writer speaks of themself in the clause ("waarom doe ik ...")."""
-    silences_models: Literal["seen", "used"] = "seen"
+    silences_models: Literal["seen", "used", "sentence"] = "seen"
     """When a cue of this scope keeps a model (the learned layer, the NLU model) from raising the alarm alone:
-    seen anywhere in the message ("lol", "zit vast voor"), or only when it actually dropped a phrase here (a
-    "niet" three words before a match), so that "neemt niet op" elsewhere in a long message silences nothing."""
+    seen anywhere in the message ("lol"), or only when it actually dropped a phrase here (a "niet" three words
+    before a match), so that "neemt niet op" elsewhere in a long message silences nothing; `sentence`: when it
+    dropped a phrase or the message is that one sentence ("he got 6 years for stabbing someone" is about the
+    offence; in "since my son was sentenced I'm alone. I've been thinking of ending my life" it is not)."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +243,7 @@ class _Hit:
 
 _SUBJECTS: tuple[Subject, ...] = ("self", "child", "other")
 _CLAUSE_BREAK = re.compile(r"[.,;:!?\n()]+")
+_SENTENCE_BREAK = re.compile(r"[.;!?\n]+")
 
 
 class SafetyNet:
@@ -350,10 +358,16 @@ class SafetyNet:
         milliseconds), enough to know whether the full alarm goes off, which the learned layer alone never raises."""
         message, idiom = self._read(text)
         hits = self._hits(message)
+        one_sentence = len([part for part in _SENTENCE_BREAK.split(text) if part.strip()]) <= 1
         cues = tuple(
             scope.name
             for scope in self._scopes
-            if message.cue_spans.get(scope.name) and (scope.silences_models == "seen" or scope.name in message.used)
+            if message.cue_spans.get(scope.name)
+            and (
+                scope.silences_models == "seen"
+                or scope.name in message.used
+                or (scope.silences_models == "sentence" and one_sentence)
+            )
         )
         assessment = _summarise(hits, idiom, cues)
         if self.learned is None or not text.strip():
@@ -488,7 +502,7 @@ class SafetyNet:
             return result
         if assessment.level is RiskLevel.ACUTE or assessment.cues or assessment.idiom:
             return result  # already ambiguous, or a scope explains the words: the model must not overrule it
-        if verdict.level is RiskLevel.ACUTE and len(_LETTER_WORDS.findall(text)) >= LEARNED_MIN_WORDS:
+        if verdict.level is RiskLevel.ACUTE and long_enough(text):
             sure = verdict.acute_score >= self.learned.alarm_above
             return replace(
                 result, level=RiskLevel.ACUTE, categories=(verdict.category,), ambiguous=not sure, learned_only=True
@@ -504,8 +518,8 @@ def _parse_scope(name: str, spec: Mapping[str, Any], parse_all: Any) -> Scope:
     silences = str(spec.get("silences_models", "seen"))
     if where not in ("before", "clause", "message") or effect not in ("drop", "ambiguous", "concern"):
         raise ValueError(f"scope {name!r}: where must be before|clause|message, effect drop|ambiguous|concern")
-    if silences not in ("seen", "used"):
-        raise ValueError(f"scope {name!r}: silences_models must be seen|used")
+    if silences not in ("seen", "used", "sentence"):
+        raise ValueError(f"scope {name!r}: silences_models must be seen|used|sentence")
     return Scope(
         name=name,
         where=where,  # type: ignore[arg-type]
@@ -517,7 +531,7 @@ def _parse_scope(name: str, spec: Mapping[str, Any], parse_all: Any) -> Scope:
         categories=frozenset(str(c) for c in spec.get("categories") or ()),
         subjects=frozenset(str(c) for c in spec.get("subjects") or ()),
         unless_self_word=bool(spec.get("unless_self_word", False)),
-        silences_models="used" if silences == "used" else "seen",
+        silences_models=silences,  # type: ignore[arg-type]
     )
 
 

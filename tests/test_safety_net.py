@@ -157,7 +157,17 @@ def test_a_negation_elsewhere_does_not_hide_a_wish_to_die(safety_net: SafetyNet)
 
 def test_talking_about_an_offence_is_not_violence_at_home(safety_net: SafetyNet) -> None:
     assessment = safety_net.assess("hij zit vast omdat hij iemand heeft bedreigd met een mes")
-    assert not assessment.alarm and "offence" in assessment.cues
+    assert not assessment.alarm
+    explained = safety_net.assess("hij zit vast voor doodslag")
+    assert explained.level is RiskLevel.NONE and "offence" in explained.cues
+
+
+def test_the_sentence_named_in_one_clause_does_not_silence_the_models_for_another(safety_net: SafetyNet) -> None:
+    """Carers name the sentence in nearly every message: only where it explains a match does it keep the models
+    (the learned layer, the NLU model) from raising the alarm."""
+    text = "since my son was sentenced I look after the boys alone. I'm so tired of everything"
+    assert "offence" not in safety_net.assess(text).cues
+    assert "offence" in safety_net.assess("he got 6 years for stabbing someone").cues
 
 
 @pytest.mark.parametrize("text", ["ik wil dood lol", "ik wil dood 😂", "i want to die haha"])

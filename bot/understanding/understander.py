@@ -18,9 +18,10 @@ from bot.understanding.topics import (
     SUGGESTIBLE,
     topic_of,
 )
-from safety.risk import Assessment, RiskLevel, SafetyNet, Subject
+from safety.risk import Assessment, RiskLevel, SafetyNet, Subject, long_enough
 
 logger = logging.getLogger(__name__)
+Ranking = tuple[tuple[str, float], ...]
 
 # The model sees at most this much of a message; the safety net always reads all of it.
 NLU_MAX_CHARS = 1000
@@ -31,9 +32,8 @@ LEARNED_OVERRULED_AT = 0.85
 # question about help after the lines ("wat gebeurt er als ik Veilig Thuis bel?") leans to crisis in the topic model
 # but not in the learned layer, which was trained on what danger itself sounds like.
 LEARNED_VETO_BELOW = 0.2
-# The mean probability of crisis over the readings of one message from which the lines are shown quietly with a
-# check question (`_readings_agree`): "more likely than not". On the two blind sets (610 messages) it caught 8 more
-# acute messages and raised no harmless one with the NLU service up.
+# The mean probability of crisis over the readings of one message from which the lines are shown quietly with the
+# check question (`_readings_agree`): "more likely than not".
 READINGS_AGREE_AT = 0.5
 
 
@@ -119,7 +119,7 @@ class Understander:
             # The embedding reading, on the worker thread: the vector is the one the learned risk layer just made.
             learned = await asyncio.get_running_loop().run_in_executor(self._worker, self._topics.ranking, text)
         if parse is None:
-            assessment = _readings_agree(assessment, learned)
+            assessment = _readings_agree(text, assessment, learned)
             return Understanding(
                 topic="unknown",
                 intent=None,
@@ -132,9 +132,8 @@ class Understander:
                 subject=assessment.subject,
             )
         if learned:
-            assessment = _readings_agree(assessment, learned, parse.ranking)
-            parse = replace(parse, ranking=blend(parse.ranking, learned))
-        return self._combine(parse, assessment, detected)
+            assessment = _readings_agree(text, assessment, learned, parse.ranking)
+        return self._combine(parse, assessment, detected, blend(parse.ranking, learned) if learned else None)
 
     def _model_may_raise(self, assessment: Assessment) -> bool:
         """Not on an idiom, a scope that explains the words (past, joke, worry, offence, ...), or when the learned
@@ -144,7 +143,13 @@ class Understander:
         learned_doubts = assessment.learned_score is not None and assessment.learned_score < LEARNED_VETO_BELOW
         return not learned_doubts
 
-    def _combine(self, parse: Parse, assessment: Assessment, detected: str | None) -> Understanding:
+    def _combine(
+        self, parse: Parse, assessment: Assessment, detected: str | None, blended: Ranking | None = None
+    ) -> Understanding:
+        """`blended`: the Rasa model's ranking averaged with the embedding reading; it decides the topic, the worry
+        and the suggestions. The Rasa ranking alone goes on in `ranking`, which the conversation reads short
+        follow-ups against (its shares and thresholds were set on that model's scores)."""
+        reading = blended or parse.ranking
         risk, categories = assessment.level, assessment.categories
         ambiguous, subject = assessment.ambiguous, assessment.subject
         model_raised = False
@@ -155,12 +160,12 @@ class Understander:
             ambiguous, subject, model_raised = False, "self", True
         elif model_crisis and risk is RiskLevel.ACUTE and ambiguous and self._model_may_raise(assessment):
             ambiguous = False  # a weak rule hit that the model confirms
-        if assessment.learned_only and not model_crisis and _best_by_topic(parse.ranking)[1] >= LEARNED_OVERRULED_AT:
+        if assessment.learned_only and not model_crisis and _best_by_topic(reading)[1] >= LEARNED_OVERRULED_AT:
             # Only the learned layer saw danger, and the model is sure the message is about something else
             # ("mijn zoon zit vast en de kinderen wonen bij mij"): the two readings of the same text disagree, and
             # with no phrase behind the alarm the topic model's reading wins. Without the NLU service it stands.
             risk, categories, ambiguous = RiskLevel.NONE, (), False
-        worry = _concern_intent(parse, self.threshold)
+        worry = _concern_intent(parse, reading, self.threshold)
         if risk < RiskLevel.CONCERN and worry is not None:
             risk, categories = RiskLevel.CONCERN, (CONCERN_INTENTS[worry],)
 
@@ -169,9 +174,9 @@ class Understander:
                 intent, confidence = CATEGORY_CRISIS_INTENT[categories[0]], 1.0
         else:
             # Without a confirmed crisis, the model's best non-crisis reading counts (it may have leaned to crisis).
-            intent, confidence = _best_by_topic(parse.ranking)
+            intent, confidence = _best_by_topic(reading)
         topics: list[str] = []
-        for name, _ in parse.ranking:
+        for name, _ in reading:
             topic = topic_of(name)
             if topic in SUGGESTIBLE and topic not in topics:
                 topics.append(topic)
@@ -219,27 +224,40 @@ def _crisis_share(ranking: Sequence[tuple[str, float]]) -> tuple[float, str]:
 
 
 def _readings_agree(
-    assessment: Assessment, learned: Sequence[tuple[str, float]], rasa: Sequence[tuple[str, float]] = ()
+    text: str,
+    assessment: Assessment,
+    learned: Sequence[tuple[str, float]],
+    rasa: Sequence[tuple[str, float]] = (),
 ) -> Assessment:
-    """Each model alone is kept on a short leash (the learned risk layer raises only from 0.90, the topic model only
-    when sure and unchallenged), so a message that all of them find likelier crisis than not slipped through: "ik
-    trek het nie meer, wil der gwn nie meer zijn" scores 0.40, 0.56 and 0.90. When the readings that ran (the
-    learned risk layer, the embedding topic reading, the Rasa model) give crisis a probability of at least one half
-    on average, the lines are shown quietly with the check question, whose answer decides. Never where the rules
-    saw a scope that explains the words (past, joke, worry, offence, ...) or an idiom."""
-    if assessment.level is RiskLevel.ACUTE or assessment.cues or assessment.idiom or assessment.learned_score is None:
+    """Each model alone is kept on a short leash (the learned risk layer raises only from 0.90, the Rasa model only
+    when sure and unchallenged), so a message that the models together find likelier crisis than not slipped
+    through ("whats the point of any of it. i keep thinking about just driving into a tree"). With the embedding
+    topic reading at hand, the readings decide together: the learned risk layer, the embedding topic reading and
+    the Rasa model (when it answered). When the two embedding readings, or all three, give crisis at least one half
+    on average, the lines are shown quietly with the check question, whose answer decides; otherwise an alarm only
+    the learned risk layer raised is dropped. Never on a very short message, or where the rules saw a scope that
+    explains the words (past, joke, worry, offence, ...) or an idiom."""
+    score = assessment.learned_score
+    if not learned or score is None:
         return assessment
-    readings = [assessment.learned_score, *(_crisis_share(ranking)[0] for ranking in (learned, rasa) if ranking)]
-    if len(readings) < 2 or sum(readings) / len(readings) < READINGS_AGREE_AT:
+    if assessment.learned_only:
+        assessment = replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False, learned_only=False)
+    if assessment.level is RiskLevel.ACUTE or assessment.cues or assessment.idiom or not long_enough(text):
+        return assessment
+    embedded = [score, _crisis_share(learned)[0]]
+    every = [*embedded, _crisis_share(rasa)[0]] if rasa else embedded
+    # The embedding readings generalise past wording the Rasa model never saw, so its low score on a new phrasing
+    # is no evidence against them: either mean may decide.
+    if max(sum(embedded) / len(embedded), sum(every) / len(every)) < READINGS_AGREE_AT:
         return assessment
     category = _crisis_share(blend(rasa, learned) if rasa else learned)[1]
     return replace(assessment, level=RiskLevel.ACUTE, categories=(category,), ambiguous=True, learned_only=True)
 
 
-def _concern_intent(parse: Parse, threshold: float) -> str | None:
+def _concern_intent(parse: Parse, reading: Ranking, threshold: float) -> str | None:
     """An intent that is a worry in itself (not coping, a young carer, bullying), when the model's own reading or
     the blended one is sure of it."""
-    blended = next(((name, score) for name, score in parse.ranking if name not in CRISIS_INTENT_CATEGORY), None)
+    blended = next(((name, score) for name, score in reading if name not in CRISIS_INTENT_CATEGORY), None)
     for name, score in ((parse.intent, parse.confidence), blended or ("", 0.0)):
         if name in CONCERN_INTENTS and score >= threshold:
             return name

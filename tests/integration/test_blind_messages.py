@@ -21,7 +21,11 @@ from tests.conftest import load_cases
 
 pytestmark = pytest.mark.integration
 
-CASES = load_cases("tests/data/blind_messages.yml")
+SETS = {
+    "tests/data/blind_messages.yml": load_cases("tests/data/blind_messages.yml"),
+    # Written later by another helper, also blind; not looked at while the understanding was built on the first set.
+    "tests/data/blind_messages_3.yml": load_cases("tests/data/blind_messages_3.yml"),
+}
 
 
 @dataclass
@@ -49,12 +53,12 @@ class Figures:
         )
 
 
-async def measure(understander: Understander, with_topics: bool) -> Figures:
+async def measure(understander: Understander, cases: list[dict[str, str]], with_topics: bool) -> Figures:
     counts: Counter[str] = Counter()
     topic_right: Counter[str] = Counter()
     topic_total: Counter[str] = Counter()
     misses: list[str] = []
-    for case in CASES:
+    for case in cases:
         result: Understanding = await understander.understand(case["text"])
         acute = result.risk is RiskLevel.ACUTE
         alarm = acute and not result.ambiguous
@@ -103,26 +107,29 @@ async def nlu(rasa_url: str) -> AsyncIterator[NluClient]:
     await client.aclose()
 
 
+@pytest.mark.parametrize("path", list(SETS))
 async def test_the_blind_single_messages(
-    nlu: NluClient, learned: LearnedRisk, capsys: pytest.CaptureFixture[str]
+    path: str, nlu: NluClient, learned: LearnedRisk, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    cases = SETS[path]
     net = SafetyNet.from_yaml(learned=learned)
     topics = LearnedTopics.load(learned.encoder)
-    full = await measure(Understander(net, nlu, 0.45, 0.5, topics), with_topics=True)
-    down = await measure(Understander(net, None, 0.45, 0.5, topics), with_topics=False)
-    rules = await measure(Understander(SafetyNet.from_yaml(), None, 0.45, 0.5), with_topics=False)
+    full = await measure(Understander(net, nlu, 0.45, 0.5, topics), cases, with_topics=True)
+    down = await measure(Understander(net, None, 0.45, 0.5, topics), cases, with_topics=False)
+    rules = await measure(Understander(SafetyNet.from_yaml(), None, 0.45, 0.5), cases, with_topics=False)
     with capsys.disabled():
-        print(f"\nBlind single messages ({len(CASES)}, tests/data/blind_messages.yml):")
+        print(f"\nBlind single messages ({len(cases)}, {path}):")
         print(full.line("all (rules+learned+NLU)"))
         print(down.line("NLU down (rules+learned)"))
         print(rules.line("NLU down, rules alone"))
         for miss in full.misses:
             print(f"  {miss}")
-    assert full.acute_caught >= BARS["acute_caught"]
-    assert down.acute_caught >= BARS["acute_caught_nlu_down"]
-    assert full.false_alarms <= BARS["false_alarms"]
-    assert full.concern >= BARS["concern"]
-    assert min(full.topic.values()) >= BARS["topic"]
+    bars = BARS[path]
+    assert full.acute_caught >= bars["acute_caught"]
+    assert down.acute_caught >= bars["acute_caught_nlu_down"]
+    assert full.false_alarms <= bars["false_alarms"]
+    assert full.concern >= bars["concern"]
+    assert min(full.topic.values()) >= bars["topic"]
 
 
 # What the bot held when these were last measured (the targets on the independent sets are higher: acute 1.00 with
@@ -134,4 +141,21 @@ async def test_the_blind_single_messages(
 # And after the second round (repeats, holding on, threats through others; real users' typing in the training data):
 # acute caught 0.95 (0.89 with the NLU down, 0.61 for the rules alone), false alarms 1.1 % (+2.9 % quiet), concern
 # 0.74, topic en 0.82 / nl 0.90, figurative English 0 %. The bars leave room for a retrained model's variance.
-BARS = {"acute_caught": 0.90, "acute_caught_nlu_down": 0.85, "false_alarms": 0.03, "concern": 0.68, "topic": 0.72}
+# Third round (the embedding reading of the intents blended with the Rasa model; the readings' agreement; more
+# training lines in real users' words): see the README's figures.
+BARS = {
+    "tests/data/blind_messages.yml": {
+        "acute_caught": 0.90,
+        "acute_caught_nlu_down": 0.85,
+        "false_alarms": 0.03,
+        "concern": 0.72,
+        "topic": 0.78,
+    },
+    "tests/data/blind_messages_3.yml": {
+        "acute_caught": 0.78,
+        "acute_caught_nlu_down": 0.75,
+        "false_alarms": 0.03,
+        "concern": 0.68,
+        "topic": 0.84,
+    },
+}

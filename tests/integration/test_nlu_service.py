@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ROOT
-from bot.understanding.nlu_client import NluClient
 from bot.understanding.learned_topics import LearnedTopics
+from bot.understanding.nlu_client import NluClient
 from bot.understanding.understander import Understander
 from safety.learned import Encoder
 from safety.risk import RiskLevel, SafetyNet

