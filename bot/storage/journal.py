@@ -12,7 +12,7 @@ Each function is one short unit of work of its own; none of them is ever called 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -89,23 +89,16 @@ async def finish(database: Database, update_ids: Collection[int], now: datetime)
 
 async def renew(database: Database, update_ids: Collection[int], owner: str, now: datetime, lease: timedelta) -> int:
     """Extend the lease of the updates `owner` still works on; returns how many it still holds."""
-    if not update_ids:
-        return 0
-    statement = (
-        update(InboundUpdate)
-        .where(
-            InboundUpdate.update_id.in_(list(update_ids)),
-            InboundUpdate.owner == owner,
-            InboundUpdate.status == PENDING,
-        )
-        .values(lease_until=now + lease)
-    )
-    async with database.sessions.begin() as session:
-        return await _count(session, statement)
+    return await _set_held(database, update_ids, owner, {"lease_until": now + lease})
 
 
 async def release(database: Database, update_ids: Collection[int], owner: str, now: datetime) -> int:
     """Give back updates `owner` will not finish (it is stopping), so another replica takes them over at once."""
+    return await _set_held(database, update_ids, owner, {"owner": None, "lease_until": now - timedelta(seconds=1)})
+
+
+async def _set_held(database: Database, update_ids: Collection[int], owner: str, values: Mapping[str, Any]) -> int:
+    """Change those of `update_ids` that `owner` still holds (pending, not taken over); returns how many."""
     if not update_ids:
         return 0
     statement = (
@@ -115,7 +108,7 @@ async def release(database: Database, update_ids: Collection[int], owner: str, n
             InboundUpdate.owner == owner,
             InboundUpdate.status == PENDING,
         )
-        .values(owner=None, lease_until=now - timedelta(seconds=1))
+        .values(dict(values))
     )
     async with database.sessions.begin() as session:
         return await _count(session, statement)
