@@ -36,6 +36,7 @@ from handoff.desk import OfflineDesk
 from handoff.hours import OfficeHours
 from handoff.messenger import Messenger
 from safety.risk import SafetyNet
+from standin.bot_api import StandIn
 
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL_PG", "").strip()
@@ -190,3 +191,12 @@ def rasa_url() -> str:
 def make_desk(database: Database, content: Content, messenger: Messenger, secret: bytes = b"test-secret") -> Handoff:
     """A live desk as the Telegram channel builds it, around a messenger the test records or fakes."""
     return live_handoff(database, messenger, content, secret, OfficeHours.parse("always"), timedelta(minutes=5))
+
+
+@pytest.fixture
+def stand_in() -> Iterator[StandIn]:
+    """The Bot API stand-in (standin/bot_api.py), listening on a free loopback port for one test."""
+    server = StandIn()
+    server.start()
+    yield server
+    server.stop()

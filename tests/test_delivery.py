@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Update
@@ -35,14 +35,6 @@ class Journal:
         self.writes.append(sent)
         self.sent = max(self.sent, sent)
         self.replied = self.replied or replied
-
-
-@pytest.fixture
-def stand_in() -> Iterator[StandIn]:
-    server = StandIn()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,14 +14,6 @@ from bot.channels.telegram.context import send_replies
 from bot.channels.telegram.rate_limit import URGENT, PriorityBucket, PriorityRateLimiter
 from bot.replies import Reply
 from standin.bot_api import USER, StandIn, text_update
-
-
-@pytest.fixture
-def stand_in() -> Iterator[StandIn]:
-    server = StandIn()
-    server.start()
-    yield server
-    server.stop()
 
 
 class RecordingLimiter(PriorityRateLimiter):

@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import pytest
 
 from standin.bot_api import SECRET_HEADER, StandIn, text_update
 
@@ -64,14 +62,6 @@ class Receiver:
                     return list(self.received)
             time.sleep(0.01)
         raise AssertionError(f"{len(self.received)} updates arrived, expected {count}")
-
-
-@pytest.fixture
-def stand_in() -> Iterator[StandIn]:
-    server = StandIn()
-    server.start()
-    yield server
-    server.stop()
 
 
 def call(stand_in: StandIn, method: str, **params: Any) -> dict[str, Any]:

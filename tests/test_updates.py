@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
@@ -75,14 +73,6 @@ class Bot:
         raw = {**text_update(text, user(number)), "update_id": next(UPDATE_IDS)}
         update = Update.de_json(raw, self.application.bot)
         await self.application.update_queue.put(update)
-
-
-@pytest.fixture
-def stand_in() -> Iterator[StandIn]:
-    server = StandIn()
-    server.start()
-    yield server
-    server.stop()
 
 
 async def running_bot(stand_in: StandIn, processor: PerChatProcessor) -> Bot:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -36,14 +36,6 @@ async def webhook_bot(tmp_path: Path, stand_in: StandIn, rasa_url: str) -> Webho
     bot = WebhookBot(settings)
     await bot.start()
     return bot
-
-
-@pytest.fixture
-def stand_in() -> Iterator[StandIn]:
-    server = StandIn()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ the Bot API stand-in, the real NLU service, one database shared by the replicas 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,14 +28,6 @@ pytestmark = pytest.mark.integration
 SECRET = "het-echte-geheim_42"
 PSEUDONYM_SECRET = "replicas-share-this"
 DANGER = "ik wil niet meer leven"
-
-
-@pytest.fixture
-def stand_in() -> Iterator[StandIn]:
-    server = StandIn()
-    server.start()
-    yield server
-    server.stop()
 
 
 class Replicas:
