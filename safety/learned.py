@@ -62,18 +62,34 @@ class LearnedVerdict:
     concern_score: float
 
 
-def _nlu_examples(data_dir: Path) -> list[Example]:
-    labelled: list[Example] = []
-    ordinary: list[Example] = []
+@dataclass(frozen=True)
+class IntentLine:
+    """One training line of the NLU data with its intent."""
+
+    intent: str
+    text: str
+
+
+def nlu_lines(data_dir: Path = NLU_DATA) -> list[IntentLine]:
+    """Every example line of the Rasa NLU data, in file order (read by this layer and by the topic reading)."""
+    lines: list[IntentLine] = []
     for path in sorted(data_dir.glob("*/*.yml")):
         with path.open(encoding="utf-8") as handle:
             blocks = (yaml.safe_load(handle) or {}).get("nlu") or []
         for block in blocks:
-            intent = str(block.get("intent", ""))
-            lines = [line[2:].strip() for line in str(block.get("examples", "")).splitlines() if line.startswith("- ")]
-            level, category = INTENT_LABELS.get(intent, (RiskLevel.NONE, ""))
-            target = ordinary if level is RiskLevel.NONE else labelled
-            target.extend(Example(line, level, category) for line in lines if line)
+            intent = str(block.get("intent") or "")
+            examples = str(block.get("examples", "")).splitlines()
+            texts = (line[2:].strip() for line in examples if line.startswith("- ") and intent)
+            lines.extend(IntentLine(intent, text) for text in texts if text)
+    return lines
+
+
+def _nlu_examples(data_dir: Path) -> list[Example]:
+    labelled: list[Example] = []
+    ordinary: list[Example] = []
+    for line in nlu_lines(data_dir):
+        level, category = INTENT_LABELS.get(line.intent, (RiskLevel.NONE, ""))
+        (ordinary if level is RiskLevel.NONE else labelled).append(Example(line.text, level, category))
     step = max(1, len(ordinary) // NONE_SAMPLE)
     return labelled + ordinary[::step]
 

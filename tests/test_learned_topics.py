@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.understanding.learned_topics import LearnedTopics, blend, cache_key, nlu_lines
+from bot.understanding.learned_topics import LearnedTopics, blend, cache_key
 from bot.understanding.topics import topic_of
 from bot.understanding.understander import _readings_agree
-from safety.learned import Encoder
+from safety.learned import Encoder, nlu_lines
 from safety.risk import Assessment, RiskLevel
 
 

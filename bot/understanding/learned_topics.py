@@ -20,38 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from safety.learned import CACHE_DIR, ENCODER, NLU_DATA, Encoder, Matrix
+from safety.learned import CACHE_DIR, ENCODER, NLU_DATA, Encoder, IntentLine, Matrix, nlu_lines
 
 FORMAT = 1
 RASA_SHARE = 0.5
 """The Rasa model's weight in the blend; the embedding reading gets the rest."""
 
 
-@dataclass(frozen=True)
-class Line:
-    intent: str
-    text: str
-
-
-def nlu_lines(data_dir: Path = NLU_DATA) -> list[Line]:
-    lines: list[Line] = []
-    for path in sorted(data_dir.glob("*/*.yml")):
-        with path.open(encoding="utf-8") as handle:
-            blocks = (yaml.safe_load(handle) or {}).get("nlu") or []
-        for block in blocks:
-            intent = str(block.get("intent") or "")
-            if not intent:
-                continue
-            examples = [
-                line[2:].strip() for line in str(block.get("examples", "")).splitlines() if line.startswith("- ")
-            ]
-            lines.extend(Line(intent, example) for example in examples if example)
-    return lines
-
-
-def cache_key(lines: Sequence[Line]) -> str:
+def cache_key(lines: Sequence[IntentLine]) -> str:
     payload = json.dumps([ENCODER, FORMAT, [(line.intent, line.text) for line in lines]], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
