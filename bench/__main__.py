@@ -27,10 +27,12 @@ from bot.conversation.pipeline import Pipeline
 from bot.replies import Sender
 from bot.storage.models import Database
 from bot.storage.schema import migrate
+from bot.understanding.learned_topics import LearnedTopics
 from bot.understanding.nlu_client import NluClient
 from bot.understanding.topics import ANSWERED_INTENTS
 from bot.understanding.understander import Understander
 from handoff.desk import OfflineDesk
+from safety.learned import LearnedRisk
 from safety.risk import SafetyNet
 
 MESSAGES = 500
@@ -76,7 +78,10 @@ async def pipeline_latency(messages: list[str], nlu: NluClient) -> list[float]:
     with tempfile.TemporaryDirectory() as folder:
         database = Database(f"sqlite+aiosqlite:///{folder}/bench.sqlite3")
         await migrate(database)
-        understander = Understander(SafetyNet.from_yaml(), nlu, 0.45, 0.5)
+        # As the bot builds it: the rules with the learned risk layer, and the embedding topic reading.
+        learned = LearnedRisk.load()
+        net = SafetyNet.from_yaml(learned=learned)
+        understander = Understander(net, nlu, 0.45, 0.5, LearnedTopics.load(learned.encoder))
         # Ten users sending back to back would be braked as a flood; the figure is for answered messages.
         unbraked = FloodGuard(10**9, 1.0)
         pipeline = Pipeline(
