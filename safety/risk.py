@@ -78,6 +78,9 @@ class Assessment:
     """The learned layer's probability of acute risk, when it ran."""
     learned_only: bool = False
     """Acute because the learned layer said so, with no phrase behind it (the NLU model may overrule it)."""
+    one_word: bool = False
+    """Acute only on single alarming words ("zelfbeschadiging", "suicidal"), no phrase around them: how a
+    professional or a school essay names the subject, too. The models' readings of the message may decide."""
 
     @property
     def alarm(self) -> bool:
@@ -85,14 +88,22 @@ class Assessment:
         return self.level is RiskLevel.ACUTE and not self.ambiguous
 
 
+ALTERNATIVE = "|"
+
+
 @dataclass(frozen=True)
 class _Word:
-    text: str
-    prefix: bool
+    """One place in a phrase: a word, or (written ``arm*|pols|wrist*``) any of several, each whole or a prefix."""
+
+    options: tuple[tuple[str, bool], ...]
+    """(text, prefix) for each word that may stand here."""
     gap_before: bool
 
     def matches(self, token: str) -> bool:
-        return token.startswith(self.text) if self.prefix else token == self.text
+        return any(token.startswith(text) if prefix else token == text for text, prefix in self.options)
+
+    def may_occur(self, present: frozenset[str]) -> bool:
+        return any(prefix or text in present for text, prefix in self.options)
 
 
 @dataclass(frozen=True)
@@ -116,11 +127,15 @@ class Phrase:
             if part == GAP:
                 gap = True
                 continue
+            if ALTERNATIVE in part:
+                words.append(_Word(_alternatives(part, source, normaliser), gap))
+                gap = False
+                continue
             prefix = part.endswith("*")
             tokens = normaliser.tokens(part.rstrip("*"))
             for index, token in enumerate(tokens):
                 is_last = index == len(tokens) - 1
-                words.append(_Word(token, prefix and is_last, gap and index == 0))
+                words.append(_Word(((token, prefix and is_last),), gap and index == 0))
             gap = False
         if not words or words[0].gap_before or gap:
             raise ValueError(f"risk phrase {source!r}: needs words, and '...' only between two words")
@@ -128,7 +143,7 @@ class Phrase:
 
     def may_match(self, present: frozenset[str]) -> bool:
         """A cheap test before the real one: a phrase can only match where all its whole words occur."""
-        return all(word.prefix or word.text in present for word in self.words)
+        return all(word.may_occur(present) for word in self.words)
 
     def spans(
         self,
@@ -150,8 +165,8 @@ class Phrase:
         first = self.words[0]
         if positions is None:
             return (start for start, token in enumerate(tokens) if first.matches(token))
-        if not first.prefix:
-            return positions.get(first.text, ())
+        if len(first.options) == 1 and not first.options[0][1]:
+            return positions.get(first.options[0][0], ())
         return sorted(at for token, places in positions.items() if first.matches(token) for at in places)
 
     def _match_from(
@@ -172,6 +187,17 @@ class Phrase:
             if tokens[at] == _BLANK or tokens[at] in gap_stops:
                 return None
         return None
+
+
+def _alternatives(part: str, source: str, normaliser: Normaliser) -> tuple[tuple[str, bool], ...]:
+    """``arm*|pols|wrist*``: each alternative one word (after the chat spellings), a trailing ``*`` a prefix."""
+    options: list[tuple[str, bool]] = []
+    for alternative in part.split(ALTERNATIVE):
+        tokens = normaliser.tokens(alternative.rstrip("*"))
+        if len(tokens) != 1:
+            raise ValueError(f"risk phrase {source!r}: each of {part!r} must be one word")
+        options.append((tokens[0], alternative.endswith("*")))
+    return tuple(options)
 
 
 def token_positions(tokens: Sequence[str]) -> dict[str, list[int]]:
@@ -239,6 +265,8 @@ class _Hit:
     ambiguous: bool
     weak: bool
     """A one-word phrase ("mesje", "overdose") or a "~ " phrase: the learned layer may doubt or confirm it."""
+    one_word: bool = False
+    """A one-word phrase ("suicidaliteit"): the word alone, which talk about the subject uses too."""
 
 
 _SUBJECTS: tuple[Subject, ...] = ("self", "child", "other")
@@ -487,8 +515,8 @@ class SafetyNet:
                 ambiguous = True
             elif scope.effect == "concern" and level is RiskLevel.ACUTE:
                 level, category = RiskLevel.CONCERN, WORRY_CATEGORY
-        weak = phrase.weak or len(phrase.words) == 1
-        return _Hit(category, level, subject, ambiguous and level is RiskLevel.ACUTE, weak)
+        one_word = len(phrase.words) == 1 and not phrase.weak
+        return _Hit(category, level, subject, ambiguous and level is RiskLevel.ACUTE, phrase.weak or one_word, one_word)
 
     def _with_learned(self, text: str, assessment: Assessment, hits: Sequence[_Hit]) -> Assessment:
         """Rules decide clear cases; the learned layer raises what they miss and doubts a weak, lone rule hit."""
@@ -579,4 +607,5 @@ def _summarise(hits: Sequence[_Hit], idiom: bool, cues: tuple[str, ...]) -> Asse
     ambiguous = all(hit.ambiguous for hit in top)
     order: tuple[Subject, ...] = ("self", "child", "other")
     subject = next(who for who in order if any(hit.subject == who for hit in top))
-    return Assessment(level, categories, idiom, ambiguous, subject, cues)
+    one_word = level is RiskLevel.ACUTE and all(hit.one_word for hit in top)
+    return Assessment(level, categories, idiom, ambiguous, subject, cues, one_word=one_word)

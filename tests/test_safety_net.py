@@ -87,7 +87,17 @@ def test_gap_and_end_anchor() -> None:
     assert net.assess("ik kan niet wachten").level is RiskLevel.NONE
 
 
-@pytest.mark.parametrize("bad", ["... dood", "ik wil ...", "   "])
+def test_alternatives_stand_for_one_word_each_in_any_inflection() -> None:
+    net = SafetyNet.from_mapping(
+        {"gap_stops": ["niet"], "acute": {"self_harm": ["snij|kras*|gekrast|gesneden|cut ... arm|pols*|wrists"]}}
+    )
+    for text in ("heb weer gekrast in mn arm", "gesneden in mijn pols", "i cut again, my wrists", "snij in mn arm"):
+        assert net.assess(text).level is RiskLevel.ACUTE, text
+    assert net.assess("ik snij de ui met een mes").level is RiskLevel.NONE  # no part of the body
+    assert net.assess("ik kras niet in mijn arm").level is RiskLevel.NONE  # a gap never skips a negation
+
+
+@pytest.mark.parametrize("bad", ["... dood", "ik wil ...", "   ", "ik wil|"])
 def test_a_malformed_phrase_is_refused_when_loading(bad: str) -> None:
     with pytest.raises(ValueError, match="risk phrase"):
         Phrase.parse(bad, Normaliser({}))
