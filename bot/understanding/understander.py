@@ -35,6 +35,9 @@ LEARNED_VETO_BELOW = 0.2
 # The mean probability of crisis over the readings of one message from which the lines are shown quietly with the
 # check question (`_readings_agree`): "more likely than not".
 READINGS_AGREE_AT = 0.5
+# A lone alarming word that the learned layer already doubted ("zelfbeschadiging" in a professional's question) is
+# let go when no reading of the message gives crisis even this much.
+ONE_WORD_CALM_BELOW = 0.3
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,30 @@ class Understanding:
     """Who is at risk: the writer, a child (child lines + Veilig Thuis) or another adult (support, no alarm)."""
     model_raised: bool = False
     """Acute only because the topic model read a crisis; the safety net saw nothing acute in the words."""
+    readings_only: bool = False
+    """Acute (quietly) only because the models' readings agreed on crisis; no phrase of the safety net behind it."""
+
+    ordinary: tuple[str, float] = ("out_of_scope", 0.0)
+    """The likeliest intent that is not a crisis, with its confidence: what the message is about otherwise."""
+
+    def calmed(self) -> Understanding:
+        """This message read without the crisis: its ordinary topic, no risk."""
+        intent, confidence = self.ordinary
+        return replace(
+            self,
+            topic=topic_of(intent),
+            intent=intent,
+            confidence=confidence,
+            risk=RiskLevel.NONE,
+            categories=(),
+            ambiguous=False,
+            readings_only=False,
+        )
+
+    @property
+    def crisis_share(self) -> float:
+        """How much of the Rasa model's ranking goes to the crisis intents."""
+        return _crisis_share(self.ranking)[0]
 
     @property
     def sure(self) -> bool:
@@ -169,12 +196,13 @@ class Understander:
         if risk < RiskLevel.CONCERN and worry is not None:
             risk, categories = RiskLevel.CONCERN, (CONCERN_INTENTS[worry],)
 
+        ordinary = _best_by_topic(reading)
         if risk is RiskLevel.ACUTE:
             if intent not in CRISIS_INTENT_CATEGORY:
                 intent, confidence = CATEGORY_CRISIS_INTENT[categories[0]], 1.0
         else:
             # Without a confirmed crisis, the model's best non-crisis reading counts (it may have leaned to crisis).
-            intent, confidence = _best_by_topic(reading)
+            intent, confidence = ordinary
         topics: list[str] = []
         for name, _ in reading:
             topic = topic_of(name)
@@ -192,6 +220,8 @@ class Understander:
             ambiguous=ambiguous,
             subject=subject,
             model_raised=model_raised and risk is RiskLevel.ACUTE,
+            readings_only=assessment.learned_only and risk is RiskLevel.ACUTE and ambiguous,
+            ordinary=(ordinary[0], round(ordinary[1], 4)),
         )
 
 
@@ -242,10 +272,14 @@ def _readings_agree(
         return assessment
     if assessment.learned_only:
         assessment = replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False, learned_only=False)
-    if assessment.level is RiskLevel.ACUTE or assessment.cues or assessment.idiom or not long_enough(text):
-        return assessment
     embedded = [score, _crisis_share(learned)[0]]
     every = [*embedded, _crisis_share(rasa)[0]] if rasa else embedded
+    if assessment.ambiguous and assessment.one_word and max(every) < ONE_WORD_CALM_BELOW:
+        # "Welke signalen van suïcidaliteit moet ik kennen?": the word alone, already doubted, and no reading of
+        # the whole message leans to crisis: talk about the subject, no check question.
+        return replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False)
+    if assessment.level is RiskLevel.ACUTE or assessment.cues or assessment.idiom or not long_enough(text):
+        return assessment
     # The embedding readings generalise past wording the Rasa model never saw, so its low score on a new phrasing
     # is no evidence against them: either mean may decide.
     if max(sum(embedded) / len(embedded), sum(every) / len(every)) < READINGS_AGREE_AT:
