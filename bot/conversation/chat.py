@@ -33,7 +33,7 @@ _WORDS = re.compile(r"[^\W_]+")
 FOLLOW_UP_WORDS = 8
 # A message this short, inside a conversation about something else, is read as a follow-up when only the models'
 # readings (not the safety net's phrases, and the Rasa model under this crisis share) saw a crisis in it.
-FRAGMENT_WORDS = 12
+FRAGMENT_WORDS = 15
 FRAGMENT_CRISIS_SHARE = 0.5
 # A professional's whole question for local help is answered with where to refer a family (local help included).
 REFERRAL_ANSWER = "prof_refer"
@@ -186,13 +186,13 @@ class Chat:
         understanding, conversation = turn.understanding, turn.conversation
         if understanding is None or not understanding.readings_only or turn.crisis_sent:
             return False
-        if conversation.alarm or conversation.safety_check:
-            return False
         if conversation.audience == "professional":
             return True  # a pupil in danger is named in words the safety net knows ("leerling ... wil dood")
+        # Inside a conversation: after an answer, after the lines (whose footer stays under every answer while the
+        # alarm holds: "nee het bloedt niet meer" is a reply, not a new danger) or after a corrected alarm.
+        inside = conversation.last_answer is not None or conversation.alarm is not None or conversation.safety_check
         short = len(follow_up.words(turn.text)) <= FRAGMENT_WORDS
-        leaning = understanding.crisis_share >= FRAGMENT_CRISIS_SHARE
-        return conversation.last_answer is not None and short and not leaning
+        return inside and short and understanding.crisis_share < FRAGMENT_CRISIS_SHARE
 
     async def _chat(self, turn: Turn) -> list[Reply]:
         """An ordinary message: understood and answered, with the offer of a person on serious distress."""

@@ -23,6 +23,8 @@ from safety.risk import RiskLevel
 SUICIDE_FAMILY = frozenset(("suicidal", "self_harm"))
 AFTER_CRISIS = "after_crisis"
 """Stored as the last answer when the bot said who to call after the crisis lines."""
+ALARM_CORRECTED = "alarm_corrected"
+"""Stored as the last answer after "nee, niet letterlijk": no answer to lean on, but the conversation goes on."""
 AGAIN = ("crisis_again", "crisis_again_more")
 """The more direct lines said before the crisis lines when danger comes again right after them, in turn (ui.yml),
 stored as the last answer: the same block is never sent twice in a row."""
@@ -194,6 +196,7 @@ class Crisis:
         conversation = turn.conversation
         conversation.safety_check = False
         conversation.alarm = None
+        conversation.last_answer = ALARM_CORRECTED  # the conversation goes on from here: what follows is a follow-up
         turn.step = Step.CHAT
         return [Reply(self._content.ui("alarm_corrected", turn.language), self._answers.menu_buttons(conversation))]
 
