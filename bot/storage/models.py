@@ -64,9 +64,9 @@ class Conversation(Base):
     offer_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     """Why a professional was offered ("acute:suicidal", "concern:sleep", "request"), while the offer is open."""
     child_age: Mapped[int | None] = mapped_column(Integer, default=None)
+    """A child's age in years, when the user gave it (to fit explaining to that age); nothing else about the child."""
     child_ages: Mapped[str | None] = mapped_column(String(32), default=None)
     """Several children's ages when the user gave them ("4,9"), so a follow-up about "the oldest" fits."""
-    """A child's age in years, when the user gave it (to fit explaining to that age); nothing else about the child."""
     first_visit: Mapped[bool | None] = mapped_column(default=None)
     """Whether the user has yet to make a first prison visit, when they said so."""
     municipality: Mapped[str | None] = mapped_column(String(64), default=None)
