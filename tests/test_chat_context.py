@@ -14,6 +14,8 @@ from bot.conversation.pipeline import Pipeline
 from bot.replies import Reply, Sender
 from bot.storage.models import Conversation, Database
 from bot.understanding.nlu_client import NluClient
+from bot.understanding.understander import Understanding
+from safety.risk import RiskLevel
 from tests.conftest import scripted_nlu
 
 KEY = "c" * 64
@@ -288,3 +290,16 @@ async def test_a_professional_s_first_question_keeps_the_model_s_reading(
     pipeline = await as_role(make_pipeline, "professional")
     [reply] = await pipeline.text(USER, "wordt de school daar ook over ingelicht")
     assert reply.text.startswith(content.answer("stigma_school", "professional", "nl").text[:80])
+
+
+def understood(topic: str, intent: str, confidence: float, ranking: tuple[tuple[str, float], ...]) -> Understanding:
+    return Understanding(topic, intent, confidence, RiskLevel.NONE, (), None, ranking=ranking)
+
+
+def test_a_reading_is_clear_when_the_rasa_model_alone_is_sure_of_the_same_topic() -> None:
+    """The blend spread "help with the forms for the prison visit" thin; the Rasa model alone read visits clearly."""
+    forms = (("visit_rules", 0.68), ("talk_to_human", 0.21))
+    assert understood("visit", "visit_rules", 0.42, forms).clear_at(0.45)
+    assert not understood("feelings", "feelings_overwhelmed", 0.42, forms).clear_at(0.45), "another topic"
+    assert not understood("visit", "visit_rules", 0.42, (("visit_rules", 0.3), ("visit", 0.1))).clear_at(0.45)
+    assert understood("visit", "visit_rules", 0.5, ()).clear_at(0.45)

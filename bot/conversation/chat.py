@@ -185,7 +185,7 @@ class Chat:
             return [self._answers.menu(conversation, "nlu_down")]
         if understanding.intent == "change_role":
             return [self._answers.role_buttons(conversation)]
-        sure = understanding.confidence >= self._understander.threshold
+        sure = understanding.clear_at(self._understander.threshold)
         if conversation.alarm and self._asks_person_after_lines(turn, sure):
             return await self._cmd_help_person(turn)  # "kan ik met een echt iemand praten": a person, not a number
         # Right after the lines; or with only the quiet lines shown, a clear question ("moet ik 112 bellen?").

@@ -63,6 +63,15 @@ class Understanding:
     def sure(self) -> bool:
         return self.nlu_available and self.topic != "unknown"
 
+    def clear_at(self, threshold: float) -> bool:
+        """Clear enough to answer: the blended reading reaches `threshold`, or the Rasa model alone does on the same
+        topic (the embedding reading, averaged in, may spread a clear question over topics: "i need someone to help
+        me with the forms for the prison visit" is visits for one, visits and a little of all else for the other)."""
+        if self.confidence >= threshold:
+            return True
+        intent, score = _best_by_topic(self.ranking)
+        return self.sure and topic_of(intent) == self.topic and score >= threshold
+
 
 class Understander:
     def __init__(
