@@ -64,6 +64,9 @@ READINGS: dict[str, Ranking] = {
     "is there someone I could go over a case with": [("prof_case_consult", 0.9), ("talk_to_human", 0.05)],
     "een kind zag de aanhouding, hoe begin ik het gesprek": [("prof_bring_up", 0.9)],
     "wordt de school daar ook over ingelicht": [("stigma_school", 0.8), ("prof_prison_info", 0.12)],
+    # Shame named, the model leaning to how the child behaves.
+    "hij schaamt zich kapot op school": [("feelings_child_behaviour", 0.5), ("stigma_school", 0.4)],
+    "ik schaam me voor mijn boosheid": [("feelings_anger", 0.9)],
 }
 
 
@@ -290,6 +293,15 @@ async def test_a_professional_s_first_question_keeps_the_model_s_reading(
     pipeline = await as_role(make_pipeline, "professional")
     [reply] = await pipeline.text(USER, "wordt de school daar ook over ingelicht")
     assert reply.text.startswith(content.answer("stigma_school", "professional", "nl").text[:80])
+
+
+async def test_shame_named_is_about_what_others_think_when_the_model_gave_that_a_share(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [reply] = await pipeline.text(USER, "hij schaamt zich kapot op school")
+    assert reply.text.startswith(content.answer("stigma_school", "parent", "nl").text[:80])
+    [anger] = await pipeline.text(USER, "ik schaam me voor mijn boosheid")
+    assert anger.text.startswith(content.answer("feelings_anger", "parent", "nl").text[:80])
 
 
 def understood(topic: str, intent: str, confidence: float, ranking: tuple[tuple[str, float], ...]) -> Understanding:

@@ -47,6 +47,7 @@ NOT_FOR_THEM = 0.1
 # Answers a message's own words point at when the model read another topic (see `Chat._named_subject`).
 TELLING_CHILDREN = "explain_to_child"
 BIRTHDAY_PRESENT = "contact_letters"
+SHAME = "stigma"
 VEILIG_THUIS_FOR_FAMILIES = "prof_meldcode"
 # Question words that, alone ("how", "hoe dan?", "waarom"), ask for more on the answer just given.
 _BARE_QUESTION = frozenset((
@@ -100,6 +101,7 @@ class Chat:
         self._birthday_words = content.words("birthday_words")
         self._turning_words = content.words("turning_words")
         self._gift_words = content.words("gift_words")
+        self._shame_words = content.words("shame_words")
         self._veilig_thuis = tuple(content.words("veilig_thuis_phrases"))
         self._referral = ReferralGuide(content, answers, understander.threshold)
         self._steps: dict[Step, TextStep] = {
@@ -281,7 +283,8 @@ class Chat:
         should know or be told something is explaining it to them (when the model gave that a fair share); a
         birthday with a present is the Kindercadeauprogramma, under post and presents; Veilig Thuis named by a
         parent or carer who is not in danger ("school may call Veilig Thuis, what does that mean") is what Veilig
-        Thuis and the meldcode mean for a family. None: the model's reading stands."""
+        Thuis and the meldcode mean for a family; shame named ("hij schaamt zich kapot op school") is about what
+        others think, when the model gave that a fair share. None: the model's reading stands."""
         understanding, conversation = turn.understanding, turn.conversation
         assert understanding is not None
         said = follow_up.words(turn.text)
@@ -294,6 +297,14 @@ class Chat:
             ]
             if telling:
                 return telling[0]
+        if topic != topic_of(SHAME) and present & self._shame_words:
+            shame = [
+                name
+                for name, score in understanding.ranking[:3]
+                if topic_of(name) == topic_of(SHAME) and score >= SECOND_READING
+            ]
+            if shame:
+                return shame[0]
         if topic != topic_of(BIRTHDAY_PRESENT) and present & self._gift_words and self._birthday(said):
             return BIRTHDAY_PRESENT
         folded = f" {' '.join(said)} "
