@@ -64,6 +64,10 @@ READINGS: dict[str, Ranking] = {
     "is there someone I could go over a case with": [("prof_case_consult", 0.9), ("talk_to_human", 0.05)],
     "een kind zag de aanhouding, hoe begin ik het gesprek": [("prof_bring_up", 0.9)],
     "wordt de school daar ook over ingelicht": [("stigma_school", 0.8), ("prof_prison_info", 0.12)],
+    # An elliptical follow-up: the fragment alone reads as another topic, with a share for the last one.
+    "en mn telefoon?": [("contact_phone", 0.7), ("privacy", 0.12), ("visit_bring", 0.06)],
+    "en bellen?": [("contact_phone", 0.9)],
+    "en de kluisjes?": [("privacy", 0.4), ("visit_bring", 0.1)],
     # Shame named, the model leaning to how the child behaves.
     "hij schaamt zich kapot op school": [("feelings_child_behaviour", 0.5), ("stigma_school", 0.4)],
     "ik schaam me voor mijn boosheid": [("feelings_anger", 0.9)],
@@ -293,6 +297,30 @@ async def test_a_professional_s_first_question_keeps_the_model_s_reading(
     pipeline = await as_role(make_pipeline, "professional")
     [reply] = await pipeline.text(USER, "wordt de school daar ook over ingelicht")
     assert reply.text.startswith(content.answer("stigma_school", "professional", "nl").text[:80])
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [("en mn telefoon?", "visit_bring"), ("en bellen?", "contact_phone")],
+)
+async def test_an_elliptical_follow_up_naming_what_the_last_topic_speaks_of_stays_in_that_topic(
+    pipeline: Pipeline, content: Content, said: str, answer: str
+) -> None:
+    """ "en mn telefoon?" after visits: the phone in the locker; "en bellen?", which the model reads as calls only,
+    is about calls."""
+    await pipeline.text(USER, "wat zijn de regels voor bezoek")
+    [reply] = await pipeline.text(USER, said)
+    assert reply.text.startswith(content.answer(answer, "parent", "nl").text[:80])
+
+
+async def test_an_elliptical_follow_up_about_the_answer_just_given_gets_that_part_of_it(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "wat zijn de regels voor bezoek")
+    await pipeline.text(USER, "en mn telefoon?")
+    [reply] = await pipeline.text(USER, "en de kluisjes?")
+    assert reply.text.startswith(content.ui("answer_recalled", "nl").format(label=content.label("visit_bring", "nl")))
+    assert "kluisje" in reply.text
 
 
 async def test_shame_named_is_about_what_others_think_when_the_model_gave_that_a_share(

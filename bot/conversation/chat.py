@@ -44,6 +44,9 @@ SECOND_READING = 0.15
 # A professionals' reading for a parent, carer or young person gives way to another reading this strong; and in a
 # professional's case conversation, a family's reading gives way to a professionals' reading this strong.
 NOT_FOR_THEM = 0.1
+# An elliptical follow-up naming a thing the last topic's answers speak of stays in that topic when the model gave the
+# topic at least this share of its reading ("en mn telefoon?" after visits: mostly calls, a little what to bring).
+CONTEXT_SHARE = 0.05
 # Answers a message's own words point at when the model read another topic (see `Chat._named_subject`).
 TELLING_CHILDREN = "explain_to_child"
 BIRTHDAY_PRESENT = "contact_letters"
@@ -201,6 +204,10 @@ class Chat:
         if intent == "greet" and conversation.last_answer == NO_DESK and not self._handoff.live:
             return [self._handoff.reachable_now(turn)]  # "hallo?" after hearing nobody is here: still nobody
         named = self._named_subject(turn)
+        if named is None:
+            named = self._named_in_last_topic(turn)
+            if named is not None and named == conversation.last_answer:
+                return [self._answers.recall(turn, named)]  # "en de kluisjes?": the part of the answer just given
         leaning = None if named is not None else self._on_last_answer(turn, sure)
         if leaning is not None:
             return leaning
@@ -312,6 +319,36 @@ class Chat:
         if family and any(f" {phrase} " in folded for phrase in self._veilig_thuis):
             return VEILIG_THUIS_FOR_FAMILIES
         return None
+
+    def _named_in_last_topic(self, turn: Turn) -> str | None:
+        """An elliptical follow-up naming a thing the last topic's answers speak of ("en mn telefoon?" after visits,
+        "and the 8 year olds friends?" after school). The model sees the fragment alone and may read another topic
+        ("telefoon": calls); when it gave the last topic a share too, the conversation decides between its readings.
+        The answer of that topic whose label and text speak of the most of the message's words (on a tie, the
+        model's likelier one). None: not such a follow-up, no answer of the last topic names those things, or the
+        model saw nothing of the last topic in the message."""
+        conversation, understanding = turn.conversation, turn.understanding
+        assert understanding is not None
+        last = conversation.last_answer
+        if last is None or not self._content.has_answer(last) or not follow_up.elliptical(turn.text):
+            return None
+        if not self._short_follow_up(turn.text):
+            return None
+        topic = self._answers.topic(last)
+        if topic in (*follow_up.SMALL_TALK, "talk_to_human") or understanding.topic == topic:
+            return None  # nothing to lean on, or the model reads the last topic itself
+        share = sum(score for name, score in understanding.ranking if topic_of(name) == topic)
+        if share < CONTEXT_SHARE:
+            return None
+        scores = dict(understanding.ranking)
+        fits = []
+        for key in self._content.intents:
+            if self._answers.topic(key) == topic:
+                label = self._content.label(key, turn.language)  # what the answer is about, in its own words
+                answer = f"{label}\n\n{self._content.answer(key, turn.audience, turn.language).text}"
+                fits.append((follow_up.shared_words(answer, turn.text), scores.get(key, 0.0), key))
+        best = max(fits, default=None)
+        return best[2] if best is not None and best[0] > 0 else None
 
     def _children_to_know(self, said: list[str]) -> bool:
         """The children are the ones to know or be told: named before the word for knowing ("moeten de kinderen

@@ -174,6 +174,11 @@ def content_words(text: str) -> set[str]:
     return {word[:_STEM] for word in words(text) if len(word) >= 4 and word not in _COMMON}
 
 
+def shared_words(answer: str, question: str) -> int:
+    """How many of a question's content words an answer speaks of ("telefoon" in an answer about visits)."""
+    return len(content_words(question) & {word[:_STEM] for word in words(answer)})
+
+
 def fitting_parts(answer: str, question: str, most: int) -> list[str]:
     """The paragraphs of an answer that share the most words with a question about it, in the answer's order."""
     asked = content_words(question)
