@@ -68,6 +68,9 @@ READINGS: dict[str, Ranking] = {
     "en mn telefoon?": [("contact_phone", 0.7), ("privacy", 0.12), ("visit_bring", 0.06)],
     "en bellen?": [("contact_phone", 0.9)],
     "en de kluisjes?": [("privacy", 0.4), ("visit_bring", 0.1)],
+    # A goodbye the model half reads in a message that names something; and real ones.
+    "ze gaat het toch googlen": [("goodbye", 0.6), ("explain_offence", 0.2)],
+    "ok ill try that": [("thanks", 0.63), ("explain_offence", 0.1)],
     # Shame named, the model leaning to how the child behaves.
     "hij schaamt zich kapot op school": [("feelings_child_behaviour", 0.5), ("stigma_school", 0.4)],
     "ik schaam me voor mijn boosheid": [("feelings_anger", 0.9)],
@@ -321,6 +324,21 @@ async def test_an_elliptical_follow_up_about_the_answer_just_given_gets_that_par
     [reply] = await pipeline.text(USER, "en de kluisjes?")
     assert reply.text.startswith(content.ui("answer_recalled", "nl").format(label=content.label("visit_bring", "nl")))
     assert "kluisje" in reply.text
+
+
+async def test_a_goodbye_the_model_half_reads_in_a_message_that_names_something_leans_on_the_last_topic(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "hoe vertel ik het mijn dochter van 7")
+    [reply] = await pipeline.text(USER, "ze gaat het toch googlen")
+    assert reply.text.startswith(content.answer("explain_offence", "parent", "nl").text[:80])
+
+
+@pytest.mark.parametrize("said", ["doei", "ok ill try that"])
+async def test_a_goodbye_or_thanks_after_an_answer_stays_one(pipeline: Pipeline, content: Content, said: str) -> None:
+    await pipeline.text(USER, "hoe vertel ik het mijn dochter van 7")
+    replies = await pipeline.text(USER, said)
+    assert not any(content.answer("explain_offence", "parent", "nl").text[:80] in reply.text for reply in replies)
 
 
 async def test_shame_named_is_about_what_others_think_when_the_model_gave_that_a_share(

@@ -462,7 +462,8 @@ class Chat:
         if last is None or not self._short_follow_up(turn.text):
             return None
         topic = self._answers.topic(last)
-        if sure and understanding.topic not in ("out_of_scope", topic):
+        other = understanding.topic not in ("out_of_scope", topic)
+        if sure and other and not follow_up.half_small_talk(understanding, turn.text):
             return None  # clearly about something else: it stands on its own
         if follow_up.focus(conversation, turn.text) and topic == "explain_to_child":
             return "explain_to_child"

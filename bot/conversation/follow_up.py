@@ -17,6 +17,8 @@ SMALL_TALK = ("out_of_scope", "greeting", "goodbye")
 # After "which municipality?", a bare "Tilburg" may look like small talk to the model ("doei", "hoi"); it is read as
 # small talk only when the model is at least this sure.
 SMALL_TALK_SURE = 0.75
+# Greetings and goodbyes proper; thanks and a nod ("ok ill try that") close a topic whatever the model's confidence.
+SMALL_TALK_GREETINGS = frozenset(("greet", "goodbye"))
 # Words that open a follow-up leaning on the message before: "en op bezoek?", "and the oldest?", "maar hoe dan".
 CONTINUATIONS = frozenset(("en", "and", "maar", "but", "ook", "also", "dus", "so", "of", "or", "then", "dan"))
 _WORDS = re.compile(r"[^\W_]+")
@@ -105,6 +107,16 @@ def place_like(understanding: Understanding, threshold: float) -> bool:
     return understanding.topic in SMALL_TALK and understanding.confidence < SMALL_TALK_SURE
 
 
+def half_small_talk(understanding: Understanding, text: str) -> bool:
+    """A greeting or goodbye the model is not very sure of, in a message that names something ("ze gaat het toch
+    googlen" is no goodbye): such a reading says little about the message, which may lean on the one before."""
+    return (
+        understanding.intent in SMALL_TALK_GREETINGS
+        and understanding.confidence < SMALL_TALK_SURE
+        and bool(content_words(text))
+    )
+
+
 def elliptical(text: str) -> bool:
     """ "En op bezoek?", "and the oldest", "maar hoe dan": a message that leans on the one before."""
     said = words(text)
@@ -160,10 +172,11 @@ def words(text: str) -> list[str]:
 _COMMON = frozenset((
     "moet", "moeten", "mijn", "maar", "voor", "zijn", "heeft", "hebben", "wordt", "worden", "kunnen", "mogen",
     "waar", "wanneer", "welke", "welk", "waarom", "deze", "daar", "daarvoor", "daarmee", "daarvan", "over",
-    "alleen", "gewoon", "echt", "even", "eigenlijk", "iets", "niet", "nog", "ofzo", "toch", "weet", "willen",
+    "alleen", "gewoon", "echt", "even", "eigenlijk", "iets", "niet", "nog", "ofzo", "toch", "weet", "willen", "gaat",
+    "gaan", "ging",
     "what", "when", "where", "which", "with", "does", "have", "that", "this", "they", "them", "their", "there",
     "about", "would", "could", "should", "your", "from", "then", "just", "even", "also", "much", "many", "really",
-    "want", "know", "like", "will", "into", "been", "some",
+    "want", "know", "like", "will", "into", "been", "some", "going", "goes",
 ))  # fmt: skip
 # A word this long is compared by its start only: "groepjes" and "groepen", "phone" and "phones".
 _STEM = 5
