@@ -74,6 +74,13 @@ READINGS: dict[str, Ranking] = {
     # Shame named, the model leaning to how the child behaves.
     "hij schaamt zich kapot op school": [("feelings_child_behaviour", 0.5), ("stigma_school", 0.4)],
     "ik schaam me voor mijn boosheid": [("feelings_anger", 0.9)],
+    # Unsure between two topics; the message names what one of them is about, or only who it is about.
+    "schiet mij maar lek, ik snap niks van die bezoekregels": [
+        ("feelings", 0.32),
+        ("visit", 0.2),
+        ("visit_rules", 0.1),
+    ],
+    "mijn kind snapt er niks van": [("feelings", 0.3), ("explain_to_child", 0.2)],
 }
 
 
@@ -348,6 +355,15 @@ async def test_shame_named_is_about_what_others_think_when_the_model_gave_that_a
     assert reply.text.startswith(content.answer("stigma_school", "parent", "nl").text[:80])
     [anger] = await pipeline.text(USER, "ik schaam me voor mijn boosheid")
     assert anger.text.startswith(content.answer("feelings_anger", "parent", "nl").text[:80])
+
+
+async def test_unsure_between_topics_a_message_naming_what_one_is_about_gets_that_topic(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [reply] = await pipeline.text(USER, "schiet mij maar lek, ik snap niks van die bezoekregels")
+    assert content.ui("ask_first_visit", "nl", "parent") in reply.text, "visits, which first asks about a first visit"
+    [unsure] = await pipeline.text(USER, "mijn kind snapt er niks van")
+    assert unsure.text == content.ui("low_confidence", "nl"), "the children's words name no topic"
 
 
 def understood(topic: str, intent: str, confidence: float, ranking: tuple[tuple[str, float], ...]) -> Understanding:

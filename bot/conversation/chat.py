@@ -216,7 +216,10 @@ class Chat:
             intent = in_context
         else:
             intent, sure = self._for_audience(turn, intent, sure)
-            if not sure:
+            named_alternative = None if sure else self._named_alternative(turn)
+            if named_alternative is not None:
+                intent = named_alternative
+            elif not sure:
                 await self._recorder.unsure(turn.session, conversation.audience, turn.language)
                 return [self._answers.unsure(conversation, understanding.alternatives)]
         if intent == REFERRAL_INTENT:
@@ -349,6 +352,32 @@ class Chat:
                 fits.append((follow_up.shared_words(answer, turn.text), scores.get(key, 0.0), key))
         best = max(fits, default=None)
         return best[2] if best is not None and best[0] > 0 else None
+
+    def _named_alternative(self, turn: Turn) -> str | None:
+        """Unsure between its likeliest topics, the model may still have read a message that names what exactly one
+        of them is about ("schiet mij maar lek, ik snap niks van die bezoekregels": feelings or visits, and
+        "Op bezoek" is an answer's label): that topic's answer whose label names the most of the message's words
+        (on a tie, the model's likelier one). Who the message is about (the children's words) names no topic.
+        None: no alternative, or more than one, is named."""
+        understanding, conversation = turn.understanding, turn.conversation
+        assert understanding is not None
+        child_stems = follow_up.stems(" ".join(self._child_words))
+        said = {word for word in follow_up.content_words(turn.text) if word not in child_stems}
+        menu = self._answers.menu_topics(conversation)
+        scores = dict(understanding.ranking)
+        named: list[tuple[int, float, str]] = []
+        for topic in understanding.alternatives:
+            if topic not in menu:
+                continue
+            fits = [
+                (len(said & follow_up.stems(self._content.label(key, turn.language))), scores.get(key, 0.0), key)
+                for key in self._content.intents
+                if self._answers.topic(key) == topic
+            ]
+            best = max(fits, default=None)
+            if best is not None and best[0] > 0:
+                named.append(best)
+        return named[0][2] if len(named) == 1 else None
 
     def _children_to_know(self, said: list[str]) -> bool:
         """The children are the ones to know or be told: named before the word for knowing ("moeten de kinderen

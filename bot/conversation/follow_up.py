@@ -179,17 +179,22 @@ _COMMON = frozenset((
     "want", "know", "like", "will", "into", "been", "some", "going", "goes",
 ))  # fmt: skip
 # A word this long is compared by its start only: "groepjes" and "groepen", "phone" and "phones".
-_STEM = 5
+STEM = 5
 
 
 def content_words(text: str) -> set[str]:
     """The words of a message that say what it is about, cut to their start."""
-    return {word[:_STEM] for word in words(text) if len(word) >= 4 and word not in _COMMON}
+    return {word[:STEM] for word in words(text) if len(word) >= 4 and word not in _COMMON}
+
+
+def stems(text: str) -> set[str]:
+    """Every word of a text cut to its start, to compare with `content_words`."""
+    return {word[:STEM] for word in words(text)}
 
 
 def shared_words(answer: str, question: str) -> int:
     """How many of a question's content words an answer speaks of ("telefoon" in an answer about visits)."""
-    return len(content_words(question) & {word[:_STEM] for word in words(answer)})
+    return len(content_words(question) & stems(answer))
 
 
 def fitting_parts(answer: str, question: str, most: int) -> list[str]:
@@ -198,6 +203,6 @@ def fitting_parts(answer: str, question: str, most: int) -> list[str]:
     if not asked:
         return []
     paragraphs = [part.strip() for part in answer.split("\n\n") if part.strip()]
-    scores = [len(asked & {word[:_STEM] for word in words(part)}) for part in paragraphs]
+    scores = [len(asked & stems(part)) for part in paragraphs]
     best = sorted((index for index, score in enumerate(scores) if score), key=lambda i: -scores[i])[:most]
     return [paragraphs[index] for index in sorted(best)]
