@@ -81,6 +81,9 @@ READINGS: dict[str, Ranking] = {
         ("visit_rules", 0.1),
     ],
     "mijn kind snapt er niks van": [("feelings", 0.3), ("explain_to_child", 0.2)],
+    # A message finishing the one before; and the same words standing on their own.
+    "dat zijn vader in de gevangenis zit": [("opening", 0.8), ("stigma", 0.05)],
+    "zijn vader zit in de gevangenis": [("opening", 0.8), ("stigma", 0.05)],
 }
 
 
@@ -331,6 +334,19 @@ async def test_an_elliptical_follow_up_about_the_answer_just_given_gets_that_par
     [reply] = await pipeline.text(USER, "en de kluisjes?")
     assert reply.text.startswith(content.ui("answer_recalled", "nl").format(label=content.label("visit_bring", "nl")))
     assert "kluisje" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [("dat zijn vader in de gevangenis zit", "stigma"), ("zijn vader zit in de gevangenis", "opening")],
+)
+async def test_a_message_finishing_the_one_before_stays_in_its_topic(
+    pipeline: Pipeline, content: Content, said: str, answer: str
+) -> None:
+    """ "wat zeg ik tegen de mentor" ... "dat zijn vader in de gevangenis zit": what the mentor is told."""
+    await pipeline.text(USER, "wat zeg ik tegen de mentor van mijn zoon")
+    [reply] = await pipeline.text(USER, said)
+    assert reply.text.startswith(content.answer(answer, "parent", "nl").text[:80])
 
 
 async def test_a_goodbye_the_model_half_reads_in_a_message_that_names_something_leans_on_the_last_topic(

@@ -19,8 +19,11 @@ SMALL_TALK = ("out_of_scope", "greeting", "goodbye")
 SMALL_TALK_SURE = 0.75
 # Greetings and goodbyes proper; thanks and a nod ("ok ill try that") close a topic whatever the model's confidence.
 SMALL_TALK_GREETINGS = frozenset(("greet", "goodbye"))
-# Words that open a follow-up leaning on the message before: "en op bezoek?", "and the oldest?", "maar hoe dan".
-CONTINUATIONS = frozenset(("en", "and", "maar", "but", "ook", "also", "dus", "so", "of", "or", "then", "dan"))
+# Words that open a follow-up leaning on the message before: "en op bezoek?", "and the oldest?", "maar hoe dan", and
+# "that my dad is in prison" finishing it ("my teacher said it in front of the whole class").
+CONTINUATIONS = frozenset((
+    "en", "and", "maar", "but", "ook", "also", "dus", "so", "of", "or", "then", "dan", "dat", "that",
+))  # fmt: skip
 _WORDS = re.compile(r"[^\W_]+")
 
 
