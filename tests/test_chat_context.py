@@ -71,6 +71,7 @@ READINGS: dict[str, Ranking] = {
     # A goodbye the model half reads in a message that names something; and real ones.
     "ze gaat het toch googlen": [("goodbye", 0.6), ("explain_offence", 0.2)],
     "ok ill try that": [("thanks", 0.63), ("explain_offence", 0.1)],
+    "hey are you still there": [("greet", 0.51), ("explain_offence", 0.1)],
     # Shame named, the model leaning to how the child behaves.
     "hij schaamt zich kapot op school": [("feelings_child_behaviour", 0.5), ("stigma_school", 0.4)],
     "ik schaam me voor mijn boosheid": [("feelings_anger", 0.9)],
@@ -357,8 +358,10 @@ async def test_a_goodbye_the_model_half_reads_in_a_message_that_names_something_
     assert reply.text.startswith(content.answer("explain_offence", "parent", "nl").text[:80])
 
 
-@pytest.mark.parametrize("said", ["doei", "ok ill try that"])
-async def test_a_goodbye_or_thanks_after_an_answer_stays_one(pipeline: Pipeline, content: Content, said: str) -> None:
+@pytest.mark.parametrize("said", ["doei", "ok ill try that", "hey are you still there"])
+async def test_a_goodbye_thanks_or_greeting_after_an_answer_stays_one(
+    pipeline: Pipeline, content: Content, said: str
+) -> None:
     await pipeline.text(USER, "hoe vertel ik het mijn dochter van 7")
     replies = await pipeline.text(USER, said)
     assert not any(content.answer("explain_offence", "parent", "nl").text[:80] in reply.text for reply in replies)

@@ -17,8 +17,9 @@ SMALL_TALK = ("out_of_scope", "greeting", "goodbye")
 # After "which municipality?", a bare "Tilburg" may look like small talk to the model ("doei", "hoi"); it is read as
 # small talk only when the model is at least this sure.
 SMALL_TALK_SURE = 0.75
-# Greetings and goodbyes proper; thanks and a nod ("ok ill try that") close a topic whatever the model's confidence.
-SMALL_TALK_GREETINGS = frozenset(("greet", "goodbye"))
+# A goodbye proper may be a half reading; thanks and a nod ("ok ill try that") close a topic whatever the model's
+# confidence, and a greeting in the middle of a conversation is a ping ("hey are you still there").
+HALF_READ_SMALL_TALK = frozenset(("goodbye",))
 # Words that open a follow-up leaning on the message before: "en op bezoek?", "and the oldest?", "maar hoe dan", and
 # "that my dad is in prison" finishing it ("my teacher said it in front of the whole class").
 CONTINUATIONS = frozenset((
@@ -111,10 +112,10 @@ def place_like(understanding: Understanding, threshold: float) -> bool:
 
 
 def half_small_talk(understanding: Understanding, text: str) -> bool:
-    """A greeting or goodbye the model is not very sure of, in a message that names something ("ze gaat het toch
-    googlen" is no goodbye): such a reading says little about the message, which may lean on the one before."""
+    """A goodbye the model is not very sure of, in a message that names something ("ze gaat het toch googlen" is
+    no goodbye): such a reading says little about the message, which may lean on the one before."""
     return (
-        understanding.intent in SMALL_TALK_GREETINGS
+        understanding.intent in HALF_READ_SMALL_TALK
         and understanding.confidence < SMALL_TALK_SURE
         and bool(content_words(text))
     )
