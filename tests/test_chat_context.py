@@ -82,6 +82,7 @@ READINGS: dict[str, Ranking] = {
         ("visit_rules", 0.1),
     ],
     "mijn kind snapt er niks van": [("feelings", 0.3), ("explain_to_child", 0.2)],
+    "ik snap niks van haar en die gevangenis": [("explain_to_child", 0.3), ("practical", 0.2)],
     # A message finishing the one before; and the same words standing on their own.
     "dat zijn vader in de gevangenis zit": [("opening", 0.8), ("stigma", 0.05)],
     "zijn vader zit in de gevangenis": [("opening", 0.8), ("stigma", 0.05)],
@@ -383,6 +384,8 @@ async def test_unsure_between_topics_a_message_naming_what_one_is_about_gets_tha
     assert content.ui("ask_first_visit", "nl", "parent") in reply.text, "visits, which first asks about a first visit"
     [unsure] = await pipeline.text(USER, "mijn kind snapt er niks van")
     assert unsure.text == content.ui("low_confidence", "nl"), "the children's words name no topic"
+    [still] = await pipeline.text(USER, "ik snap niks van haar en die gevangenis")
+    assert still.text == content.ui("low_confidence", "nl"), "words in several topics' labels, or short, name none"
 
 
 def understood(topic: str, intent: str, confidence: float, ranking: tuple[tuple[str, float], ...]) -> Understanding:

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from bot.content import Content
+from bot.content import LANGUAGES, Content
 from bot.conversation import actions, follow_up
 from bot.conversation.actions import Action, Question
 from bot.conversation.answers import Answers
@@ -52,6 +52,13 @@ TELLING_CHILDREN = "explain_to_child"
 BIRTHDAY_PRESENT = "contact_letters"
 SHAME = "stigma"
 VEILIG_THUIS_FOR_FAMILIES = "prof_meldcode"
+# A word (of an answer's label, and of the message) names a topic from this length ("bezoek", "brieven"), unless it
+# says how or who, not what.
+NAMING_WORD = 6
+_NAMES_NO_TOPIC = frozenset((
+    "iemand", "tussen", "worden", "denken", "eerste", "someone", "something", "everything", "between", "coming",
+    "sending", "telling", "bringing", "allowed", "worried", "written", "ouders",
+))  # fmt: skip
 # Question words that, alone ("how", "hoe dan?", "waarom"), ask for more on the answer just given.
 _BARE_QUESTION = frozenset((
     "hoe", "hoezo", "wat", "waarom", "wanneer", "waar", "wie", "welke", "dan", "echt", "bedoel", "je", "jij",
@@ -107,6 +114,7 @@ class Chat:
         self._shame_words = content.words("shame_words")
         self._veilig_thuis = tuple(content.words("veilig_thuis_phrases"))
         self._referral = ReferralGuide(content, answers, understander.threshold)
+        self._topic_naming_stems = _topic_naming_stems(content, answers)
         self._steps: dict[Step, TextStep] = {
             Step.CHOOSE_AUDIENCE: self._before_role,
             Step.HANDOFF_OFFER: self._offer_reply,
@@ -357,12 +365,14 @@ class Chat:
         """Unsure between its likeliest topics, the model may still have read a message that names what exactly one
         of them is about ("schiet mij maar lek, ik snap niks van die bezoekregels": feelings or visits, and
         "Op bezoek" is an answer's label): that topic's answer whose label names the most of the message's words
-        (on a tie, the model's likelier one). Who the message is about (the children's words) names no topic.
-        None: no alternative, or more than one, is named."""
+        (on a tie, the model's likelier one). Only words in one topic's labels alone name it ("gevangenis" and
+        "kind" stand in several); who the message is about (the children's words) names none. None: no
+        alternative, or more than one, is named."""
         understanding, conversation = turn.understanding, turn.conversation
         assert understanding is not None
         child_stems = follow_up.stems(" ".join(self._child_words))
-        said = {word for word in follow_up.content_words(turn.text) if word not in child_stems}
+        long_words = " ".join(word for word in follow_up.words(turn.text) if len(word) >= NAMING_WORD)
+        said = (follow_up.content_words(long_words) - child_stems) & self._topic_naming_stems.keys()
         menu = self._answers.menu_topics(conversation)
         scores = dict(understanding.ranking)
         named: list[tuple[int, float, str]] = []
@@ -683,3 +693,16 @@ class Chat:
 
     async def _cmd_unknown(self, turn: Turn) -> list[Reply]:
         return [self._answers.menu(turn.conversation, "unknown_command")]
+
+
+def _topic_naming_stems(content: Content, answers: Answers) -> dict[str, str]:
+    """The words (cut to their start) of the answers' labels, in every language, that stand in one topic's labels
+    alone, with that topic: "bezoek" names visits; "gevangenis", in the labels of several topics, names none; nor
+    does a short word ("haar", "naar") or a label's word that says how, not what ("iemand", "tussen")."""
+    topics: dict[str, set[str]] = {}
+    for key in content.intents:
+        for language in LANGUAGES:
+            for word in follow_up.words(content.label(key, language)):
+                if len(word) >= NAMING_WORD and word not in _NAMES_NO_TOPIC:
+                    topics.setdefault(word[: follow_up.STEM], set()).add(answers.topic(key))
+    return {stem: next(iter(named)) for stem, named in topics.items() if len(named) == 1}
