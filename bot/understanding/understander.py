@@ -156,8 +156,9 @@ class Understander:
         self, parse: Parse, assessment: Assessment, detected: str | None, blended: Ranking | None = None
     ) -> Understanding:
         """`blended`: the Rasa model's ranking averaged with the embedding reading; it decides the topic, the worry
-        and the suggestions. The Rasa ranking alone goes on in `ranking`, which the conversation reads short
-        follow-ups against (its shares and thresholds were set on that model's scores)."""
+        and the suggestions (within the topic, a general answer gives way to the Rasa model's sure finer one). The
+        Rasa ranking alone goes on in `ranking`, which the conversation reads short follow-ups against (its shares
+        and thresholds were set on that model's scores)."""
         reading = blended or parse.ranking
         risk, categories = assessment.level, assessment.categories
         ambiguous, subject = assessment.ambiguous, assessment.subject
@@ -184,6 +185,11 @@ class Understander:
         else:
             # Without a confirmed crisis, the model's best non-crisis reading counts (it may have leaned to crisis).
             intent, confidence = _best_by_topic(reading)
+            # The blend chose a topic's general answer; the Rasa model, sure of one question within that topic ("hoe
+            # kan ik met de kinderen op bezoek": who may come), gives the finer answer.
+            general = blended is not None and intent == topic_of(intent) and parse.intent != intent
+            if general and topic_of(parse.intent) == intent and parse.confidence >= self.threshold:
+                intent = parse.intent
         topics: list[str] = []
         for name, _ in reading:
             topic = topic_of(name)
