@@ -49,8 +49,8 @@ UI_TEXTS: tuple[str, ...] = (
 )  # fmt: skip
 UI_WORDS: tuple[str, ...] = (
     "yes_words", "no_words", "skip_words", "acknowledgement_words", "correction_phrases", "after_crisis_words",
-    "child_words", "knowing_words", "birthday_words", "turning_words", "gift_words", "veilig_thuis_phrases",
-    "appreciation_words", "exclamation_words",
+    "child_words", "knowing_words", "birthday_words", "turning_words", "gift_words", "shame_words",
+    "veilig_thuis_phrases", "appreciation_words", "exclamation_words",
 )  # fmt: skip
 UI_BUTTONS: tuple[str, ...] = (
     "parent", "youth", "professional", "switch_language", "menu", "skip", "safe_ok", "safe_not_ok",

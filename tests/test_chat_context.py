@@ -14,6 +14,8 @@ from bot.conversation.pipeline import Pipeline
 from bot.replies import Reply, Sender
 from bot.storage.models import Conversation, Database
 from bot.understanding.nlu_client import NluClient
+from bot.understanding.understander import Understanding
+from safety.risk import RiskLevel
 from tests.conftest import scripted_nlu
 
 KEY = "c" * 64
@@ -62,6 +64,28 @@ READINGS: dict[str, Ranking] = {
     "is there someone I could go over a case with": [("prof_case_consult", 0.9), ("talk_to_human", 0.05)],
     "een kind zag de aanhouding, hoe begin ik het gesprek": [("prof_bring_up", 0.9)],
     "wordt de school daar ook over ingelicht": [("stigma_school", 0.8), ("prof_prison_info", 0.12)],
+    # An elliptical follow-up: the fragment alone reads as another topic, with a share for the last one.
+    "en mn telefoon?": [("contact_phone", 0.7), ("privacy", 0.12), ("visit_bring", 0.06)],
+    "en bellen?": [("contact_phone", 0.9)],
+    "en de kluisjes?": [("privacy", 0.4), ("visit_bring", 0.1)],
+    # A goodbye the model half reads in a message that names something; and real ones.
+    "ze gaat het toch googlen": [("goodbye", 0.6), ("explain_offence", 0.2)],
+    "ok ill try that": [("thanks", 0.63), ("explain_offence", 0.1)],
+    "hey are you still there": [("greet", 0.51), ("explain_offence", 0.1)],
+    # Shame named, the model leaning to how the child behaves.
+    "hij schaamt zich kapot op school": [("feelings_child_behaviour", 0.5), ("stigma_school", 0.4)],
+    "ik schaam me voor mijn boosheid": [("feelings_anger", 0.9)],
+    # Unsure between two topics; the message names what one of them is about, or only who it is about.
+    "schiet mij maar lek, ik snap niks van die bezoekregels": [
+        ("feelings", 0.32),
+        ("visit", 0.2),
+        ("visit_rules", 0.1),
+    ],
+    "mijn kind snapt er niks van": [("feelings", 0.3), ("explain_to_child", 0.2)],
+    "ik snap niks van haar en die gevangenis": [("explain_to_child", 0.3), ("practical", 0.2)],
+    # A message finishing the one before; and the same words standing on their own.
+    "dat zijn vader in de gevangenis zit": [("opening", 0.8), ("stigma", 0.05)],
+    "zijn vader zit in de gevangenis": [("opening", 0.8), ("stigma", 0.05)],
 }
 
 
@@ -288,3 +312,90 @@ async def test_a_professional_s_first_question_keeps_the_model_s_reading(
     pipeline = await as_role(make_pipeline, "professional")
     [reply] = await pipeline.text(USER, "wordt de school daar ook over ingelicht")
     assert reply.text.startswith(content.answer("stigma_school", "professional", "nl").text[:80])
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [("en mn telefoon?", "visit_bring"), ("en bellen?", "contact_phone")],
+)
+async def test_an_elliptical_follow_up_naming_what_the_last_topic_speaks_of_stays_in_that_topic(
+    pipeline: Pipeline, content: Content, said: str, answer: str
+) -> None:
+    """ "en mn telefoon?" after visits: the phone in the locker; "en bellen?", which the model reads as calls only,
+    is about calls."""
+    await pipeline.text(USER, "wat zijn de regels voor bezoek")
+    [reply] = await pipeline.text(USER, said)
+    assert reply.text.startswith(content.answer(answer, "parent", "nl").text[:80])
+
+
+async def test_an_elliptical_follow_up_about_the_answer_just_given_gets_that_part_of_it(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "wat zijn de regels voor bezoek")
+    await pipeline.text(USER, "en mn telefoon?")
+    [reply] = await pipeline.text(USER, "en de kluisjes?")
+    assert reply.text.startswith(content.ui("answer_recalled", "nl").format(label=content.label("visit_bring", "nl")))
+    assert "kluisje" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [("dat zijn vader in de gevangenis zit", "stigma"), ("zijn vader zit in de gevangenis", "opening")],
+)
+async def test_a_message_finishing_the_one_before_stays_in_its_topic(
+    pipeline: Pipeline, content: Content, said: str, answer: str
+) -> None:
+    """ "wat zeg ik tegen de mentor" ... "dat zijn vader in de gevangenis zit": what the mentor is told."""
+    await pipeline.text(USER, "wat zeg ik tegen de mentor van mijn zoon")
+    [reply] = await pipeline.text(USER, said)
+    assert reply.text.startswith(content.answer(answer, "parent", "nl").text[:80])
+
+
+async def test_a_goodbye_the_model_half_reads_in_a_message_that_names_something_leans_on_the_last_topic(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "hoe vertel ik het mijn dochter van 7")
+    [reply] = await pipeline.text(USER, "ze gaat het toch googlen")
+    assert reply.text.startswith(content.answer("explain_offence", "parent", "nl").text[:80])
+
+
+@pytest.mark.parametrize("said", ["doei", "ok ill try that", "hey are you still there"])
+async def test_a_goodbye_thanks_or_greeting_after_an_answer_stays_one(
+    pipeline: Pipeline, content: Content, said: str
+) -> None:
+    await pipeline.text(USER, "hoe vertel ik het mijn dochter van 7")
+    replies = await pipeline.text(USER, said)
+    assert not any(content.answer("explain_offence", "parent", "nl").text[:80] in reply.text for reply in replies)
+
+
+async def test_shame_named_is_about_what_others_think_when_the_model_gave_that_a_share(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [reply] = await pipeline.text(USER, "hij schaamt zich kapot op school")
+    assert reply.text.startswith(content.answer("stigma_school", "parent", "nl").text[:80])
+    [anger] = await pipeline.text(USER, "ik schaam me voor mijn boosheid")
+    assert anger.text.startswith(content.answer("feelings_anger", "parent", "nl").text[:80])
+
+
+async def test_unsure_between_topics_a_message_naming_what_one_is_about_gets_that_topic(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [reply] = await pipeline.text(USER, "schiet mij maar lek, ik snap niks van die bezoekregels")
+    assert content.ui("ask_first_visit", "nl", "parent") in reply.text, "visits, which first asks about a first visit"
+    [unsure] = await pipeline.text(USER, "mijn kind snapt er niks van")
+    assert unsure.text == content.ui("low_confidence", "nl"), "the children's words name no topic"
+    [still] = await pipeline.text(USER, "ik snap niks van haar en die gevangenis")
+    assert still.text == content.ui("low_confidence", "nl"), "words in several topics' labels, or short, name none"
+
+
+def understood(topic: str, intent: str, confidence: float, ranking: tuple[tuple[str, float], ...]) -> Understanding:
+    return Understanding(topic, intent, confidence, RiskLevel.NONE, (), None, ranking=ranking)
+
+
+def test_a_reading_is_clear_when_the_rasa_model_alone_is_sure_of_the_same_topic() -> None:
+    """The blend spread "help with the forms for the prison visit" thin; the Rasa model alone read visits clearly."""
+    forms = (("visit_rules", 0.68), ("talk_to_human", 0.21))
+    assert understood("visit", "visit_rules", 0.42, forms).clear_at(0.45)
+    assert not understood("feelings", "feelings_overwhelmed", 0.42, forms).clear_at(0.45), "another topic"
+    assert not understood("visit", "visit_rules", 0.42, (("visit_rules", 0.3), ("visit", 0.1))).clear_at(0.45)
+    assert understood("visit", "visit_rules", 0.5, ()).clear_at(0.45)

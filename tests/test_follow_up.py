@@ -56,6 +56,12 @@ async def test_an_age_in_the_question_itself_skips_the_question(pipeline: Pipeli
     assert answer.text.startswith(content.answer("explain_age_under_4", "parent", "nl").text)
 
 
+async def test_an_age_given_in_a_sentence_answers_the_question(pipeline: Pipeline, content: Content) -> None:
+    await pipeline.text(USER, "hoe vertel ik het mijn kind")
+    [answer] = await pipeline.text(USER, "ja ik weet het maar de kleine is pas 5")
+    assert answer.text.startswith(content.answer("explain_age_4_8", "parent", "nl").text)
+
+
 async def test_an_age_button_picks_the_group(pipeline: Pipeline, content: Content, database: Database) -> None:
     await pipeline.text(USER, "how do I tell my kids")
     [answer] = await pipeline.action(USER, "slot:child_age:teen")

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.understanding.learned_topics import LearnedTopics, blend, cache_key
+from bot.understanding.nlu_client import Parse
 from bot.understanding.topics import topic_of
-from bot.understanding.understander import Understanding, _readings_agree
+from bot.understanding.understander import Ranking, Understander, Understanding, _readings_agree
 from safety.learned import Encoder, nlu_lines
-from safety.risk import Assessment, RiskLevel
+from safety.risk import Assessment, RiskLevel, SafetyNet
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +130,23 @@ def test_a_message_calmed_keeps_its_ordinary_topic_and_no_risk() -> None:
         0.62,
     )
     assert not (calmed.ambiguous or calmed.readings_only or calmed.categories)
+
+
+@pytest.mark.parametrize(
+    ("rasa", "learned", "intent"),
+    [
+        # The blend reads visits in general; the Rasa model is sure who may come: that finer answer.
+        ((("visit_rules", 0.65), ("visit_prepare_child", 0.25)), (("visit", 0.9), ("visit_rules", 0.1)), "visit_rules"),
+        # The Rasa model is unsure of its finer reading: the general answer stays.
+        ((("visit_rules", 0.4), ("feelings", 0.35)), (("visit", 0.9), ("visit_rules", 0.1)), "visit"),
+        # The Rasa model is sure of another topic's question: the blend's topic and its general answer stay.
+        ((("contact_phone", 0.5), ("visit", 0.3)), (("visit", 0.95), ("contact_phone", 0.05)), "visit"),
+    ],
+)
+def test_a_general_answer_the_blend_chose_gives_way_to_the_rasa_model_s_sure_question_in_that_topic(
+    safety_net: SafetyNet, rasa: Ranking, learned: Ranking, intent: str
+) -> None:
+    understander = Understander(safety_net, None, 0.45, 0.5)
+    parse = Parse(rasa[0][0], rasa[0][1], rasa)
+    understood = understander._combine(parse, Assessment(RiskLevel.NONE), None, blend(rasa, learned))
+    assert understood.intent == intent

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from bot.content import Content
+from bot.content import LANGUAGES, Content
 from bot.conversation import actions, follow_up
 from bot.conversation.actions import Action, Question
 from bot.conversation.answers import Answers
@@ -48,10 +48,21 @@ SECOND_READING = 0.15
 # A professionals' reading for a parent, carer or young person gives way to another reading this strong; and in a
 # professional's case conversation, a family's reading gives way to a professionals' reading this strong.
 NOT_FOR_THEM = 0.1
+# An elliptical follow-up naming a thing the last topic's answers speak of stays in that topic when the model gave the
+# topic at least this share of its reading ("en mn telefoon?" after visits: mostly calls, a little what to bring).
+CONTEXT_SHARE = 0.05
 # Answers a message's own words point at when the model read another topic (see `Chat._named_subject`).
 TELLING_CHILDREN = "explain_to_child"
 BIRTHDAY_PRESENT = "contact_letters"
+SHAME = "stigma"
 VEILIG_THUIS_FOR_FAMILIES = "prof_meldcode"
+# A word (of an answer's label, and of the message) names a topic from this length ("bezoek", "brieven"), unless it
+# says how or who, not what.
+NAMING_WORD = 6
+_NAMES_NO_TOPIC = frozenset((
+    "iemand", "tussen", "worden", "denken", "eerste", "someone", "something", "everything", "between", "coming",
+    "sending", "telling", "bringing", "allowed", "worried", "written", "ouders",
+))  # fmt: skip
 # Question words that, alone ("how", "hoe dan?", "waarom"), ask for more on the answer just given.
 _BARE_QUESTION = frozenset((
     "hoe", "hoezo", "wat", "waarom", "wanneer", "waar", "wie", "welke", "dan", "echt", "bedoel", "je", "jij",
@@ -104,8 +115,10 @@ class Chat:
         self._birthday_words = content.words("birthday_words")
         self._turning_words = content.words("turning_words")
         self._gift_words = content.words("gift_words")
+        self._shame_words = content.words("shame_words")
         self._veilig_thuis = tuple(content.words("veilig_thuis_phrases"))
         self._referral = ReferralGuide(content, answers, understander.threshold)
+        self._topic_naming_stems = _topic_naming_stems(content, answers)
         self._steps: dict[Step, TextStep] = {
             Step.CHOOSE_AUDIENCE: self._before_role,
             Step.HANDOFF_OFFER: self._offer_reply,
@@ -208,7 +221,7 @@ class Chat:
             return [self._answers.menu(conversation, "nlu_down")]
         if understanding.intent == "change_role":
             return [self._answers.role_buttons(conversation)]
-        sure = understanding.confidence >= self._understander.threshold
+        sure = understanding.clear_at(self._understander.threshold)
         if conversation.alarm and self._asks_person_after_lines(turn, sure):
             return await self._cmd_help_person(turn)  # "kan ik met een echt iemand praten": a person, not a number
         # Right after the lines; or with only the quiet lines shown, a clear question ("moet ik 112 bellen?").
@@ -222,6 +235,10 @@ class Chat:
         if intent == "greet" and conversation.last_answer == NO_DESK and not self._handoff.live:
             return [self._handoff.reachable_now(turn)]  # "hallo?" after hearing nobody is here: still nobody
         named = self._named_subject(turn)
+        if named is None:
+            named = self._named_in_last_topic(turn)
+            if named is not None and named == conversation.last_answer:
+                return [self._answers.recall(turn, named)]  # "en de kluisjes?": the part of the answer just given
         leaning = None if named is not None else self._on_last_answer(turn, sure)
         if leaning is not None:
             return leaning
@@ -230,7 +247,10 @@ class Chat:
             intent = in_context
         else:
             intent, sure = self._for_audience(turn, intent, sure)
-            if not sure:
+            named_alternative = None if sure else self._named_alternative(turn)
+            if named_alternative is not None:
+                intent = named_alternative
+            elif not sure:
                 await self._recorder.unsure(turn.session, conversation.audience, turn.language)
                 return [self._answers.unsure(conversation, understanding.alternatives)]
         if intent == REFERRAL_INTENT:
@@ -304,7 +324,8 @@ class Chat:
         should know or be told something is explaining it to them (when the model gave that a fair share); a
         birthday with a present is the Kindercadeauprogramma, under post and presents; Veilig Thuis named by a
         parent or carer who is not in danger ("school may call Veilig Thuis, what does that mean") is what Veilig
-        Thuis and the meldcode mean for a family. None: the model's reading stands."""
+        Thuis and the meldcode mean for a family; shame named ("hij schaamt zich kapot op school") is about what
+        others think, when the model gave that a fair share. None: the model's reading stands."""
         understanding, conversation = turn.understanding, turn.conversation
         assert understanding is not None
         said = follow_up.words(turn.text)
@@ -317,6 +338,14 @@ class Chat:
             ]
             if telling:
                 return telling[0]
+        if topic != topic_of(SHAME) and present & self._shame_words:
+            shame = [
+                name
+                for name, score in understanding.ranking[:3]
+                if topic_of(name) == topic_of(SHAME) and score >= SECOND_READING
+            ]
+            if shame:
+                return shame[0]
         if topic != topic_of(BIRTHDAY_PRESENT) and present & self._gift_words and self._birthday(said):
             return BIRTHDAY_PRESENT
         folded = f" {' '.join(said)} "
@@ -324,6 +353,64 @@ class Chat:
         if family and any(f" {phrase} " in folded for phrase in self._veilig_thuis):
             return VEILIG_THUIS_FOR_FAMILIES
         return None
+
+    def _named_in_last_topic(self, turn: Turn) -> str | None:
+        """An elliptical follow-up naming a thing the last topic's answers speak of ("en mn telefoon?" after visits,
+        "and the 8 year olds friends?" after school). The model sees the fragment alone and may read another topic
+        ("telefoon": calls); when it gave the last topic a share too, the conversation decides between its readings.
+        The answer of that topic whose label and text speak of the most of the message's words (on a tie, the
+        model's likelier one). None: not such a follow-up, no answer of the last topic names those things, or the
+        model saw nothing of the last topic in the message."""
+        conversation, understanding = turn.conversation, turn.understanding
+        assert understanding is not None
+        last = conversation.last_answer
+        if last is None or not self._content.has_answer(last) or not follow_up.elliptical(turn.text):
+            return None
+        if not self._short_follow_up(turn.text):
+            return None
+        topic = self._answers.topic(last)
+        if topic in (*follow_up.SMALL_TALK, "talk_to_human") or understanding.topic == topic:
+            return None  # nothing to lean on, or the model reads the last topic itself
+        share = sum(score for name, score in understanding.ranking if topic_of(name) == topic)
+        if share < CONTEXT_SHARE:
+            return None
+        scores = dict(understanding.ranking)
+        fits = []
+        for key in self._content.intents:
+            if self._answers.topic(key) == topic:
+                label = self._content.label(key, turn.language)  # what the answer is about, in its own words
+                answer = f"{label}\n\n{self._content.answer(key, turn.audience, turn.language).text}"
+                fits.append((follow_up.shared_words(answer, turn.text), scores.get(key, 0.0), key))
+        best = max(fits, default=None)
+        return best[2] if best is not None and best[0] > 0 else None
+
+    def _named_alternative(self, turn: Turn) -> str | None:
+        """Unsure between its likeliest topics, the model may still have read a message that names what exactly one
+        of them is about ("schiet mij maar lek, ik snap niks van die bezoekregels": feelings or visits, and
+        "Op bezoek" is an answer's label): that topic's answer whose label names the most of the message's words
+        (on a tie, the model's likelier one). Only words in one topic's labels alone name it ("gevangenis" and
+        "kind" stand in several); who the message is about (the children's words) names none. None: no
+        alternative, or more than one, is named."""
+        understanding, conversation = turn.understanding, turn.conversation
+        assert understanding is not None
+        child_stems = follow_up.stems(" ".join(self._child_words))
+        long_words = " ".join(word for word in follow_up.words(turn.text) if len(word) >= NAMING_WORD)
+        said = (follow_up.content_words(long_words) - child_stems) & self._topic_naming_stems.keys()
+        menu = self._answers.menu_topics(conversation)
+        scores = dict(understanding.ranking)
+        named: list[tuple[int, float, str]] = []
+        for topic in understanding.alternatives:
+            if topic not in menu:
+                continue
+            fits = [
+                (len(said & follow_up.stems(self._content.label(key, turn.language))), scores.get(key, 0.0), key)
+                for key in self._content.intents
+                if self._answers.topic(key) == topic
+            ]
+            best = max(fits, default=None)
+            if best is not None and best[0] > 0:
+                named.append(best)
+        return named[0][2] if len(named) == 1 else None
 
     def _children_to_know(self, said: list[str]) -> bool:
         """The children are the ones to know or be told: named before the word for knowing ("moeten de kinderen
@@ -437,7 +524,8 @@ class Chat:
         if last is None or not self._short_follow_up(turn.text):
             return None
         topic = self._answers.topic(last)
-        if sure and understanding.topic not in ("out_of_scope", topic):
+        other = understanding.topic not in ("out_of_scope", topic)
+        if sure and other and not follow_up.half_small_talk(understanding, turn.text):
             return None  # clearly about something else: it stands on its own
         if follow_up.focus(conversation, turn.text) and topic == "explain_to_child":
             return "explain_to_child"
@@ -628,3 +716,16 @@ class Chat:
 
     async def _cmd_unknown(self, turn: Turn) -> list[Reply]:
         return [self._answers.menu(turn.conversation, "unknown_command")]
+
+
+def _topic_naming_stems(content: Content, answers: Answers) -> dict[str, str]:
+    """The words (cut to their start) of the answers' labels, in every language, that stand in one topic's labels
+    alone, with that topic: "bezoek" names visits; "gevangenis", in the labels of several topics, names none; nor
+    does a short word ("haar", "naar") or a label's word that says how, not what ("iemand", "tussen")."""
+    topics: dict[str, set[str]] = {}
+    for key in content.intents:
+        for language in LANGUAGES:
+            for word in follow_up.words(content.label(key, language)):
+                if len(word) >= NAMING_WORD and word not in _NAMES_NO_TOPIC:
+                    topics.setdefault(word[: follow_up.STEM], set()).add(answers.topic(key))
+    return {stem: next(iter(named)) for stem, named in topics.items() if len(named) == 1}

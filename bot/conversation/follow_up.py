@@ -17,8 +17,14 @@ SMALL_TALK = ("out_of_scope", "greeting", "goodbye")
 # After "which municipality?", a bare "Tilburg" may look like small talk to the model ("doei", "hoi"); it is read as
 # small talk only when the model is at least this sure.
 SMALL_TALK_SURE = 0.75
-# Words that open a follow-up leaning on the message before: "en op bezoek?", "and the oldest?", "maar hoe dan".
-CONTINUATIONS = frozenset(("en", "and", "maar", "but", "ook", "also", "dus", "so", "of", "or", "then", "dan"))
+# A goodbye proper may be a half reading; thanks and a nod ("ok ill try that") close a topic whatever the model's
+# confidence, and a greeting in the middle of a conversation is a ping ("hey are you still there").
+HALF_READ_SMALL_TALK = frozenset(("goodbye",))
+# Words that open a follow-up leaning on the message before: "en op bezoek?", "and the oldest?", "maar hoe dan", and
+# "that my dad is in prison" finishing it ("my teacher said it in front of the whole class").
+CONTINUATIONS = frozenset((
+    "en", "and", "maar", "but", "ook", "also", "dus", "so", "of", "or", "then", "dan", "dat", "that",
+))  # fmt: skip
 _WORDS = re.compile(r"[^\W_]+")
 
 
@@ -105,6 +111,16 @@ def place_like(understanding: Understanding, threshold: float) -> bool:
     return understanding.topic in SMALL_TALK and understanding.confidence < SMALL_TALK_SURE
 
 
+def half_small_talk(understanding: Understanding, text: str) -> bool:
+    """A goodbye the model is not very sure of, in a message that names something ("ze gaat het toch googlen" is
+    no goodbye): such a reading says little about the message, which may lean on the one before."""
+    return (
+        understanding.intent in HALF_READ_SMALL_TALK
+        and understanding.confidence < SMALL_TALK_SURE
+        and bool(content_words(text))
+    )
+
+
 def elliptical(text: str) -> bool:
     """ "En op bezoek?", "and the oldest", "maar hoe dan": a message that leans on the one before."""
     said = words(text)
@@ -160,18 +176,29 @@ def words(text: str) -> list[str]:
 _COMMON = frozenset((
     "moet", "moeten", "mijn", "maar", "voor", "zijn", "heeft", "hebben", "wordt", "worden", "kunnen", "mogen",
     "waar", "wanneer", "welke", "welk", "waarom", "deze", "daar", "daarvoor", "daarmee", "daarvan", "over",
-    "alleen", "gewoon", "echt", "even", "eigenlijk", "iets", "niet", "nog", "ofzo", "toch", "weet", "willen",
+    "alleen", "gewoon", "echt", "even", "eigenlijk", "iets", "niet", "nog", "ofzo", "toch", "weet", "willen", "gaat",
+    "gaan", "ging",
     "what", "when", "where", "which", "with", "does", "have", "that", "this", "they", "them", "their", "there",
     "about", "would", "could", "should", "your", "from", "then", "just", "even", "also", "much", "many", "really",
-    "want", "know", "like", "will", "into", "been", "some",
+    "want", "know", "like", "will", "into", "been", "some", "going", "goes",
 ))  # fmt: skip
 # A word this long is compared by its start only: "groepjes" and "groepen", "phone" and "phones".
-_STEM = 5
+STEM = 5
 
 
 def content_words(text: str) -> set[str]:
     """The words of a message that say what it is about, cut to their start."""
-    return {word[:_STEM] for word in words(text) if len(word) >= 4 and word not in _COMMON}
+    return {word[:STEM] for word in words(text) if len(word) >= 4 and word not in _COMMON}
+
+
+def stems(text: str) -> set[str]:
+    """Every word of a text cut to its start, to compare with `content_words`."""
+    return {word[:STEM] for word in words(text)}
+
+
+def shared_words(answer: str, question: str) -> int:
+    """How many of a question's content words an answer speaks of ("telefoon" in an answer about visits)."""
+    return len(content_words(question) & stems(answer))
 
 
 def fitting_parts(answer: str, question: str, most: int) -> list[str]:
@@ -180,6 +207,6 @@ def fitting_parts(answer: str, question: str, most: int) -> list[str]:
     if not asked:
         return []
     paragraphs = [part.strip() for part in answer.split("\n\n") if part.strip()]
-    scores = [len(asked & {word[:_STEM] for word in words(part)}) for part in paragraphs]
+    scores = [len(asked & stems(part)) for part in paragraphs]
     best = sorted((index for index, score in enumerate(scores) if score), key=lambda i: -scores[i])[:most]
     return [paragraphs[index] for index in sorted(best)]

@@ -45,12 +45,20 @@ _NOT_AN_AGE = (
     r"(?!\s*(?:min|minuten|uur|dag|dagen|week|weken|maand|maanden|keer|euro|"
     r"minutes?|hours?|days?|weeks?|months?|times?|x)\b)"
 )
+# "de kleine is pas 5", "my son is only 6", "de oudste is bijna 12": a word that softens the age, after a child's
+# noun only ("hij is al 5 jaar weg" and "zoon is al 3 jaar" speak of time, so never "al", "nog" or "already").
+_SOFTENED = r"(?:\s+(?:pas|net|maar|bijna|only|just|almost|nearly))*"
 _AGE_PATTERNS = (
     # "5 jaar oud", "5-jarige", "7 years old", "my 6 year old", "7yo"
     re.compile(r"\b(\d{1,2})\s*-?\s*(?:jaar oud|jr oud|jarige?|years? old|year-old|yrs? old|yo|y/o)\b"),
     # "mijn zoon van 5", "dochter (7)", "my son is 9", "daughter aged 6", "zoon, 8"
     re.compile(
-        r"\b" + _CHILD + r"\b[^.?!\d]{0,24}?(?:\bvan|\bis|\bwordt|\bwerd|\baged?|\bof|\(|,)\s*(\d{1,2})\b" + _NOT_AN_AGE
+        r"\b"
+        + _CHILD
+        + r"\b[^.?!\d]{0,24}?(?:\bvan|\bis|\bwordt|\bwerd|\baged?|\bof|\(|,)"
+        + _SOFTENED
+        + r"\s*(\d{1,2})\b"
+        + _NOT_AN_AGE
     ),
     # "she's seven", "he is 7", "hij is 5", "ze is 12 jaar"
     re.compile(r"\b(?:she|he)(?:'s|\u2019s| is)\s+(\d{1,2})\b" + _NOT_AN_AGE),
@@ -184,7 +192,7 @@ _AGES = re.compile(
 # "mijn oudste is 12", "the youngest is 3": one child of several, named by their place.
 _RANKED_AGE = re.compile(
     r"\b(?:oudste|jongste|kleinste|grootste|eldest|oldest|youngest|middelste|middle one)"
-    r"\s+(?:is|van|of|'s)\s+(\d{1,2})\b"
+    r"\s+(?:is|van|of|'s)" + _SOFTENED + r"\s+(\d{1,2})\b"
 )
 
 

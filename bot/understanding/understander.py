@@ -90,6 +90,15 @@ class Understanding:
     def sure(self) -> bool:
         return self.nlu_available and self.topic != "unknown"
 
+    def clear_at(self, threshold: float) -> bool:
+        """Clear enough to answer: the blended reading reaches `threshold`, or the Rasa model alone does on the same
+        topic (the embedding reading, averaged in, may spread a clear question over topics: "i need someone to help
+        me with the forms for the prison visit" is visits for one, visits and a little of all else for the other)."""
+        if self.confidence >= threshold:
+            return True
+        intent, score = _best_by_topic(self.ranking)
+        return self.sure and topic_of(intent) == self.topic and score >= threshold
+
 
 class Understander:
     def __init__(
@@ -174,8 +183,9 @@ class Understander:
         self, parse: Parse, assessment: Assessment, detected: str | None, blended: Ranking | None = None
     ) -> Understanding:
         """`blended`: the Rasa model's ranking averaged with the embedding reading; it decides the topic, the worry
-        and the suggestions. The Rasa ranking alone goes on in `ranking`, which the conversation reads short
-        follow-ups against (its shares and thresholds were set on that model's scores)."""
+        and the suggestions (within the topic, a general answer gives way to the Rasa model's sure finer one). The
+        Rasa ranking alone goes on in `ranking`, which the conversation reads short follow-ups against (its shares
+        and thresholds were set on that model's scores)."""
         reading = blended or parse.ranking
         risk, categories = assessment.level, assessment.categories
         ambiguous, subject = assessment.ambiguous, assessment.subject
@@ -203,6 +213,11 @@ class Understander:
         else:
             # Without a confirmed crisis, the model's best non-crisis reading counts (it may have leaned to crisis).
             intent, confidence = ordinary
+            # The blend chose a topic's general answer; the Rasa model, sure of one question within that topic ("hoe
+            # kan ik met de kinderen op bezoek": who may come), gives the finer answer.
+            general = blended is not None and intent == topic_of(intent) and parse.intent != intent
+            if general and topic_of(parse.intent) == intent and parse.confidence >= self.threshold:
+                intent = parse.intent
         topics: list[str] = []
         for name, _ in reading:
             topic = topic_of(name)
