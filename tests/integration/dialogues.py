@@ -45,7 +45,8 @@ def load(folder: Path = DIALOGUES, only: str = "") -> list[dict[str, Any]]:
     prefixes."""
     dialogues: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.yml")):
-        dialogues.extend(yaml.safe_load(path.read_text(encoding="utf-8"))["dialogues"])
+        for dialogue in yaml.safe_load(path.read_text(encoding="utf-8"))["dialogues"]:
+            dialogues.append({**dialogue, "file": path.name})
     prefixes = tuple(prefix.strip() for prefix in only.split(",") if prefix.strip())
     return [dialogue for dialogue in dialogues if not prefixes or dialogue["id"].startswith(prefixes)]
 
@@ -114,6 +115,8 @@ class DialogueResult:
     id: str
     category: str
     language: str
+    file: str = ""
+    """The file the dialogue came from (each file was written by another hand, at another time)."""
     turns: list[TurnResult] = field(default_factory=list)
 
     @property
@@ -156,7 +159,7 @@ class Runner:
             "first_name": "Test",
             "language_code": "nl" if language == "nl" else "en",
         }
-        result = DialogueResult(dialogue["id"], dialogue.get("category", "other"), language)
+        result = DialogueResult(dialogue["id"], dialogue.get("category", "other"), language, dialogue.get("file", ""))
         previous = ""
         last_buttons: list[str] = []
         for number, turn in enumerate(dialogue["turns"], start=1):
@@ -256,16 +259,16 @@ def _is_press(action: str, wanted: str) -> bool:
 
 
 def summary(results: list[DialogueResult]) -> list[str]:
-    """Pass rates per category and language, then every failing turn (what was said, what went wrong)."""
+    """Pass rates per category, language and file, then every failing turn (what was said, what went wrong)."""
     lines: list[str] = []
     per: Counter[str] = Counter()
     passed: Counter[str] = Counter()
     for result in results:
-        for key in (result.category, f"language {result.language}", "all"):
+        for key in (result.category, f"language {result.language}", f"file {result.file}", "all"):
             per[key] += 1
             passed[key] += result.passed
     for key in sorted(per, key=lambda k: (k == "all", k)):
-        lines.append(f"{key:<16} {passed[key]:>3}/{per[key]:<3} {passed[key] / per[key]:.0%}")
+        lines.append(f"{key:<30} {passed[key]:>3}/{per[key]:<3} {passed[key] / per[key]:.0%}")
     for result in results:
         for turn in result.turns:
             if turn.failures:
