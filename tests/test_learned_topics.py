@@ -101,9 +101,15 @@ def test_violence_is_named_when_the_readings_lean_to_violence() -> None:
 
 
 def test_a_lone_alarming_word_that_no_reading_leans_to_is_let_go() -> None:
-    doubted = Assessment(RiskLevel.ACUTE, ("self_harm",), ambiguous=True, learned_score=0.05, one_word=True)
+    doubted = Assessment(
+        RiskLevel.ACUTE, ("self_harm",), ambiguous=True, cues=("general",), learned_score=0.05, one_word=True
+    )
     calm = (("prof_bring_up", 0.9), ("crisis_suicidal", 0.1))
     assert _readings_agree(TEXT, doubted, calm, calm).level is RiskLevel.NONE
+    no_cue = replace(doubted, cues=())
+    assert _readings_agree(TEXT, no_cue, calm, calm).ambiguous, (
+        "no word about the subject (a pupil plans an overdose tonight)"
+    )
     leaning = (("crisis_suicidal", 0.4), ("prof_bring_up", 0.6))
     assert _readings_agree(TEXT, doubted, leaning, calm).ambiguous, "one reading leans that way: the check stays"
     phrase = replace(doubted, one_word=False)

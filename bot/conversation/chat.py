@@ -191,21 +191,23 @@ class Chat:
         return bool(guidance)
 
     def _fragment_read_as_crisis(self, turn: Turn) -> bool:
-        """Only the models' readings leaned to crisis, with no phrase of the safety net behind it, from a professional
-        ("en als hij dichtklapt") or, the Rasa model not leaning that way itself, on a short follow-up inside a
-        conversation about something else ("ze lullen achter mn rug ook" after the answer on school): the embeddings
-        of such a fragment say little, and the check question would break the conversation. It is answered as the
-        follow-up it is; a phrase, or a Rasa reading of crisis, still brings the lines."""
+        """Only the models' readings leaned to crisis, with no phrase of the safety net behind it, on a short message
+        from a professional ("en als hij dichtklapt") or, the Rasa model not leaning that way itself, on a short
+        follow-up inside a conversation about something else ("ze lullen achter mn rug ook" after the answer on
+        school): the embeddings of such a fragment say little, and the check question would break the
+        conversation. It is answered as the follow-up it is; a phrase, or a Rasa reading of crisis, still brings
+        the lines."""
         understanding, conversation = turn.understanding, turn.conversation
         if understanding is None or not understanding.readings_only or turn.crisis_sent:
             return False
+        if len(follow_up.words(turn.text)) > FRAGMENT_WORDS:
+            return False  # a whole story ("a pupil just told me … she can't go home tonight"): the readings stand
         if conversation.audience == "professional":
-            return True  # a pupil in danger is named in words the safety net knows ("leerling ... wil dood")
+            return True
         # Inside a conversation: after an answer, after the lines (whose footer stays under every answer while the
         # alarm holds: "nee het bloedt niet meer" is a reply, not a new danger) or after a corrected alarm.
         inside = conversation.last_answer is not None or conversation.alarm is not None or conversation.safety_check
-        short = len(follow_up.words(turn.text)) <= FRAGMENT_WORDS
-        return inside and short and understanding.crisis_share < FRAGMENT_CRISIS_SHARE
+        return inside and understanding.crisis_share < FRAGMENT_CRISIS_SHARE
 
     async def _chat(self, turn: Turn) -> list[Reply]:
         """An ordinary message: understood and answered, with the offer of a person on serious distress."""

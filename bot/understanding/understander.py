@@ -35,8 +35,8 @@ LEARNED_VETO_BELOW = 0.2
 # The mean probability of crisis over the readings of one message from which the lines are shown quietly with the
 # check question (`_readings_agree`): "more likely than not".
 READINGS_AGREE_AT = 0.5
-# A lone alarming word that the learned layer already doubted ("zelfbeschadiging" in a professional's question) is
-# let go when no reading of the message gives crisis even this much.
+# A lone alarming word that the learned layer already doubted ("zelfbeschadiging" in a professional's question), with
+# a scope's cue in the message, is let go when no reading of the message gives crisis even this much.
 ONE_WORD_CALM_BELOW = 0.3
 
 
@@ -289,9 +289,10 @@ def _readings_agree(
         assessment = replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False, learned_only=False)
     embedded = [score, _crisis_share(learned)[0]]
     every = [*embedded, _crisis_share(rasa)[0]] if rasa else embedded
-    if assessment.ambiguous and assessment.one_word and max(every) < ONE_WORD_CALM_BELOW:
-        # "Welke signalen van suïcidaliteit moet ik kennen?": the word alone, already doubted, and no reading of
-        # the whole message leans to crisis: talk about the subject, no check question.
+    if assessment.ambiguous and assessment.one_word and assessment.cues and max(every) < ONE_WORD_CALM_BELOW:
+        # "Welke signalen van suïcidaliteit moet ik als mentor kennen?": the word alone, already doubted, words that
+        # speak of the subject nearby (a scope's cue), and no reading of the whole message leans to crisis: talk
+        # about the subject, no check question. Without such a cue ("a pupil plans an overdose tonight") it stays.
         return replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False)
     if assessment.level is RiskLevel.ACUTE or assessment.cues or assessment.idiom or not long_enough(text):
         return assessment
