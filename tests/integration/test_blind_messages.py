@@ -25,6 +25,8 @@ SETS = {
     "tests/data/blind_messages.yml": load_cases("tests/data/blind_messages.yml"),
     # Written later by another helper, also blind; not looked at while the understanding was built on the first set.
     "tests/data/blind_messages_3.yml": load_cases("tests/data/blind_messages_3.yml"),
+    # A fourth, written blind in the round after (first measured before anything was changed for it: see the README).
+    "tests/data/blind_messages_4.yml": load_cases("tests/data/blind_messages_4.yml"),
 }
 
 
@@ -152,10 +154,18 @@ BARS = {
         "topic": 0.78,
     },
     "tests/data/blind_messages_3.yml": {
-        "acute_caught": 0.78,
-        "acute_caught_nlu_down": 0.75,
+        "acute_caught": 0.88,
+        "acute_caught_nlu_down": 0.85,
         "false_alarms": 0.03,
         "concern": 0.68,
         "topic": 0.84,
+    },
+    # Before anything was changed for it: acute caught 0.83 (0.71 full), concern 0.83, topic en 0.86 / nl 0.91.
+    "tests/data/blind_messages_4.yml": {
+        "acute_caught": 0.90,
+        "acute_caught_nlu_down": 0.85,
+        "false_alarms": 0.03,
+        "concern": 0.75,
+        "topic": 0.80,
     },
 }
