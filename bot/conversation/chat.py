@@ -333,21 +333,13 @@ class Chat:
         said = follow_up.words(turn.text)
         present, topic = set(said), understanding.topic
         if topic != topic_of(TELLING_CHILDREN) and self._children_to_know(said):
-            telling = [
-                name
-                for name, score in understanding.ranking[:3]
-                if topic_of(name) == topic_of(TELLING_CHILDREN) and score >= SECOND_READING
-            ]
-            if telling:
-                return telling[0]
+            telling = _fair_reading(understanding, topic_of(TELLING_CHILDREN))
+            if telling is not None:
+                return telling
         if topic != topic_of(SHAME) and present & self._shame_words:
-            shame = [
-                name
-                for name, score in understanding.ranking[:3]
-                if topic_of(name) == topic_of(SHAME) and score >= SECOND_READING
-            ]
-            if shame:
-                return shame[0]
+            shame = _fair_reading(understanding, topic_of(SHAME))
+            if shame is not None:
+                return shame
         if topic != topic_of(BIRTHDAY_PRESENT) and present & self._gift_words and self._birthday(said):
             return BIRTHDAY_PRESENT
         folded = f" {' '.join(said)} "
@@ -731,3 +723,11 @@ def _topic_naming_stems(content: Content, answers: Answers) -> dict[str, str]:
                 if len(word) >= NAMING_WORD and word not in _NAMES_NO_TOPIC:
                     topics.setdefault(word[: follow_up.STEM], set()).add(answers.topic(key))
     return {stem: next(iter(named)) for stem, named in topics.items() if len(named) == 1}
+
+
+def _fair_reading(understanding: Understanding, topic: str) -> str | None:
+    """The model's likeliest intent of `topic` among its top three, when it gave it a fair share (SECOND_READING)."""
+    return next(
+        (name for name, score in understanding.ranking[:3] if topic_of(name) == topic and score >= SECOND_READING),
+        None,
+    )
