@@ -141,6 +141,12 @@ class Phrase:
             raise ValueError(f"risk phrase {source!r}: needs words, and '...' only between two words")
         return cls(source, tuple(words), at_end, weak)
 
+    @property
+    def one_term(self) -> bool:
+        """Written as one word, though chat spelling may split it ("selfharm*" reads "self harm", "self-harm"): a
+        name of the subject rather than a statement about someone."""
+        return len(self.source.removeprefix(WEAK).split()) == 1
+
     def may_match(self, present: frozenset[str]) -> bool:
         """A cheap test before the real one: a phrase can only match where all its whole words occur."""
         return all(word.may_occur(present) for word in self.words)
@@ -290,9 +296,13 @@ class SafetyNet:
         learned: LearnedRisk | None = None,
         after_alarm: Sequence[_Rule] = (),
         after_alarm_unless: Sequence[Phrase] = (),
+        exasperation: Sequence[Phrase] = (),
+        exasperation_unless: Sequence[Phrase] = (),
     ) -> None:
         self._rules = rules
         self._idioms = idioms
+        self._exasperation = exasperation
+        self._exasperation_unless = exasperation_unless
         self._normaliser = normaliser
         self._gap_stops = gap_stops
         self._scopes = scopes
@@ -333,6 +343,7 @@ class SafetyNet:
         after = dict(data.get("after_alarm") or {})
         after_unless = parse_all(after.pop("unless", None) or [])
         after_rules = [_Rule(RiskLevel.ACUTE, str(category), parse_all(phrases)) for category, phrases in after.items()]
+        exasperated = data.get("parents_exasperated") or {}
         return cls(
             rules,
             parse_all(data.get("harmless") or []),
@@ -345,6 +356,8 @@ class SafetyNet:
             learned,
             after_rules,
             after_unless,
+            parse_all(exasperated.get("phrases") or []),
+            parse_all(exasperated.get("unless") or []),
         )
 
     def _read(self, text: str) -> tuple[_Message, bool]:
@@ -363,7 +376,11 @@ class SafetyNet:
             clause += 1
         idiom = False
         present = frozenset(tokens)
-        for phrase in (p for p in self._idioms if p.may_match(present)):
+        threat_told = any(
+            p.may_match(present) and any(p.spans(tokens, self._gap_stops)) for p in self._exasperation_unless
+        )
+        idioms = self._idioms if threat_told else (*self._idioms, *self._exasperation)
+        for phrase in (p for p in idioms if p.may_match(present)):
             for start, end in list(phrase.spans(tokens, self._gap_stops)):
                 tokens[start:end] = [_BLANK] * (end - start)
                 idiom = True
@@ -515,7 +532,7 @@ class SafetyNet:
                 ambiguous = True
             elif scope.effect == "concern" and level is RiskLevel.ACUTE:
                 level, category = RiskLevel.CONCERN, WORRY_CATEGORY
-        one_word = len(phrase.words) == 1 and not phrase.weak
+        one_word = phrase.one_term and not phrase.weak
         return _Hit(category, level, subject, ambiguous and level is RiskLevel.ACUTE, phrase.weak or one_word, one_word)
 
     def _with_learned(self, text: str, assessment: Assessment, hits: Sequence[_Hit]) -> Assessment:
