@@ -27,6 +27,8 @@ SETS = {
     "tests/data/blind_messages_3.yml": load_cases("tests/data/blind_messages_3.yml"),
     # A fourth, written blind in the round after (first measured before anything was changed for it: see the README).
     "tests/data/blind_messages_4.yml": load_cases("tests/data/blind_messages_4.yml"),
+    # A fifth (120), written blind in the round after that; first measured before anything was changed for it.
+    "tests/data/blind_messages_5.yml": load_cases("tests/data/blind_messages_5.yml"),
 }
 
 
@@ -167,5 +169,15 @@ BARS = {
         "false_alarms": 0.03,
         "concern": 0.75,
         "topic": 0.80,
+    },
+    # First measured before anything was changed for it: acute caught 0.94 (0.78 full; 0.92 with the NLU down),
+    # false alarms 2.4 % (+2.4 % quiet), concern 0.61, topic en 0.76 / nl 0.81 (its writer's concern and topic labels
+    # are stricter than the earlier sets': a child's bedwetting, "the shame eats me" are concern there).
+    "tests/data/blind_messages_5.yml": {
+        "acute_caught": 0.90,
+        "acute_caught_nlu_down": 0.85,
+        "false_alarms": 0.03,
+        "concern": 0.55,
+        "topic": 0.72,
     },
 }
