@@ -278,6 +278,9 @@ class _Hit:
 _SUBJECTS: tuple[Subject, ...] = ("self", "child", "other")
 _CLAUSE_BREAK = re.compile(r"[.,;:!?\n()]+")
 _SENTENCE_BREAK = re.compile(r"[.;!?\n]+")
+_FIRST_SENTENCE = re.compile(r"[.:;!?\n]+")
+REPORTER_INTRODUCTION_WORDS = 8
+"""At most this many words in a first sentence that only says who writes ("ik ben leerkracht groep 6")."""
 
 
 class SafetyNet:
@@ -298,11 +301,13 @@ class SafetyNet:
         after_alarm_unless: Sequence[Phrase] = (),
         exasperation: Sequence[Phrase] = (),
         exasperation_unless: Sequence[Phrase] = (),
+        reporters: Sequence[Phrase] = (),
     ) -> None:
         self._rules = rules
         self._idioms = idioms
         self._exasperation = exasperation
         self._exasperation_unless = exasperation_unless
+        self._reporters = reporters
         self._normaliser = normaliser
         self._gap_stops = gap_stops
         self._scopes = scopes
@@ -358,6 +363,7 @@ class SafetyNet:
             after_unless,
             parse_all(exasperated.get("phrases") or []),
             parse_all(exasperated.get("unless") or []),
+            parse_all(data.get("reporters") or []),
         )
 
     def _read(self, text: str) -> tuple[_Message, bool]:
@@ -421,6 +427,20 @@ class SafetyNet:
             weak_only = all(hit.weak for hit in hits if hit.level is RiskLevel.ACUTE)
             return replace(assessment, ambiguous=True) if assessment.alarm and weak_only else assessment
         return self._with_learned(text, assessment, hits)
+
+    def report_of(self, text: str) -> str | None:
+        """What a reporter says after introducing themself in a short first sentence ("youth worker here. a 15yo
+        just texted me she's on the roof"), or None. The embedding of the whole message leans to the introduction
+        (a professional's question, an ordinary topic), so the readings of danger also read the report alone."""
+        parts = _FIRST_SENTENCE.split(text, maxsplit=1)
+        if len(parts) < 2 or not long_enough(parts[1]):
+            return None
+        tokens = self._normaliser.tokens(parts[0])
+        if not tokens or len(tokens) > REPORTER_INTRODUCTION_WORDS:
+            return None
+        present = frozenset(tokens)
+        named = any(p.may_match(present) and any(p.spans(tokens, self._gap_stops)) for p in self._reporters)
+        return parts[1].strip() if named else None
 
     def holds_on(self, text: str, category: str) -> bool:
         """Right after the crisis lines for `category`: does this answer hold on to the danger ("ik heb het al
@@ -539,6 +559,9 @@ class SafetyNet:
         """Rules decide clear cases; the learned layer raises what they miss and doubts a weak, lone rule hit."""
         assert self.learned is not None
         verdict = self.learned.assess(text)
+        report = self.report_of(text)
+        if report is not None:
+            verdict = max(verdict, self.learned.assess(report), key=lambda reading: reading.acute_score)
         result = replace(assessment, learned_score=verdict.acute_score)
         acute_hits = [hit for hit in hits if hit.level is RiskLevel.ACUTE]
         if assessment.alarm:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from safety.learned import LearnedRisk, cache_key, training_examples
+from safety.learned import LearnedRisk, cache_key, neighbour_shares, training_examples
 from safety.risk import RiskLevel, SafetyNet
 
 
@@ -53,3 +54,13 @@ def test_the_learned_layer_raises_what_the_rules_miss_but_only_quietly_when_unsu
 def test_a_scope_keeps_the_learned_layer_from_raising_the_alarm(learned: LearnedRisk) -> None:
     combined = SafetyNet.from_yaml(learned=learned)
     assert not combined.assess("vroeger wilde ik dood, nu gaat het goed").alarm
+
+
+def test_the_neighbours_vote_goes_to_the_closest_lines() -> None:
+    known = np.array([[1.0, 0.0], [0.98, 0.199], [0.0, 1.0]] + [[0.6, 0.8]] * 9, dtype=np.float32)
+    labels = np.array([2, 2, 0] + [0] * 9, dtype=np.int8)
+    near_the_acute_lines = np.array([[0.995, 0.1]], dtype=np.float32)
+    shares = neighbour_shares(near_the_acute_lines, known, labels, 3)
+    assert shares[0, 2] > 0.99 and shares.sum() == pytest.approx(1.0)
+    between = np.array([[0.6, 0.8]], dtype=np.float32)
+    assert neighbour_shares(between, known, labels, 3)[0, 0] > 0.99

@@ -305,3 +305,50 @@ def test_past_self_harm_and_figures_of_speech_raise_no_alarm(safety_net: SafetyN
 )
 def test_threats_through_others_and_self_harm_that_is_back_are_acute(safety_net: SafetyNet, message: str) -> None:
     assert safety_net.assess(message).level is RiskLevel.ACUTE
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "mama vermoordt me als ik te laat thuis kom",
+        "my mum will kill me if she sees this",
+        "mn moeder maakt me af als ze dit ziet",
+    ],
+)
+def test_a_parents_will_kill_me_is_an_idiom(safety_net: SafetyNet, message: str) -> None:
+    assessment = safety_net.assess(message)
+    assert assessment.level is not RiskLevel.ACUTE and assessment.idiom
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "he said he will kill me if i tell anyone",
+        "hij vermoordt me als hij vrijkomt, dat heeft hij gezegd",
+        "mijn vader vermoordt me als hij vrijkomt",
+        "dad is going to kill me when he gets out, he told me on the phone",
+    ],
+)
+def test_a_threat_told_or_for_the_release_is_no_idiom(safety_net: SafetyNet, message: str) -> None:
+    assessment = safety_net.assess(message)
+    assert assessment.level is RiskLevel.ACUTE and "violence" in assessment.categories
+
+
+def test_a_lesson_about_suicide_is_talk_about_the_subject(safety_net: SafetyNet) -> None:
+    lesson = safety_net.assess("I'm planning a PSHE lesson that touches on suicide and self-harm")
+    assert lesson.one_word and "general" in lesson.cues
+
+
+@pytest.mark.parametrize(
+    ("message", "report"),
+    [
+        ("youth worker here. a 15yo just texted me she is on the roof", "a 15yo just texted me she is on the roof"),
+        ("ik ben leerkracht groep 6: een leerling vertelde me iets ergs", "een leerling vertelde me iets ergs"),
+        ("hoe regel ik een bezoek. mijn man zit vast sinds maandag", None),
+        ("Als mentor zag ik vandaag verse snijwonden op de arm van een leerling", None),
+    ],
+)
+def test_the_report_after_a_reporters_short_introduction(
+    safety_net: SafetyNet, message: str, report: str | None
+) -> None:
+    assert safety_net.report_of(message) == report

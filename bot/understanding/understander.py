@@ -153,12 +153,14 @@ class Understander:
                 parse = await self._nlu.parse(text[:NLU_MAX_CHARS])
             except NluUnavailable:
                 parse = None
-        learned: tuple[tuple[str, float], ...] = ()
+        learned: Ranking = ()
+        danger_reading: Ranking = ()
         if self._topics is not None and text.strip():
             # The embedding reading, on the worker thread: the vector is the one the learned risk layer just made.
             learned = await asyncio.get_running_loop().run_in_executor(self._worker, self._topics.ranking, text)
+            danger_reading = await self._reading_of_report(text, learned)
         if parse is None:
-            assessment = _readings_agree(text, assessment, learned)
+            assessment = _readings_agree(text, assessment, danger_reading)
             return Understanding(
                 topic="unknown",
                 intent=None,
@@ -171,9 +173,20 @@ class Understander:
                 subject=assessment.subject,
             )
         if learned:
-            assessment = _readings_agree(text, assessment, learned, parse.ranking)
+            assessment = _readings_agree(text, assessment, danger_reading, parse.ranking)
         blended = blend(parse.ranking, learned) if learned else None
-        return self._combine(parse, assessment, detected, blended, _crisis_share(learned)[0] if learned else None)
+        topic_crisis = _crisis_share(danger_reading)[0] if learned else None
+        return self._combine(parse, assessment, detected, blended, topic_crisis)
+
+    async def _reading_of_report(self, text: str, learned: Ranking) -> Ranking:
+        """The embedding reading that counts for danger: of the whole message, or of the report after a reporter's
+        short introduction ("youth worker here. a 15yo just texted me she's on the roof…"), whichever leans more to
+        crisis (the safety net's learned layer reads both alike). The topic is still read from the whole message."""
+        report = self._net.report_of(text)
+        if report is None or self._topics is None:
+            return learned
+        reading = await asyncio.get_running_loop().run_in_executor(self._worker, self._topics.ranking, report)
+        return reading if _crisis_share(reading)[0] > _crisis_share(learned)[0] else learned
 
     def _model_may_raise(self, assessment: Assessment, topic_crisis: float | None = None) -> bool:
         """Not on an idiom, a scope that explains the words (past, joke, worry, offence, ...), or when the embedding
