@@ -352,3 +352,15 @@ def test_the_report_after_a_reporters_short_introduction(
     safety_net: SafetyNet, message: str, report: str | None
 ) -> None:
     assert safety_net.report_of(message) == report
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ik ben bang dat ik mezelf vannacht iets aandoe",
+        "ik denk echt dat ik er vanavond een eind aan maak",
+        "ik ga die gast afmaken, mes ligt al klaar",
+    ],
+)
+def test_own_fear_of_self_harm_a_plan_tonight_and_a_weapon_ready_are_acute(safety_net: SafetyNet, message: str) -> None:
+    assert safety_net.assess(message).level is RiskLevel.ACUTE
