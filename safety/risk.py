@@ -58,6 +58,8 @@ Subject = Literal["self", "child", "other"]
 Effect = Literal["drop", "ambiguous", "concern"]
 Where = Literal["before", "clause", "message"]
 WORRY_CATEGORY = "worry_other"
+NEGATION = "negation"
+"""The scope of a negation ("niet", "not"): a phrase it drops may still be meant when every reading says crisis."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,8 @@ class Assessment:
     one_word: bool = False
     """Acute only on single alarming words ("zelfbeschadiging", "suicidal"), no phrase around them: how a
     professional or a school essay names the subject, too. The models' readings of the message may decide."""
+    negated: tuple[str, ...] = ()
+    """The categories of acute phrases that a negation dropped ("er is geen eten" after "mama is nie thuis")."""
 
     @property
     def alarm(self) -> bool:
@@ -261,6 +265,8 @@ class _Message:
     self_clauses: frozenset[int] = frozenset()
     used: set[str] = field(default_factory=set)
     """Scopes that changed a match (dropped it, made it ambiguous or a worry)."""
+    dropped: dict[str, list[str]] = field(default_factory=dict)
+    """The categories of acute matches each scope dropped."""
 
 
 @dataclass(frozen=True)
@@ -421,6 +427,9 @@ class SafetyNet:
             )
         )
         assessment = _summarise(hits, idiom, cues)
+        negated = tuple(dict.fromkeys(message.dropped.get(NEGATION, ())))
+        if negated:
+            assessment = replace(assessment, negated=negated)
         if self.learned is None or not text.strip():
             return assessment
         if not learned:  # a lone weak hit may yet be doubted by the learned layer: not a sure alarm without it
@@ -547,6 +556,8 @@ class SafetyNet:
                 continue
             message.used.add(scope.name)
             if scope.effect == "drop":
+                if rule.level is RiskLevel.ACUTE:
+                    message.dropped.setdefault(scope.name, []).append(rule.category)
                 return None
             if scope.effect == "ambiguous":
                 ambiguous = True

@@ -156,3 +156,14 @@ def test_a_general_answer_the_blend_chose_gives_way_to_the_rasa_model_s_sure_que
     parse = Parse(rasa[0][0], rasa[0][1], rasa)
     understood = understander._combine(parse, Assessment(RiskLevel.NONE), None, blend(rasa, learned))
     assert understood.intent == intent
+
+
+def test_a_negation_alone_yields_only_to_readings_that_are_all_sure_of_crisis() -> None:
+    negated = Assessment(RiskLevel.NONE, learned_score=0.94, cues=("negation",), negated=("child_unsafe",))
+    sure = (("crisis_violence", 0.96), ("feelings", 0.04))
+    result = _readings_agree(TEXT, negated, sure, sure)
+    assert result.level is RiskLevel.ACUTE and result.ambiguous and result.categories == ("child_unsafe",)
+    doubting = (("crisis_suicidal", 0.85), ("feelings", 0.15))
+    assert _readings_agree(TEXT, negated, sure, doubting).level is RiskLevel.NONE
+    denied = replace(negated, cues=("negation", "denial"))
+    assert _readings_agree(TEXT, denied, sure, sure).level is RiskLevel.NONE

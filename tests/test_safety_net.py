@@ -260,6 +260,15 @@ def test_a_negation_far_from_any_phrase_does_not_silence_the_models(safety_net: 
     near = safety_net.assess("ik doe niet aan zelfbeschadiging")
     assert "negation" not in far.cues
     assert "negation" in near.cues
+    assert near.negated == ("self_harm",)
+
+
+@pytest.mark.parametrize(
+    "text", ["ik ga mezelf niks aandoen hoor, ik ben alleen moe", "i'm not going to hurt myself, just tired of it all"]
+)
+def test_saying_one_will_not_hurt_oneself_is_a_denial(safety_net: SafetyNet, text: str) -> None:
+    assessment = safety_net.assess(text)
+    assert "denial" in assessment.cues and assessment.level is not RiskLevel.ACUTE
 
 
 @pytest.mark.parametrize(

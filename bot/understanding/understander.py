@@ -18,7 +18,7 @@ from bot.understanding.topics import (
     SUGGESTIBLE,
     topic_of,
 )
-from safety.risk import Assessment, RiskLevel, SafetyNet, Subject, long_enough
+from safety.risk import NEGATION, Assessment, RiskLevel, SafetyNet, Subject, long_enough
 
 logger = logging.getLogger(__name__)
 Ranking = tuple[tuple[str, float], ...]
@@ -41,6 +41,11 @@ READINGS_AGREE_AT = 0.4
 # A lone alarming word that the learned layer already doubted ("zelfbeschadiging" in a professional's question), with
 # a scope's cue in the message, is let go when no reading of the message gives crisis even this much.
 ONE_WORD_CALM_BELOW = 0.3
+# A negation that only dropped a phrase ("mama is al 2 dagen nie thuis en er is geen eten meer": "nie" before "er is
+# geen eten") silences the models, unless every reading of the message is this sure of crisis: then the lines are shown
+# quietly with the check question. On the blind sets no harmless or denying message reaches it ("ik wil niet dood, ik
+# wil alleen rust": 0.45 / 0.92 / 0.85).
+UNANIMOUS_DESPITE_NEGATION_AT = 0.9
 
 
 @dataclass(frozen=True)
@@ -308,7 +313,8 @@ def _readings_agree(
     model (when it answered). When the two embedding readings, or all three, give crisis at least
     `READINGS_AGREE_AT` on average, the lines are shown quietly with the check question, whose answer decides;
     otherwise an alarm only the learned risk layer raised is dropped. Never on a very short message, or where the
-    rules saw a scope that explains the words (past, joke, worry, offence, ...) or an idiom."""
+    rules saw a scope that explains the words (past, joke, worry, offence, ...) or an idiom; a negation alone yields
+    to readings that all reach `UNANIMOUS_DESPITE_NEGATION_AT`."""
     score = assessment.learned_score
     if not learned or score is None:
         return assessment
@@ -321,13 +327,17 @@ def _readings_agree(
         # speak of the subject nearby (a scope's cue), and no reading of the whole message leans to crisis: talk
         # about the subject, no check question. Without such a cue ("a pupil plans an overdose tonight") it stays.
         return replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False)
-    if assessment.level is RiskLevel.ACUTE or assessment.cues or assessment.idiom or not long_enough(text):
+    if assessment.level is RiskLevel.ACUTE or assessment.idiom or not long_enough(text):
         return assessment
+    if assessment.cues:
+        if set(assessment.cues) != {NEGATION} or min(every) < UNANIMOUS_DESPITE_NEGATION_AT:
+            return assessment
     # The embedding readings generalise past wording the Rasa model never saw, so its low score on a new phrasing
     # is no evidence against them: either mean may decide.
     if max(sum(embedded) / len(embedded), sum(every) / len(every)) < READINGS_AGREE_AT:
         return assessment
-    category = _crisis_share(blend(rasa, learned) if rasa else learned)[1]
+    # A phrase the negation dropped names the danger better than the readings' likelier category.
+    category = assessment.negated[0] if assessment.negated else _crisis_share(blend(rasa, learned) if rasa else learned)[1]
     return replace(assessment, level=RiskLevel.ACUTE, categories=(category,), ambiguous=True, learned_only=True)
 
 
