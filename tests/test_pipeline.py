@@ -121,6 +121,18 @@ async def test_violence_gets_veilig_thuis_and_later_answers_close_with_112_not_1
     assert content.ui("safety_footer", "nl") not in answer.text
 
 
+async def test_an_unclear_signal_of_violence_asks_about_that_danger_with_its_lines_not_113(pipeline: Pipeline) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    [quiet] = await pipeline.text(USER, "mn stiefvader slaat me xd")
+    assert "0800-2000" in quiet.text and "112" in quiet.text and "113" not in quiet.text
+    other = Sender("j" * 64)
+    await pipeline.command(other, "start")
+    await pipeline.action(other, "aud:youth")
+    [unclear_self] = await pipeline.text(other, "ik wil dood lol")
+    assert "113" in unclear_self.text and "0800-2000" in unclear_self.text
+
+
 async def test_a_correction_ends_the_alarm_and_its_footer(pipeline: Pipeline, content: Content) -> None:
     await pipeline.command(USER, "start")
     await pipeline.action(USER, "aud:youth")

@@ -109,10 +109,12 @@ class Crisis:
         category = categories[0] if categories else "suicidal"
         conversation.alarm = category
         turn.step = Step.CONFIRM_RISK
-        # Unclear, so every line: the 113 lines and the Veilig Thuis lines, whichever the user turns out to need.
-        every = (category, "violence" if category in SUICIDE_FAMILY else "suicidal")
-        lines = self._content.crisis_lines(every, conversation.audience, turn.language).split("\n\n", 1)[-1]
+        # Unclear whether a self-harm signal is meant, or whether it hides violence at home: the 113 lines and the
+        # Veilig Thuis lines. A signal of violence or an unsafe child asks about that danger and gives its lines
+        # (112, Veilig Thuis, for a young person the Kindertelefoon), never 113.
         family = "violence" if category in ("violence", "child_unsafe") else "self"
+        every = (category, "violence") if family == "self" else (category,)
+        lines = self._content.crisis_lines(every, conversation.audience, turn.language).split("\n\n", 1)[-1]
         question = self._content.ui(f"confirm_risk_{family}", turn.language)
         buttons = (
             Button(self._content.button("meant_yes", turn.language), actions.Reply(actions.Question.MEANT, True).data),
