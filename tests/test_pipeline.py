@@ -166,6 +166,19 @@ async def test_a_question_after_the_crisis_lines_is_a_question_not_a_no(live_pip
     assert replies and all(actions(reply) != ["safe:ok", "safe:notok"] for reply in replies)
 
 
+async def test_an_ordinary_question_sharing_a_word_with_after_crisis_questions_gets_its_own_answer(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    await pipeline.text(USER, "ik wil dood")
+    [visit] = await pipeline.text(USER, "kan ik papa nog bellen of alleen op bezoek")
+    assert content.ui("after_crisis_suicide", "nl") not in visit.text and "113" in visit.text  # the footer stays
+    assert actions(visit) != ["safe:ok", "safe:notok"]
+    [who] = await pipeline.text(USER, "wie moet ik bellen voor bezoek")
+    assert actions(who) == ["safe:ok", "safe:notok"]  # names whom to call: a question about the help
+
+
 async def test_not_okay_at_the_check_in_brings_the_lines_and_the_offer_back(live_pipeline: Pipeline) -> None:
     await live_pipeline.command(USER, "start")
     await live_pipeline.action(USER, "aud:youth")

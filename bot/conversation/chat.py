@@ -80,6 +80,15 @@ _QUESTION_START = frozenset((
 
 # Words that make a request after the crisis lines a question about whom to call, not a request for a person here.
 _CALL_WORDS = frozenset(("bel", "bellen", "call", "phone", "ring", "112", "113", "wie", "who", "nummer", "number"))
+# After the lines, these name the help itself: a question with them is about what to do now, whatever its topic.
+_HELP_WORDS = frozenset(
+    ("112", "113", "politie", "police", "veilig", "huisarts", "doctor", "gp", "kindertelefoon", "wie", "who")
+)
+# Topics of an ordinary question that may come right after the lines ("mag ik papa nog bellen? hoe werkt dat vanuit
+# de gevangenis", "after this, how do i explain to my kids what happened?"): answered as that question.
+_ORDINARY_AFTER_LINES = frozenset(
+    ("visit", "contact", "explain_to_child", "stigma", "practical", "peer_support", "for_professionals", "privacy")
+)
 
 # "de juf van mijn dochter", "the teacher of my son": the child as whose someone else is.
 _WHOSE = frozenset(("van", "of"))
@@ -228,7 +237,11 @@ class Chat:
             return await self._cmd_help_person(turn)  # "kan ik met een echt iemand praten": a person, not a number
         # Right after the lines; or with only the quiet lines shown, a clear question ("moet ik 112 bellen?").
         strict = not conversation.safety_check
-        if conversation.alarm and self._after_crisis_question(turn.text, understanding, strict):
+        if (
+            conversation.alarm
+            and self._after_crisis_question(turn.text, understanding, strict)
+            and not self._ordinary_question_after_lines(turn, sure)
+        ):
             return [self._crisis.after(turn)]
         local = await self._local_question(turn, sure)
         if local is not None:
@@ -539,6 +552,18 @@ class Chat:
         if set(follow_up.words(turn.text)) & _CALL_WORDS:
             return False
         return self._crisis.after_kind(turn.text) == "person" or (sure and understanding.topic == "talk_to_human")
+
+    def _ordinary_question_after_lines(self, turn: Turn, sure: bool) -> bool:
+        """A clear question on an ordinary topic that only shares a word with the questions after the lines ("mag ik
+        papa nog bellen?", "after this, how do i explain…"): it names no help (112, Veilig Thuis, the GP, "wie") and
+        is no kind of question about the danger (crisis.yml `after`), so it gets its own answer."""
+        understanding = turn.understanding
+        assert understanding is not None
+        if not sure or understanding.topic not in _ORDINARY_AFTER_LINES:
+            return False
+        if set(follow_up.words(turn.text)) & _HELP_WORDS:
+            return False
+        return self._crisis.after_kind(turn.text) == "ask"
 
     def _after_crisis_question(self, text: str, understanding: Understanding, strict: bool = False) -> bool:
         """After the crisis lines, a question about what to do now ("moet ik 112 bellen?", "wie moet ik bellen",

@@ -329,15 +329,15 @@ def _readings_agree(
         return replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False)
     if assessment.level is RiskLevel.ACUTE or assessment.idiom or not long_enough(text):
         return assessment
-    if assessment.cues:
-        if set(assessment.cues) != {NEGATION} or min(every) < UNANIMOUS_DESPITE_NEGATION_AT:
-            return assessment
+    if assessment.cues and (set(assessment.cues) != {NEGATION} or min(every) < UNANIMOUS_DESPITE_NEGATION_AT):
+        return assessment
     # The embedding readings generalise past wording the Rasa model never saw, so its low score on a new phrasing
     # is no evidence against them: either mean may decide.
     if max(sum(embedded) / len(embedded), sum(every) / len(every)) < READINGS_AGREE_AT:
         return assessment
     # A phrase the negation dropped names the danger better than the readings' likelier category.
-    category = assessment.negated[0] if assessment.negated else _crisis_share(blend(rasa, learned) if rasa else learned)[1]
+    read = _crisis_share(blend(rasa, learned) if rasa else learned)[1]
+    category = assessment.negated[0] if assessment.negated else read
     return replace(assessment, level=RiskLevel.ACUTE, categories=(category,), ambiguous=True, learned_only=True)
 
 
