@@ -167,3 +167,11 @@ def test_a_negation_alone_yields_only_to_readings_that_are_all_sure_of_crisis() 
     assert _readings_agree(TEXT, negated, sure, doubting).level is RiskLevel.NONE
     denied = replace(negated, cues=("negation", "denial"))
     assert _readings_agree(TEXT, denied, sure, sure).level is RiskLevel.NONE
+
+
+def test_a_joke_marked_phrase_is_let_go_only_when_no_reading_sees_crisis() -> None:
+    joked = Assessment(RiskLevel.ACUTE, ("suicidal",), ambiguous=True, learned_score=0.04, cues=("hyperbole",))
+    calm = (("out_of_scope", 0.95), ("crisis_suicidal", 0.05))
+    assert _readings_agree(TEXT, joked, calm, calm).level is RiskLevel.NONE
+    leaning = (("crisis_suicidal", 0.4), ("feelings", 0.6))
+    assert _readings_agree(TEXT, joked, calm, leaning).ambiguous

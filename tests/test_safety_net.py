@@ -373,3 +373,8 @@ def test_the_report_after_a_reporters_short_introduction(
 )
 def test_own_fear_of_self_harm_a_plan_tonight_and_a_weapon_ready_are_acute(safety_net: SafetyNet, message: str) -> None:
     assert safety_net.assess(message).level is RiskLevel.ACUTE
+
+
+def test_not_joking_is_no_joke_marker(safety_net: SafetyNet) -> None:
+    assert safety_net.assess("not joking this time, im gonna kms").alarm
+    assert safety_net.assess("im gonna kms lol").ambiguous

@@ -41,6 +41,11 @@ READINGS_AGREE_AT = 0.4
 # A lone alarming word that the learned layer already doubted ("zelfbeschadiging" in a professional's question), with
 # a scope's cue in the message, is let go when no reading of the message gives crisis even this much.
 ONE_WORD_CALM_BELOW = 0.3
+# A phrase made unclear by a joke's marker ("i want to die lol my hair looks like a mop") is let go when no reading of
+# the whole message gives crisis even this much (on the blind sets: two harmless lines, no acute one; "not joking this
+# time, im gonna kms" is no joke at all: `except` in the phrase file).
+JOKE_CALM_BELOW = 0.2
+HYPERBOLE = "hyperbole"
 # A negation that only dropped a phrase ("mama is al 2 dagen nie thuis en er is geen eten meer": "nie" before "er is
 # geen eten") silences the models, unless every reading of the message is this sure of crisis: then the lines are shown
 # quietly with the check question. On the blind sets no harmless or denying message reaches it ("ik wil niet dood, ik
@@ -326,6 +331,9 @@ def _readings_agree(
         # "Welke signalen van suïcidaliteit moet ik als mentor kennen?": the word alone, already doubted, words that
         # speak of the subject nearby (a scope's cue), and no reading of the whole message leans to crisis: talk
         # about the subject, no check question. Without such a cue ("a pupil plans an overdose tonight") it stays.
+        return replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False)
+    joke_only = assessment.ambiguous and not assessment.learned_only and HYPERBOLE in assessment.cues
+    if joke_only and max(every) < JOKE_CALM_BELOW:
         return replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False)
     if assessment.level is RiskLevel.ACUTE or assessment.idiom or not long_enough(text):
         return assessment
