@@ -322,6 +322,8 @@ def test_threats_through_others_and_self_harm_that_is_back_are_acute(safety_net:
         "mama vermoordt me als ik te laat thuis kom",
         "my mum will kill me if she sees this",
         "mn moeder maakt me af als ze dit ziet",
+        "die leraar vermoordt me nog, hij belt elke dag",
+        "my boss is going to kill me if i'm late again",
     ],
 )
 def test_a_parents_will_kill_me_is_an_idiom(safety_net: SafetyNet, message: str) -> None:
@@ -335,6 +337,7 @@ def test_a_parents_will_kill_me_is_an_idiom(safety_net: SafetyNet, message: str)
         "he said he will kill me if i tell anyone",
         "hij vermoordt me als hij vrijkomt, dat heeft hij gezegd",
         "mijn vader vermoordt me als hij vrijkomt",
+        "hij vermoordt me nog als hij vrijkomt",
         "dad is going to kill me when he gets out, he told me on the phone",
     ],
 )
