@@ -586,7 +586,7 @@ class SafetyNet:
             return replace(
                 result, level=RiskLevel.ACUTE, categories=(verdict.category,), ambiguous=not sure, learned_only=True
             )
-        if verdict.level is RiskLevel.CONCERN and assessment.level is RiskLevel.NONE:
+        if verdict.level is RiskLevel.CONCERN and assessment.level is RiskLevel.NONE and long_enough(text):
             return replace(result, level=RiskLevel.CONCERN, categories=(verdict.category,))
         return result
 

@@ -175,3 +175,27 @@ def test_a_joke_marked_phrase_is_let_go_only_when_no_reading_sees_crisis() -> No
     assert _readings_agree(TEXT, joked, calm, calm).level is RiskLevel.NONE
     leaning = (("crisis_suicidal", 0.4), ("feelings", 0.6))
     assert _readings_agree(TEXT, joked, calm, leaning).ambiguous
+
+
+@pytest.mark.parametrize(
+    ("learned_score", "topic_crisis", "quiet"),
+    [(0.37, 0.27, True), (0.6, 0.5, False), (0.1, 0.05, None)],
+)
+def test_the_rasa_model_alone_raises_the_full_alarm_only_when_the_embeddings_lean_its_way(
+    safety_net: SafetyNet, learned_score: float, topic_crisis: float, quiet: bool | None
+) -> None:
+    understander = Understander(safety_net, None, 0.45, 0.5)
+    rasa = (("crisis_violence", 0.74), ("opening", 0.26))
+    parse = Parse("crisis_violence", 0.74, rasa)
+    calm = Assessment(RiskLevel.NONE, learned_score=learned_score)
+    understood = understander._combine(parse, calm, None, rasa, topic_crisis)
+    if quiet is None:  # both embedding readings doubt it: the Rasa model alone raises nothing
+        assert understood.risk is not RiskLevel.ACUTE
+    else:
+        assert understood.risk is RiskLevel.ACUTE and understood.ambiguous is quiet
+    readings_quiet = Assessment(
+        RiskLevel.ACUTE, ("violence",), ambiguous=True, learned_score=learned_score, learned_only=True
+    )
+    confirmed = understander._combine(parse, readings_quiet, None, rasa, topic_crisis)
+    if quiet is not None:
+        assert confirmed.ambiguous is quiet

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
+from safety.learned import LearnedRisk, LearnedVerdict
 from safety.normalise import Normaliser
 from safety.risk import Phrase, RiskLevel, SafetyNet
 from tests.conftest import load_cases
@@ -107,6 +110,7 @@ def test_a_malformed_phrase_is_refused_when_loading(bad: str) -> None:
     "text",
     [
         "ik heb weer gekrast",
+        "ben weer aan t snijden sinds mn pa is opgepakt",
         "ik kras",
         "ik snij soms",
         "i cut sometimes",
@@ -381,3 +385,19 @@ def test_own_fear_of_self_harm_a_plan_tonight_and_a_weapon_ready_are_acute(safet
 def test_not_joking_is_no_joke_marker(safety_net: SafetyNet) -> None:
     assert safety_net.assess("not joking this time, im gonna kms").alarm
     assert safety_net.assess("im gonna kms lol").ambiguous
+
+
+class _WorriedReading:
+    """A learned layer that reads concern in everything: what SafetyNet does with such a reading is under test."""
+
+    doubt_below = 0.3
+    alarm_above = 0.99
+
+    def assess(self, text: str) -> LearnedVerdict:
+        return LearnedVerdict(RiskLevel.CONCERN, "not_coping", 0.0, 0.9)
+
+
+def test_the_learned_layers_concern_counts_only_on_a_message_long_enough_to_read() -> None:
+    net = SafetyNet.from_yaml(learned=cast(LearnedRisk, _WorriedReading()))
+    assert net.assess("okk thx").level is RiskLevel.NONE
+    assert net.assess("ik kom de dag gewoon niet meer door").level is RiskLevel.CONCERN
