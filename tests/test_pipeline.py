@@ -126,6 +126,8 @@ async def test_an_unclear_signal_of_violence_asks_about_that_danger_with_its_lin
     await pipeline.action(USER, "aud:youth")
     [quiet] = await pipeline.text(USER, "mn stiefvader slaat me xd")
     assert "0800-2000" in quiet.text and "112" in quiet.text and "113" not in quiet.text
+    [gone] = await pipeline.text(USER, "niet hier nu")  # about the danger: no "no" to the check question
+    assert "0800-2000" in gone.text and actions(gone) == ["safe:ok", "safe:notok"]
     other = Sender("j" * 64)
     await pipeline.command(other, "start")
     await pipeline.action(other, "aud:youth")
@@ -172,7 +174,7 @@ async def test_an_ordinary_question_sharing_a_word_with_after_crisis_questions_g
     await pipeline.command(USER, "start")
     await pipeline.action(USER, "aud:youth")
     await pipeline.text(USER, "ik wil dood")
-    [visit] = await pipeline.text(USER, "kan ik papa nog bellen of alleen op bezoek")
+    [visit] = await pipeline.text(USER, "kan ik papa nog bellen of alleen op bezoek?")
     assert content.ui("after_crisis_suicide", "nl") not in visit.text and "113" in visit.text  # the footer stays
     assert actions(visit) != ["safe:ok", "safe:notok"]
     [who] = await pipeline.text(USER, "wie moet ik bellen voor bezoek")

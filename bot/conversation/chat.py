@@ -81,9 +81,10 @@ _QUESTION_START = frozenset((
 # Words that make a request after the crisis lines a question about whom to call, not a request for a person here.
 _CALL_WORDS = frozenset(("bel", "bellen", "call", "phone", "ring", "112", "113", "wie", "who", "nummer", "number"))
 # After the lines, these name the help itself: a question with them is about what to do now, whatever its topic.
-_HELP_WORDS = frozenset(
-    ("112", "113", "politie", "police", "veilig", "huisarts", "doctor", "gp", "kindertelefoon", "wie", "who")
-)
+_HELP_WORDS = frozenset((
+    "112", "113", "politie", "police", "veilig", "huisarts", "doctor", "gp", "kindertelefoon", "wie", "who",
+    "iemand", "niemand", "anyone", "someone", "nobody", "chat", "chatten", "gratis", "free",
+))  # fmt: skip
 # Topics of an ordinary question that may come right after the lines ("mag ik papa nog bellen? hoe werkt dat vanuit
 # de gevangenis", "after this, how do i explain to my kids what happened?"): answered as that question.
 _ORDINARY_AFTER_LINES = frozenset(
@@ -554,12 +555,13 @@ class Chat:
         return self._crisis.after_kind(turn.text) == "person" or (sure and understanding.topic == "talk_to_human")
 
     def _ordinary_question_after_lines(self, turn: Turn, sure: bool) -> bool:
-        """A clear question on an ordinary topic that only shares a word with the questions after the lines ("mag ik
-        papa nog bellen?", "after this, how do i explain…"): it names no help (112, Veilig Thuis, the GP, "wie") and
-        is no kind of question about the danger (crisis.yml `after`), so it gets its own answer."""
+        """A clear question (with its question mark) on an ordinary topic that only shares a word with the questions
+        after the lines ("mag ik papa nog bellen?", "after this, how do i explain…?"): it names no help or helper
+        (112, Veilig Thuis, the GP, "wie", "iemand", a chat) and is no kind of question about the danger (crisis.yml
+        `after`), so it gets its own answer. "i dont wanna call anyone i hate phones" stays about the lines."""
         understanding = turn.understanding
         assert understanding is not None
-        if not sure or understanding.topic not in _ORDINARY_AFTER_LINES:
+        if not sure or understanding.topic not in _ORDINARY_AFTER_LINES or "?" not in turn.text:
             return False
         if set(follow_up.words(turn.text)) & _HELP_WORDS:
             return False
@@ -603,9 +605,14 @@ class Chat:
         return None if answer is None else await self._handoff.answer(turn, answer)
 
     async def _meant_reply(self, turn: Turn) -> list[Reply] | None:
-        """A typed answer to "do you mean you want to hurt yourself?": a short yes or no, or a correction."""
+        """A typed answer to "do you mean you want to hurt yourself?": a short yes or no, or a correction. A reply
+        about the danger itself ("hes not here now", "wat gebeurt er als ik Veilig Thuis bel") is no "no": it is
+        answered for that danger (crisis.yml `after`), with the check-in."""
         if self._read.is_correction(turn.text):
             return self._crisis.correction(turn)
+        if self._crisis.after_kind(turn.text) != "ask":
+            turn.step = Step.SAFETY_CHECK
+            return [self._crisis.after(turn)]
         meant = self._read.yes_no(turn.text)
         return None if meant is None else await self._crisis.confirmed(turn, meant)
 
