@@ -258,8 +258,9 @@ def _is_press(action: str, wanted: str) -> bool:
     return action == wanted
 
 
-def summary(results: list[DialogueResult]) -> list[str]:
-    """Pass rates per category, language and file, then every failing turn (what was said, what went wrong)."""
+def summary(results: list[DialogueResult], replies: bool = False) -> list[str]:
+    """Pass rates per category, language and file, then every failing turn (what was said, what went wrong, and with
+    `replies` what the bot answered)."""
     lines: list[str] = []
     per: Counter[str] = Counter()
     passed: Counter[str] = Counter()
@@ -273,4 +274,6 @@ def summary(results: list[DialogueResult]) -> list[str]:
         for turn in result.turns:
             if turn.failures:
                 lines.append(f"  FAIL {result.id} turn {turn.turn} {turn.said[:60]!r}: {'; '.join(turn.failures)}")
+                if replies:
+                    lines.append(f"       bot: {turn.reply[:400]!r}")
     return lines

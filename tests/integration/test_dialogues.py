@@ -34,7 +34,7 @@ async def test_the_blind_dialogues_pass(bot: RunningBot, content: Content, capsy
     dialogues = load(only=only)
     assert len({dialogue["id"] for dialogue in dialogues}) == len(dialogues) >= (1 if only else 240)
     results = await Runner(bot, content).run_all(dialogues)
-    lines = summary(results)
+    lines = summary(results, replies=bool(os.environ.get("DIALOGUES_REPLIES")))  # DIALOGUES_REPLIES=1: the bot's too
     with capsys.disabled():  # printed by `make test`, not only when the test fails
         print("\nConversation suite (blind dialogues, tests/dialogues/):\n" + "\n".join(lines))
     rate = sum(result.passed for result in results) / len(results)
