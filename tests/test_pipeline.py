@@ -135,6 +135,14 @@ async def test_an_unclear_signal_of_violence_asks_about_that_danger_with_its_lin
     assert "113" in unclear_self.text and "0800-2000" in unclear_self.text
 
 
+async def test_what_to_say_on_the_phone_is_answered_after_the_lines(pipeline: Pipeline, content: Content) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    await pipeline.text(USER, "mijn vriend slaat me en ik ben bang")
+    [say] = await pipeline.text(USER, "wat moet ik zeggen als ik bel")
+    assert say.text == content.crisis_after("say", "violence", "parent", "nl")
+
+
 async def test_a_correction_ends_the_alarm_and_its_footer(pipeline: Pipeline, content: Content) -> None:
     await pipeline.command(USER, "start")
     await pipeline.action(USER, "aud:youth")
@@ -177,6 +185,8 @@ async def test_an_ordinary_question_sharing_a_word_with_after_crisis_questions_g
     [visit] = await pipeline.text(USER, "kan ik papa nog bellen of alleen op bezoek?")
     assert content.ui("after_crisis_suicide", "nl") not in visit.text and "113" in visit.text  # the footer stays
     assert actions(visit) != ["safe:ok", "safe:notok"]
+    [later] = await pipeline.text(USER, "en daarna, hoe vertel ik het op school?")
+    assert content.ui("after_crisis_suicide", "nl") not in later.text and actions(later) != ["safe:ok", "safe:notok"]
     [who] = await pipeline.text(USER, "wie moet ik bellen voor bezoek")
     assert actions(who) == ["safe:ok", "safe:notok"]  # names whom to call: a question about the help
 

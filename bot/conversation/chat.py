@@ -558,14 +558,15 @@ class Chat:
         """A clear question (with its question mark) on an ordinary topic that only shares a word with the questions
         after the lines ("mag ik papa nog bellen?", "after this, how do i explain…?"): it names no help or helper
         (112, Veilig Thuis, the GP, "wie", "iemand", a chat) and is no kind of question about the danger (crisis.yml
-        `after`), so it gets its own answer. "i dont wanna call anyone i hate phones" stays about the lines."""
+        `after`; the kind "over" only says when), so it gets its own answer. "i dont wanna call anyone i hate phones"
+        stays about the lines."""
         understanding = turn.understanding
         assert understanding is not None
         if not sure or understanding.topic not in _ORDINARY_AFTER_LINES or "?" not in turn.text:
             return False
         if set(follow_up.words(turn.text)) & _HELP_WORDS:
             return False
-        return self._crisis.after_kind(turn.text) == "ask"
+        return self._crisis.after_kind(turn.text) in ("ask", "over")  # "over": "after", "daarna" alone
 
     def _after_crisis_question(self, text: str, understanding: Understanding, strict: bool = False) -> bool:
         """After the crisis lines, a question about what to do now ("moet ik 112 bellen?", "wie moet ik bellen",
