@@ -14,6 +14,7 @@ from bot.understanding.topics import topic_of
 from bot.understanding.understander import Ranking, Understander, Understanding, _readings_agree
 from safety.learned import Encoder, nlu_lines
 from safety.risk import Assessment, RiskLevel, SafetyNet
+from tests.conftest import scripted_nlu
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +200,25 @@ def test_the_rasa_model_alone_raises_the_full_alarm_only_when_the_embeddings_lea
     confirmed = understander._combine(parse, readings_quiet, None, rasa, topic_crisis)
     if quiet is not None:
         assert confirmed.ambiguous is quiet
+
+
+def _opening_or_question(text: str) -> list[tuple[str, float]]:
+    if "zit vast" in text:
+        return [("opening", 0.8), ("contact_video", 0.2)]
+    if "beeldbellen" in text:
+        return [("contact_video", 0.9), ("opening", 0.1)]
+    return [("out_of_scope", 0.6), ("contact_video", 0.4)]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("mn moeder zit vast, kunnen we beeldbellen met haar?", "contact_video"),
+        ("mn moeder zit vast", "opening"),  # the situation alone: the opening stays
+        ("mn moeder zit vast, dat is alles", "opening"),  # no question after it
+        ("mn moeder zit vast, kan ik iets anders vragen?", "opening"),  # a question the model is not clear about
+    ],
+)
+async def test_a_question_after_an_opening_decides_the_topic(safety_net: SafetyNet, text: str, intent: str) -> None:
+    understander = Understander(safety_net, scripted_nlu(_opening_or_question), 0.45, 0.5)
+    assert (await understander.understand(text)).intent == intent

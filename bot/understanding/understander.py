@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -51,6 +52,32 @@ HYPERBOLE = "hyperbole"
 # quietly with the check question. On the blind sets no harmless or denying message reaches it ("ik wil niet dood, ik
 # wil alleen rust": 0.45 / 0.92 / 0.85).
 UNANIMOUS_DESPITE_NEGATION_AT = 0.9
+
+
+# The intent of a message that only tells the situation ("mijn man zit vast"); a question after it decides the topic.
+OPENING_INTENT = "opening"
+# Topics a question after an opening may have (not greetings, goodbyes, crisis or out of scope).
+QUESTION_TOPICS = frozenset(
+    (
+        "visit",
+        "contact",
+        "explain_to_child",
+        "stigma",
+        "feelings",
+        "practical",
+        "peer_support",
+        "for_professionals",
+        "talk_to_human",
+        "privacy",
+    )
+)
+QUESTION_MIN_WORDS = 3
+_FIRST_CLAUSE = re.compile(r"[,.;:!?\n]+")
+_QUESTION_WORDS = frozenset((
+    "hoe", "wat", "waar", "wanneer", "waarom", "wie", "kan", "kunnen", "mag", "mogen", "moet", "moeten", "is", "zijn",
+    "heeft", "hebben", "how", "what", "where", "when", "why", "who", "can", "could", "may", "should", "do", "does",
+    "is", "are", "will", "would",
+))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -186,7 +213,37 @@ class Understander:
             assessment = _readings_agree(text, assessment, danger_reading, parse.ranking)
         blended = blend(parse.ranking, learned) if learned else None
         topic_crisis = _crisis_share(danger_reading)[0] if learned else None
-        return self._combine(parse, assessment, detected, blended, topic_crisis)
+        understood = self._combine(parse, assessment, detected, blended, topic_crisis)
+        return await self._question_after_opening(text, understood)
+
+    async def _question_after_opening(self, text: str, understood: Understanding) -> Understanding:
+        """ "mn moeder zit vast, kunnen we facetimen of zo": the story reads as an opening ("my parent is inside"),
+        which would win the topic; the question after it is what the user asks. When the message reads as an opening
+        and a question follows its first clause, the topic is the question's, if the models are clear about it. The
+        risk stays that of the whole message."""
+        if understood.intent != OPENING_INTENT or understood.risk is RiskLevel.ACUTE:
+            return understood
+        question = _question_after_first_clause(text)
+        if question is None:
+            return understood
+        asked = await self.understand(question)
+        if (
+            asked.intent in (None, OPENING_INTENT)
+            or asked.topic not in QUESTION_TOPICS
+            or asked.risk is RiskLevel.ACUTE
+        ):
+            return understood
+        if not asked.clear_at(self.threshold):
+            return understood
+        return replace(
+            understood,
+            topic=asked.topic,
+            intent=asked.intent,
+            confidence=asked.confidence,
+            alternatives=asked.alternatives,
+            ranking=asked.ranking,
+            ordinary=asked.ordinary,
+        )
 
     async def _reading_of_report(self, text: str, learned: Ranking) -> Ranking:
         """The embedding reading that counts for danger: of the whole message, or of the report after a reporter's
@@ -289,6 +346,19 @@ class Understander:
             readings_only=assessment.learned_only and risk is RiskLevel.ACUTE and ambiguous,
             ordinary=(ordinary[0], round(ordinary[1], 4)),
         )
+
+
+def _question_after_first_clause(text: str) -> str | None:
+    """What follows the first clause of a message, when it is a question of a few words at least: a question mark,
+    or a question word first ("kunnen we…", "what happens now")."""
+    parts = _FIRST_CLAUSE.split(text.strip(), maxsplit=1)
+    if len(parts) < 2:
+        return None
+    rest = parts[1].strip()
+    words = rest.lower().split()
+    if len(words) < QUESTION_MIN_WORDS:
+        return None
+    return rest if rest.endswith("?") or words[0] in _QUESTION_WORDS else None
 
 
 def _best_by_topic(ranking: tuple[tuple[str, float], ...]) -> tuple[str, float]:
