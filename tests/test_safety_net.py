@@ -401,3 +401,17 @@ def test_the_learned_layers_concern_counts_only_on_a_message_long_enough_to_read
     net = SafetyNet.from_yaml(learned=cast(LearnedRisk, _WorriedReading()))
     assert net.assess("okk thx").level is RiskLevel.NONE
     assert net.assess("ik kom de dag gewoon niet meer door").level is RiskLevel.CONCERN
+
+
+@pytest.mark.parametrize(
+    ("text", "acute"),
+    [
+        ("my mum is on the floor and she won't wake up", True),
+        ("ik krijg papa niet wakker, help", True),
+        ("oma is ingestort in de keuken", True),
+        ("he won't wake up for school", False),
+        ("mijn zoon wordt niet wakker voor school, hoe krijg ik hem uit bed", False),
+    ],
+)
+def test_a_carer_collapsed_or_not_waking_is_an_emergency(safety_net: SafetyNet, text: str, acute: bool) -> None:
+    assert (safety_net.assess(text).level is RiskLevel.ACUTE) is acute
