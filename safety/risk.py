@@ -282,6 +282,8 @@ class _Hit:
 
 
 _SUBJECTS: tuple[Subject, ...] = ("self", "child", "other")
+_SCOPE_STOPS = frozenset(("en", "and", "maar", "but"))
+"""A cue before a match does not reach past these ("mama is nie thuis en er is geen eten": no negation of the food)."""
 _CLAUSE_BREAK = re.compile(r"[.,;:!?\n()]+")
 _SENTENCE_BREAK = re.compile(r"[.;!?\n]+")
 _FIRST_SENTENCE = re.compile(r"[.:;!?\n]+")
@@ -644,7 +646,10 @@ def _in_scope(scope: Scope, start: int, end: int, message: _Message) -> bool:
     for cue_start, cue_end in spans:
         if cue_start < end and start < cue_end:
             continue  # the cue is part of the match itself ("niet meer leven")
-        if scope.where != "before" or (cue_end <= start and start - cue_end <= scope.window):
+        if scope.where != "before":
+            return True
+        between = message.tokens[cue_end:start]
+        if cue_end <= start and start - cue_end <= scope.window and not _SCOPE_STOPS.intersection(between):
             return True
     return False
 

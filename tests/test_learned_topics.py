@@ -222,3 +222,9 @@ def _opening_or_question(text: str) -> list[tuple[str, float]]:
 async def test_a_question_after_an_opening_decides_the_topic(safety_net: SafetyNet, text: str, intent: str) -> None:
     understander = Understander(safety_net, scripted_nlu(_opening_or_question), 0.45, 0.5)
     assert (await understander.understand(text)).intent == intent
+
+
+def test_a_lone_alarming_word_is_let_go_even_when_the_learned_layer_did_not_doubt_it() -> None:
+    alarm = Assessment(RiskLevel.ACUTE, ("suicidal",), cues=("general",), learned_score=0.24, one_word=True)
+    calm = (("for_professionals", 0.95), ("crisis_suicidal", 0.05))
+    assert _readings_agree(TEXT, alarm, calm, calm).level is RiskLevel.NONE

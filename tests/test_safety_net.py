@@ -415,3 +415,39 @@ def test_the_learned_layers_concern_counts_only_on_a_message_long_enough_to_read
 )
 def test_a_carer_collapsed_or_not_waking_is_an_emergency(safety_net: SafetyNet, text: str, acute: bool) -> None:
     assert (safety_net.assess(text).level is RiskLevel.ACUTE) is acute
+
+
+def test_a_cue_before_a_match_does_not_reach_past_and(safety_net: SafetyNet) -> None:
+    assert safety_net.assess("mama is al 2 dagen niet thuis en er is geen eten meer").alarm
+    assert safety_net.assess("i dont know and i want to die").alarm
+    assert not safety_net.assess("er is niet geen eten, we hebben genoeg").alarm
+
+
+def test_a_worry_about_danger_tonight_is_no_mere_worry(safety_net: SafetyNet) -> None:
+    worry = safety_net.assess("ik ben bang dat papa zich van kant maakt")
+    assert worry.level is RiskLevel.CONCERN
+    tonight = safety_net.assess("hij heeft het al eens geprobeerd en ik ben bang dat hij zich vannacht van kant maakt")
+    assert tonight.level is RiskLevel.ACUTE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my dad says he'd die for me", "ik zou voor haar sterven", "not like doing anything, i just want to sleep"],
+)
+def test_love_and_a_denial_are_no_danger(safety_net: SafetyNet, text: str) -> None:
+    assert safety_net.assess(text).level is not RiskLevel.ACUTE
+
+
+@pytest.mark.parametrize(
+    ("text", "acute"),
+    [
+        ("een leerling vertelde net dat haar stiefvader 's nachts bij haar in bed komt", True),
+        ("mijn dochter van 4 komt 's nachts bij mij in bed sinds papa weg is", False),
+        ("the girl next door is outside in the cold at 11pm, her mum locked her out", True),
+        ("ze heeft mijn zoon vastgepakt en meegesleurd naar haar auto", True),
+        ("one of my clients just texted me 'goodbye, thanks for everything'. she's not answering her phone", True),
+        ("my mum isnt answering her phone, she said goodbye this morning before work", False),
+    ],
+)
+def test_a_child_in_danger_or_a_goodbye_sent_is_acute(safety_net: SafetyNet, text: str, acute: bool) -> None:
+    assert (safety_net.assess(text).level is RiskLevel.ACUTE) is acute

@@ -39,8 +39,8 @@ LEARNED_VETO_BELOW = 0.2
 # averaged, which keeps harmless lines low (on the blind sets 0.4 kept as many quiet false alarms as 0.5 did and caught
 # more acute messages; with the regression alone this was 0.5, "more likely than not").
 READINGS_AGREE_AT = 0.4
-# A lone alarming word that the learned layer already doubted ("zelfbeschadiging" in a professional's question), with
-# a scope's cue in the message, is let go when no reading of the message gives crisis even this much.
+# A lone alarming word ("zelfbeschadiging" in a professional's question, "a suicide prevention training at work"),
+# with a scope's cue in the message, is let go when no reading of the message gives crisis even this much.
 ONE_WORD_CALM_BELOW = 0.3
 # A phrase made unclear by a joke's marker ("i want to die lol my hair looks like a mop") is let go when no reading of
 # the whole message gives crisis even this much (on the blind sets: two harmless lines, no acute one; "not joking this
@@ -411,8 +411,8 @@ def _readings_agree(
         assessment = replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False, learned_only=False)
     embedded = [score, _crisis_share(learned)[0]]
     every = [*embedded, _crisis_share(rasa)[0]] if rasa else embedded
-    if assessment.ambiguous and assessment.one_word and assessment.cues and max(every) < ONE_WORD_CALM_BELOW:
-        # "Welke signalen van suïcidaliteit moet ik als mentor kennen?": the word alone, already doubted, words that
+    if assessment.one_word and assessment.cues and max(every) < ONE_WORD_CALM_BELOW:
+        # "Welke signalen van suïcidaliteit moet ik als mentor kennen?": the word alone, words that
         # speak of the subject nearby (a scope's cue), and no reading of the whole message leans to crisis: talk
         # about the subject, no check question. Without such a cue ("a pupil plans an overdose tonight") it stays.
         return replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False)
