@@ -453,6 +453,12 @@ class SafetyNet:
         named = any(p.may_match(present) and any(p.spans(tokens, self._gap_stops)) for p in self._reporters)
         return parts[1].strip() if named else None
 
+    def names_reporter(self, text: str) -> bool:
+        """A reporter's role is named anywhere in the message ("als mentor", "GP receptionist here")."""
+        tokens = self._normaliser.tokens(text)
+        present = frozenset(tokens)
+        return any(p.may_match(present) and any(p.spans(tokens, self._gap_stops)) for p in self._reporters)
+
     def holds_on(self, text: str, category: str) -> bool:
         """Right after the crisis lines for `category`: does this answer hold on to the danger ("ik heb het al
         besloten", "nobody can stop me")? Words that only mean that in this context (`after_alarm` in the phrase

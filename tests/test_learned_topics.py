@@ -228,3 +228,20 @@ def test_a_lone_alarming_word_is_let_go_even_when_the_learned_layer_did_not_doub
     alarm = Assessment(RiskLevel.ACUTE, ("suicidal",), cues=("general",), learned_score=0.24, one_word=True)
     calm = (("for_professionals", 0.95), ("crisis_suicidal", 0.05))
     assert _readings_agree(TEXT, alarm, calm, calm).level is RiskLevel.NONE
+
+
+def _professionals_first(text: str) -> list[tuple[str, float]]:
+    return [("prof_client_distress", 0.6), ("feelings_child_behaviour", 0.3), ("out_of_scope", 0.1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("worried about my 15yo, she has stopped eating since her dad went inside", "feelings"),
+        ("worried about a pupil (15), she has stopped eating since her dad went inside", "for_professionals"),
+        ("als mentor maak ik me zorgen om mijn leerling, ze eet niet meer", "for_professionals"),
+    ],
+)
+async def test_a_message_written_as_family_gets_a_familys_reading(safety_net: SafetyNet, text: str, topic: str) -> None:
+    understander = Understander(safety_net, scripted_nlu(_professionals_first), 0.45, 0.5)
+    assert (await understander.understand(text)).topic == topic

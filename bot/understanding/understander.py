@@ -72,6 +72,22 @@ QUESTION_TOPICS = frozenset(
     )
 )
 QUESTION_MIN_WORDS = 3
+# A message written as family: "my son", "mn pa", "onze kleindochter", "my 15yo".
+_FAMILY_VOICE = re.compile(
+    r"\b(my|mijn|mn|m'n|our|onze|ons)\s+(\w+\s+)?(son|daughter|kids?|child(ren)?|boy|girl|husband|wife|partner|dad|"
+    r"father|mum|mom|mother|brother|sister|nan|gran|grandson|granddaughter|grandchildren|zoon(tje)?|dochter(tje)?|"
+    r"kind(eren)?|man|vrouw|vriend(in)?|vader|moeder|pa|ma|papa|mama|broer(tje)?|zus(je)?|kleinzoon|kleindochter|"
+    r"kleinkind(eren)?|pleeg\w*|\d+\s?yo|\d+\s?jarige?)\b",
+    re.IGNORECASE,
+)
+# ... and not as a professional: their pupils, clients, patients, or their work.
+_PROFESSIONAL_VOICE = re.compile(
+    r"\b(pupils?|students?|clients?|cli[eë]nt(en)?|patients?|pati[eë]nt(en)?|leerlingen?|my class|mijn klas|"
+    r"caseload|colleagues?|collega'?s?|werk als|work as|as a (teacher|gp|nurse|social worker|youth worker))\b",
+    re.IGNORECASE,
+)
+# The share of the blended reading from which a family's reading wins over a professionals' one.
+FAMILY_READING_AT = 0.1
 _FIRST_CLAUSE = re.compile(r"[,.;:!?\n]+")
 _QUESTION_WORDS = frozenset((
     "hoe", "wat", "waar", "wanneer", "waarom", "wie", "kan", "kunnen", "mag", "mogen", "moet", "moeten", "is", "zijn",
@@ -213,8 +229,24 @@ class Understander:
             assessment = _readings_agree(text, assessment, danger_reading, parse.ranking)
         blended = blend(parse.ranking, learned) if learned else None
         topic_crisis = _crisis_share(danger_reading)[0] if learned else None
-        understood = self._combine(parse, assessment, detected, blended, topic_crisis)
+        understood = self._for_a_family(
+            text, self._combine(parse, assessment, detected, blended, topic_crisis), blended or parse.ranking
+        )
         return await self._question_after_opening(text, understood)
+
+    def _for_a_family(self, text: str, understood: Understanding, reading: Ranking | None) -> Understanding:
+        """A professionals' reading of a message written as family ("worried about my 15yo, she's stopped eating",
+        "sinds mijn man gedetineerd is drink ik elke avond"): the professionals' training lines speak of the same
+        worries, but the writer speaks of their own child, partner or parent and names no professional role. The
+        best family reading the models gave a fair share wins (the chat does the same once the role is known)."""
+        if understood.risk is RiskLevel.ACUTE or understood.topic != "for_professionals" or not reading:
+            return understood
+        if not _FAMILY_VOICE.search(text) or _PROFESSIONAL_VOICE.search(text) or self._net.names_reporter(text):
+            return understood
+        for name, score in reading:
+            if topic_of(name) in QUESTION_TOPICS - {"for_professionals"} and score >= FAMILY_READING_AT:
+                return replace(understood, topic=topic_of(name), intent=name, confidence=round(score, 4))
+        return understood
 
     async def _question_after_opening(self, text: str, understood: Understanding) -> Understanding:
         """ "mn moeder zit vast, kunnen we facetimen of zo": the story reads as an opening ("my parent is inside"),
