@@ -185,3 +185,16 @@ def test_every_town_with_a_local_entry_is_recognised_by_name(content: Content) -
     assert towns, "the sociale kaart has local entries"
     for town in towns:
         assert entities.municipality(f"een gezin in {town.lower()}") == town, town
+
+
+@pytest.mark.parametrize(
+    ("text", "ages"),
+    [
+        ("we hebben een zoon van 4 en een dochter van 14. hoe leg ik het de kleine uit?", [4, 14]),
+        ("ze zijn 4 en 9", [4, 9]),
+        ("mijn dochter van 12 en haar broertje van 3", [3, 12]),
+        ("hij zit 4 jaar en mijn zoon van 8 mist hem", [8]),
+    ],
+)
+def test_every_child_s_age_in_a_message_is_found(text: str, ages: list[int]) -> None:
+    assert entities.child_ages(text) == ages

@@ -203,6 +203,8 @@ def child_ages(text: str) -> list[int]:
     match = _AGES.search(folded)
     if match:
         ages = [int(match.group(1)), *map(int, re.findall(r"\d{1,2}", match.group(2)))]
+    # Each child named with an age: "een zoon van 4 en een dochter van 14".
+    ages.extend(int(found.group(1)) for pattern in _AGE_PATTERNS for found in pattern.finditer(folded))
     single = child_age(text)
     if single is not None:
         ages.append(single)
