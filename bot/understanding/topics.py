@@ -38,6 +38,8 @@ INTENT_TOPIC: dict[str, str] = {
     "contact_video": "contact",
     "contact_child_refuses": "contact",
     "contact_other_parent_blocks": "contact",
+    # A family member worried how the person inside is doing: who checks on him, may we ask the prison.
+    "contact_wellbeing": "contact",
     "explain_to_child": "explain_to_child",
     "explain_saw_arrest": "explain_to_child",
     "explain_my_fault": "explain_to_child",
