@@ -143,6 +143,14 @@ async def test_what_to_say_on_the_phone_is_answered_after_the_lines(pipeline: Pi
     assert say.text == content.crisis_after("say", "violence", "parent", "nl")
 
 
+async def test_a_professionals_report_with_a_phrase_of_danger_keeps_the_lines(pipeline: Pipeline) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:professional")
+    # The scripted model reads a referral question; the safety net a (weak) phrase of a goodbye: the lines stay.
+    [quiet] = await pipeline.text(USER, "a pupil left a goodbye note in her locker, where do i refer her")
+    assert "113" in quiet.text and "112" in quiet.text
+
+
 async def test_a_correction_ends_the_alarm_and_its_footer(pipeline: Pipeline, content: Content) -> None:
     await pipeline.command(USER, "start")
     await pipeline.action(USER, "aud:youth")

@@ -197,6 +197,8 @@ class Chat:
         understanding = turn.understanding
         if turn.conversation.audience != "professional" or turn.crisis_sent or understanding is None:
             return False
+        if not (understanding.model_raised or understanding.readings_only):
+            return False  # a phrase of the safety net ("left a goodbye note"), if only a weak one: the lines stay
         guidance = [name for name, _ in understanding.ranking[:3] if name.startswith("prof_")]
         return bool(guidance)
 
