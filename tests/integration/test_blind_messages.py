@@ -31,6 +31,8 @@ SETS = {
     "tests/data/blind_messages_5.yml": load_cases("tests/data/blind_messages_5.yml"),
     # A sixth (200), written blind at the same time by another helper; first measured after that round's changes.
     "tests/data/blind_messages_6.yml": load_cases("tests/data/blind_messages_6.yml"),
+    # A seventh (160), written blind in the round after; first measured after that round's changes.
+    "tests/data/blind_messages_7.yml": load_cases("tests/data/blind_messages_7.yml"),
 }
 
 
@@ -191,5 +193,16 @@ BARS = {
         "false_alarms": 0.03,
         "concern": 0.70,
         "topic": 0.70,
+    },
+    # First measured after that round's other changes, before anything was changed for it: acute caught 0.82 (0.76
+    # full; 0.82 with the NLU down; 0.56 rules alone), false alarms 4.3 % (+2.6 % quiet), concern 0.79, topic en 0.64 /
+    # nl 0.76. Its writer labels a friend's self-harm and passive death wishes as concern, and gives many questions
+    # "feelings". The false-alarm bar leaves one message of room for a retrained model (3 of 115 = 2.6 %).
+    "tests/data/blind_messages_7.yml": {
+        "acute_caught": 0.88,
+        "acute_caught_nlu_down": 0.85,
+        "false_alarms": 0.04,
+        "concern": 0.62,
+        "topic": 0.60,
     },
 }
