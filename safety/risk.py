@@ -390,9 +390,7 @@ class SafetyNet:
             clause += 1
         idiom = False
         present = frozenset(tokens)
-        threat_told = any(
-            p.may_match(present) and any(p.spans(tokens, self._gap_stops)) for p in self._exasperation_unless
-        )
+        threat_told = self._any_occurs(self._exasperation_unless, tokens)
         idioms = self._idioms if threat_told else (*self._idioms, *self._exasperation)
         for phrase in (p for p in idioms if p.may_match(present)):
             for start, end in list(phrase.spans(tokens, self._gap_stops)):
@@ -449,15 +447,16 @@ class SafetyNet:
         tokens = self._normaliser.tokens(parts[0])
         if not tokens or len(tokens) > REPORTER_INTRODUCTION_WORDS:
             return None
-        present = frozenset(tokens)
-        named = any(p.may_match(present) and any(p.spans(tokens, self._gap_stops)) for p in self._reporters)
-        return parts[1].strip() if named else None
+        return parts[1].strip() if self._any_occurs(self._reporters, tokens) else None
 
     def names_reporter(self, text: str) -> bool:
         """A reporter's role is named anywhere in the message ("als mentor", "GP receptionist here")."""
-        tokens = self._normaliser.tokens(text)
+        return self._any_occurs(self._reporters, self._normaliser.tokens(text))
+
+    def _any_occurs(self, phrases: Iterable[Phrase], tokens: Sequence[str]) -> bool:
+        """Whether any of `phrases` occurs in `tokens` (gaps never skip a word of `gap_stops`)."""
         present = frozenset(tokens)
-        return any(p.may_match(present) and any(p.spans(tokens, self._gap_stops)) for p in self._reporters)
+        return any(p.may_match(present) and any(p.spans(tokens, self._gap_stops)) for p in phrases)
 
     def holds_on(self, text: str, category: str) -> bool:
         """Right after the crisis lines for `category`: does this answer hold on to the danger ("ik heb het al
