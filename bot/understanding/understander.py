@@ -294,19 +294,15 @@ class Understander:
         leans to violence in the Rasa model alone (0.53), while the learned layer gives 0.23 and the topic reading 0."""
         if assessment.idiom or assessment.cues:
             return False
-        if assessment.learned_score is None:
-            return True
-        embedded = [assessment.learned_score] if topic_crisis is None else [assessment.learned_score, topic_crisis]
-        return sum(embedded) / len(embedded) >= LEARNED_VETO_BELOW
+        embedded = _embedded_crisis(assessment, topic_crisis)
+        return embedded is None or embedded >= LEARNED_VETO_BELOW
 
     @staticmethod
     def _embeddings_lean(assessment: Assessment, topic_crisis: float | None) -> bool:
-        """The embedding readings (the learned risk layer, and the topic reading when there is one) give crisis at
-        least `READINGS_AGREE_AT` on average; without them, nothing speaks against the Rasa model."""
-        if assessment.learned_score is None:
-            return True
-        embedded = [assessment.learned_score] if topic_crisis is None else [assessment.learned_score, topic_crisis]
-        return sum(embedded) / len(embedded) >= READINGS_AGREE_AT
+        """The embedding readings give crisis at least `READINGS_AGREE_AT` on average; without them, nothing speaks
+        against the Rasa model."""
+        embedded = _embedded_crisis(assessment, topic_crisis)
+        return embedded is None or embedded >= READINGS_AGREE_AT
 
     def _combine(
         self,
@@ -378,6 +374,15 @@ class Understander:
             readings_only=assessment.learned_only and risk is RiskLevel.ACUTE and ambiguous,
             ordinary=(ordinary[0], round(ordinary[1], 4)),
         )
+
+
+def _embedded_crisis(assessment: Assessment, topic_crisis: float | None) -> float | None:
+    """The embedding readings' mean share of crisis: the learned risk layer's, and the topic reading's when there is
+    one; None without the learned layer."""
+    if assessment.learned_score is None:
+        return None
+    embedded = [assessment.learned_score] if topic_crisis is None else [assessment.learned_score, topic_crisis]
+    return sum(embedded) / len(embedded)
 
 
 def _question_after_first_clause(text: str) -> str | None:
