@@ -73,6 +73,8 @@ _POINTING_BACK = frozenset((
     "daarvoor", "daarvan", "daarmee", "daaraan", "daarbij", "daar", "dat", "die", "dit", "ervoor", "erbij", "die",
     "that", "it", "this", "those", "there", "them",
 ))  # fmt: skip
+# Words pointing at what was just said, never at the bot itself ("dit", "this"): "en mag dat anoniem?".
+_THAT = frozenset(("dat", "daar", "daarvoor", "daarbij", "that", "it", "those"))
 _QUESTION_START = frozenset((
     "hoe", "wat", "waar", "wanneer", "kan", "mag", "moet", "hoezo", "how", "what", "where", "when", "can", "may",
     "should", "do", "does",
@@ -356,8 +358,8 @@ class Chat:
             shame = _fair_reading(understanding, topic_of(SHAME))
             if shame is not None:
                 return shame
-        if topic != topic_of(BIRTHDAY_PRESENT) and present & self._gift_words and self._birthday(said):
-            return BIRTHDAY_PRESENT
+        if present & self._gift_words and self._birthday(said):
+            return BIRTHDAY_PRESENT  # also when the model only half read it: the words name it
         folded = f" {' '.join(said)} "
         family = conversation.audience == "parent" and not conversation.alarm and topic != "crisis"
         if family and any(f" {phrase} " in folded for phrase in self._veilig_thuis):
@@ -535,7 +537,12 @@ class Chat:
             return None
         topic = self._answers.topic(last)
         other = understanding.topic not in ("out_of_scope", topic)
-        if sure and other and not follow_up.half_small_talk(understanding, turn.text):
+        if (
+            sure
+            and other
+            and not follow_up.half_small_talk(understanding, turn.text)
+            and not self._privacy_of_that(turn, topic)
+        ):
             return None  # clearly about something else: it stands on its own
         if follow_up.focus(conversation, turn.text) and topic == "explain_to_child":
             return "explain_to_child"
@@ -546,6 +553,16 @@ class Chat:
         if in_topic:
             return in_topic[0]
         return TOPIC_INTENT.get(topic) if topic in TOPIC_INTENT and TOPIC_INTENT[topic] != last else None
+
+    def _privacy_of_that(self, turn: Turn, last_topic: str) -> bool:
+        """ "En mag dat anoniem?" after advice on Veilig Thuis: a follow-up asking whether the thing just named can be
+        done anonymously or privately. The model reads privacy, which is what this bot keeps; "dat" and "that" point
+        at the last answer instead ("dit", "this" may mean the bot itself)."""
+        understanding = turn.understanding
+        assert understanding is not None
+        if understanding.topic != "privacy" or last_topic == "privacy" or not follow_up.elliptical(turn.text):
+            return False
+        return bool(set(follow_up.words(turn.text)) & _THAT)
 
     def _asks_person_after_lines(self, turn: Turn, sure: bool) -> bool:
         """After the lines, a request for a person here ("can i talk to a real person") is that request (/hulp),
