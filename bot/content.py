@@ -667,7 +667,9 @@ class Content:
         texts = entry.get(family) or (entry.get("violence") if family == "child" else None)
         if not texts:
             return None
-        node = texts.get(audience or "parent") or texts["parent"]
+        node = texts.get(audience or "parent") or texts.get("parent")
+        if node is None:  # written for one audience only (a professional's question after reporting a danger)
+            return None
         return _text(node[language], f"crisis.yml after.{kind}.{family}")
 
     def crisis_lines(self, categories: tuple[str, ...], audience: str | None, language: str) -> str:

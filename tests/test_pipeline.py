@@ -143,6 +143,18 @@ async def test_what_to_say_on_the_phone_is_answered_after_the_lines(pipeline: Pi
     assert say.text == content.crisis_after("say", "violence", "parent", "nl")
 
 
+async def test_a_professionals_question_after_reporting_a_danger_gets_the_professionals_answer(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:professional")
+    await pipeline.text(USER, "een moeder zei net dat ze een eind aan haar leven wil maken")
+    [after] = await pipeline.text(USER, "wie kan ondertussen de kinderen ondersteunen?")
+    assert after.text == content.crisis_after("ask", "suicide", "professional", "nl")
+    assert "wijkteam" in after.text and not after.buttons  # the danger is the client's: no "how are you?" buttons
+    assert content.crisis_after("ask", "suicide", "parent", "nl") is None  # a family gets the lines of ui.yml
+
+
 async def test_a_professionals_report_with_a_phrase_of_danger_keeps_the_lines(pipeline: Pipeline) -> None:
     await pipeline.command(USER, "start")
     await pipeline.action(USER, "aud:professional")

@@ -173,6 +173,8 @@ class Crisis:
         if conversation.last_answer == key:  # said just now: a short check-in, not the same text again
             text = self._content.ui("check_in", lang)
         conversation.last_answer = key
+        if conversation.audience == "professional":
+            return Reply(text)  # the danger was someone else's: no "how are you?" buttons
         return Reply(text, self.feeling_buttons(lang))
 
     def check_in(self, turn: Turn) -> Reply:
