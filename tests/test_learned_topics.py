@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.understanding.learned_topics import LearnedTopics, blend, cache_key
+from bot.understanding.learned_topics import RASA_SHARE, LearnedTopics, blend, cache_key
 from bot.understanding.nlu_client import Parse
 from bot.understanding.topics import topic_of
 from bot.understanding.understander import Ranking, Understander, Understanding, _readings_agree
@@ -22,13 +22,15 @@ def topics() -> LearnedTopics:
     return LearnedTopics.load(Encoder())
 
 
-def test_the_blend_averages_the_two_readings_per_intent_best_first() -> None:
+def test_the_blend_weighs_the_two_readings_per_intent_best_first() -> None:
     rasa = (("visit", 0.8), ("contact", 0.2))
     learned = (("contact", 0.6), ("visit", 0.3), ("stigma", 0.1))
     blended = blend(rasa, learned)
-    assert [name for name, _ in blended] == ["visit", "contact", "stigma"]
-    assert dict(blended)["visit"] == pytest.approx(0.55)
+    # The embedding reading weighs 0.7: contact 0.3 * 0.2 + 0.7 * 0.6 = 0.48, visit 0.3 * 0.8 + 0.7 * 0.3 = 0.45.
+    assert [name for name, _ in blended] == ["contact", "visit", "stigma"]
+    assert dict(blended)["visit"] == pytest.approx(RASA_SHARE * 0.8 + (1 - RASA_SHARE) * 0.3)
     assert sum(score for _, score in blended) == pytest.approx(1.0)
+    assert [name for name, _ in blend(rasa, learned, rasa_share=0.5)] == ["visit", "contact", "stigma"]
 
 
 def test_the_cache_key_follows_the_nlu_data(tmp_path: Path) -> None:
