@@ -144,8 +144,24 @@ def test_a_scope_around_alarming_words_keeps_the_alarm_off_and_is_reported(
     safety_net: SafetyNet, text: str, scope: str
 ) -> None:
     assessment = safety_net.assess(text)
-    assert assessment.level is RiskLevel.NONE
+    assert assessment.level is not RiskLevel.ACUTE
     assert scope in assessment.cues
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("ik wil niet dood hoor, ik wil alleen dat het stil is in mijn hoofd", RiskLevel.CONCERN),
+        ("not suicidal or anything, i just feel empty since mum went inside", RiskLevel.CONCERN),
+        ("ik ga mezelf niks aandoen maar het is zo zwaar", RiskLevel.CONCERN),
+        ("no its not like that, she wont hurt me", RiskLevel.NONE),
+        ("vroeger sloeg hij ons, nu zijn we veilig", RiskLevel.NONE),
+    ],
+)
+def test_a_denial_of_wanting_to_die_is_a_worry_not_an_alarm(safety_net: SafetyNet, text: str, level: RiskLevel) -> None:
+    assessment = safety_net.assess(text, learned=False)
+    assert assessment.level is level
+    assert level is RiskLevel.NONE or assessment.categories == ("not_coping",)
 
 
 @pytest.mark.parametrize(
