@@ -76,6 +76,7 @@ GROUP_TEXTS: tuple[str, ...] = (
             "sleep",
             "substance",
             "child_withdrawal",
+            "child_behaviour",
             "school_absence",
             "bullying",
             "worry_other",
