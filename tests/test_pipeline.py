@@ -211,6 +211,18 @@ async def test_an_ordinary_question_sharing_a_word_with_after_crisis_questions_g
     assert actions(who) == ["safe:ok", "safe:notok"]  # names whom to call: a question about the help
 
 
+async def test_a_question_without_its_question_mark_after_the_lines_gets_its_own_answer(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    await pipeline.text(USER, "ik wil dood")
+    [visit] = await pipeline.text(USER, "ok. maar hoe kan ik papa bellen, of alleen op bezoek")
+    assert content.ui("after_crisis_suicide", "nl") not in visit.text and "113" in visit.text
+    [lines] = await pipeline.text(USER, "ok. maar papa bellen gaat niet")
+    assert lines.text == content.ui("after_crisis_suicide", "nl")  # no question: about the lines still
+
+
 async def test_not_okay_at_the_check_in_brings_the_lines_and_the_offer_back(live_pipeline: Pipeline) -> None:
     await live_pipeline.command(USER, "start")
     await live_pipeline.action(USER, "aud:youth")

@@ -80,6 +80,10 @@ _QUESTION_START = frozenset((
     "should", "do", "does",
 ))  # fmt: skip
 
+# Where a clause ends, for finding a question without its question mark.
+_CLAUSE_BREAK = re.compile(r"[.!;:\n]+")
+# Words a question may open with before its question word: "ok. maar hoe kan ik…", "and so how do i…".
+_LEAD_INS = frozenset(("ok", "oke", "oké", "okay", "oki", "maar", "en", "but", "and", "so", "dus", "nou", "well"))
 # Words that make a request after the crisis lines a question about whom to call, not a request for a person here.
 _CALL_WORDS = frozenset(("bel", "bellen", "call", "phone", "ring", "112", "113", "wie", "who", "nummer", "number"))
 # After the lines, these name the help itself: a question with them is about what to do now, whatever its topic.
@@ -581,7 +585,7 @@ class Chat:
         stays about the lines."""
         understanding = turn.understanding
         assert understanding is not None
-        if not sure or understanding.topic not in _ORDINARY_AFTER_LINES or "?" not in turn.text:
+        if not sure or understanding.topic not in _ORDINARY_AFTER_LINES or not _asks(turn.text):
             return False
         if set(follow_up.words(turn.text)) & _HELP_WORDS:
             return False
@@ -762,6 +766,18 @@ class Chat:
 
     async def _cmd_unknown(self, turn: Turn) -> list[Reply]:
         return [self._answers.menu(turn.conversation, "unknown_command")]
+
+
+def _asks(text: str) -> bool:
+    """A question, with its question mark or without: "ok. maar hoe kan ik mn vader bellen, hij heeft daar geen
+    telefoon toch" (a clause opening with a question word, after a nod or a "but")."""
+    if "?" in text:
+        return True
+    for clause in _CLAUSE_BREAK.split(text):
+        said = [word for word in follow_up.words(clause) if word not in _LEAD_INS]
+        if said and said[0] in _QUESTION_START:
+            return True
+    return False
 
 
 def _topic_naming_stems(content: Content, answers: Answers) -> dict[str, str]:
