@@ -54,6 +54,10 @@ READINGS: dict[str, Ranking] = {
         ("practical_which_prison", 0.5),
         ("explain_to_child", 0.3),
     ],
+    "my grandson wants to know which prison his dad is in": [
+        ("practical_which_prison", 0.5),
+        ("explain_to_child", 0.3),
+    ],
     "wat zeg ik tegen de mentor van mijn zoon": [("stigma_school", 0.8), ("explain_to_child", 0.15)],
     "mijn dochter is bijna jarig, kan haar vader haar een kaartje sturen": [("feelings", 0.5), ("feelings_guilt", 0.2)],
     "she turns 9 in two weeks, could her dad send her something": [("feelings", 0.6)],
@@ -399,3 +403,9 @@ def test_a_reading_is_clear_when_the_rasa_model_alone_is_sure_of_the_same_topic(
     assert not understood("feelings", "feelings_overwhelmed", 0.42, forms).clear_at(0.45), "another topic"
     assert not understood("visit", "visit_rules", 0.42, (("visit_rules", 0.3), ("visit", 0.1))).clear_at(0.45)
     assert understood("visit", "visit_rules", 0.5, ()).clear_at(0.45)
+
+
+async def test_a_child_who_wants_to_know_one_thing_asks_about_that_thing(pipeline: Pipeline, content: Content) -> None:
+    [reply] = await pipeline.text(USER, "my grandson wants to know which prison his dad is in")
+    assert not asks(content, reply)
+    assert content.answer("practical_which_prison", "parent", "en").text[:60] in reply.text

@@ -97,6 +97,11 @@ _ORDINARY_AFTER_LINES = frozenset(
     ("visit", "contact", "explain_to_child", "stigma", "practical", "peer_support", "for_professionals", "privacy")
 )
 
+# "wants to know which prison", "wil weten waar hij zit": knowing one thing, not being told.
+_WHAT_EXACTLY = frozenset((
+    "which", "where", "when", "how", "what", "welke", "welk", "waar", "wanneer", "hoe", "wat", "hoelang",
+))  # fmt: skip
+_WISHING = frozenset(("wants", "want", "wanted", "wil", "wilt", "willen", "wilde", "asks", "asked", "vraagt"))
 # "de juf van mijn dochter", "the teacher of my son": the child as whose someone else is.
 _WHOSE = frozenset(("van", "of"))
 # Words that may stand between "tell" and the child: "tell my kids", "vertel het de kinderen".
@@ -431,8 +436,13 @@ class Chat:
     def _children_to_know(self, said: list[str]) -> bool:
         """The children are the ones to know or be told: named before the word for knowing ("moeten de kinderen
         weten", "do the kids need to know") or right after it ("tell the kids"), and not as whose someone else is
-        ("de juf van mijn dochter", "my son's teacher": the teacher is to be told)."""
-        knowing = [index for index, word in enumerate(said) if word in self._knowing_words]
+        ("de juf van mijn dochter", "my son's teacher": the teacher is to be told). A child who wants to know one thing
+        ("my grandson wants to know which prison his dad is in") asks about that thing, which the model reads."""
+        knowing = [
+            index
+            for index, word in enumerate(said)
+            if word in self._knowing_words and not _wants_to_know_one_thing(said, index)
+        ]
         for child, word in enumerate(said):
             whose = set(said[max(0, child - 2) : child]) & _WHOSE or said[child + 1 : child + 2] == ["s"]
             if word not in self._child_words or whose:
@@ -502,7 +512,7 @@ class Chat:
         age = entities.age_reply(turn.text) if topic == "visit" and len(said) <= AGE_ONLY_WORDS else None
         if age is not None:
             return self._visit_age(turn, age)
-        if sure and understanding.topic == topic and understanding.intent != last:
+        if sure and understanding.topic == topic and understanding.intent != last and not self._fits_last_better(turn):
             return None  # another question within the same topic, which the model reads itself
         question = "?" in turn.text or said[0] in _QUESTION_START or said[0] in _BARE_QUESTION
         if question and all(word in _BARE_QUESTION for word in said):
@@ -513,6 +523,18 @@ class Chat:
         if question and set(said) & _POINTING_BACK:
             return [self._answers.recall(turn, last, cards=True)]
         return None
+
+    def _fits_last_better(self, turn: Turn) -> bool:
+        """The answer just given speaks of more of a short question's words than the answer of the question the model
+        reads within the same topic ("does the prison watch the call tho" after video calls: the model reads phone
+        calls, but staff watching is in the answer on video calls)."""
+        conversation, understanding = turn.conversation, turn.understanding
+        assert understanding is not None and conversation.last_answer is not None and understanding.intent is not None
+        if not self._content.has_answer(understanding.intent):
+            return False
+        last = self._content.answer(conversation.last_answer, turn.audience, turn.language).text
+        read = self._content.answer(understanding.intent, turn.audience, turn.language).text
+        return follow_up.shared_words(last, turn.text) > follow_up.shared_words(read, turn.text)
 
     @staticmethod
     def _short_follow_up(text: str) -> bool:
@@ -766,6 +788,13 @@ class Chat:
 
     async def _cmd_unknown(self, turn: Turn) -> list[Reply]:
         return [self._answers.menu(turn.conversation, "unknown_command")]
+
+
+def _wants_to_know_one_thing(said: list[str], at: int) -> bool:
+    """ "wants to know which prison", "wil weten waar hij zit": the word for knowing at `at`, after a wish and
+    before a question word ("should they be told which prison" is still whether to tell them)."""
+    wished = set(said[max(0, at - 2) : at]) & _WISHING
+    return bool(wished) and bool(set(said[at + 1 : at + 2]) & _WHAT_EXACTLY)
 
 
 def _asks(text: str) -> bool:
