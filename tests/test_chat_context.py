@@ -58,6 +58,8 @@ READINGS: dict[str, Ranking] = {
         ("practical_which_prison", 0.5),
         ("explain_to_child", 0.3),
     ],
+    "en hoe lang duurt dat dan": [("practical_release", 0.8)],
+    "hoe lang duurt het voor hij vrijkomt": [("practical_release", 0.8)],
     "wat zeg ik tegen de mentor van mijn zoon": [("stigma_school", 0.8), ("explain_to_child", 0.15)],
     "mijn dochter is bijna jarig, kan haar vader haar een kaartje sturen": [("feelings", 0.5), ("feelings_guilt", 0.2)],
     "she turns 9 in two weeks, could her dad send her something": [("feelings", 0.6)],
@@ -409,3 +411,11 @@ async def test_a_child_who_wants_to_know_one_thing_asks_about_that_thing(pipelin
     [reply] = await pipeline.text(USER, "my grandson wants to know which prison his dad is in")
     assert not asks(content, reply)
     assert content.answer("practical_which_prison", "parent", "en").text[:60] in reply.text
+
+
+async def test_how_long_that_takes_is_about_what_was_just_discussed(pipeline: Pipeline, content: Content) -> None:
+    await pipeline.text(USER, "wat zijn de regels voor bezoek")
+    [that] = await pipeline.text(USER, "en hoe lang duurt dat dan")
+    assert that.text.startswith(content.ui("answer_recalled", "nl").format(label=content.label("visit_rules", "nl")))
+    [release] = await pipeline.text(USER, "hoe lang duurt het voor hij vrijkomt")
+    assert release.text.startswith(content.answer("practical_release", "parent", "nl").text[:60])

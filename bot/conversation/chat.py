@@ -101,6 +101,14 @@ _ORDINARY_AFTER_LINES = frozenset(
 _WHAT_EXACTLY = frozenset((
     "which", "where", "when", "how", "what", "welke", "welk", "waar", "wanneer", "hoe", "wat", "hoelang",
 ))  # fmt: skip
+_HOW_LONG = ("hoe lang", "hoelang", "how long")
+# A word for the thing just discussed, in a short question about how long it takes.
+_IT_JUST_SAID = frozenset(("dat", "het", "t", "die", "hem", "haar", "zo", "zoiets", "that", "it", "this", "those"))
+# "hoe lang duurt het voor hij vrijkomt": the length of the sentence after all.
+_SENTENCE_WORDS = frozenset((
+    "vrij", "vrijkomt", "vrijkomen", "thuis", "straf", "vast", "zitten", "zit", "released", "release", "out",
+    "home", "sentence", "inside", "locked",
+))  # fmt: skip
 _WISHING = frozenset(("wants", "want", "wanted", "wil", "wilt", "willen", "wilde", "asks", "asked", "vraagt"))
 # "de juf van mijn dochter", "the teacher of my son": the child as whose someone else is.
 _WHOSE = frozenset(("van", "of"))
@@ -507,6 +515,8 @@ class Chat:
         if not self._content.has_answer(last):  # after the crisis lines: what was said then is no answer to lean on
             return None
         topic = self._answers.topic(last)
+        if _how_long_for_that(said) and understanding.topic != topic:
+            return [self._answers.recall(turn, last)]  # "and how long does that take?": what was just discussed
         if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic):
             return None  # clearly about something else
         age = entities.age_reply(turn.text) if topic == "visit" and len(said) <= AGE_ONLY_WORDS else None
@@ -788,6 +798,14 @@ class Chat:
 
     async def _cmd_unknown(self, turn: Turn) -> list[Reply]:
         return [self._answers.menu(turn.conversation, "unknown_command")]
+
+
+def _how_long_for_that(said: list[str]) -> bool:
+    """ "and how long does that take?", "hoe lang duurt t voor hij hem krijgt": how long the thing just discussed takes
+    (the model alone reads "how long" as the length of a sentence)."""
+    folded = " ".join(said)
+    asks_how_long = any(f" {phrase} " in f" {folded} " for phrase in _HOW_LONG)
+    return asks_how_long and bool(set(said) & _IT_JUST_SAID) and not set(said) & _SENTENCE_WORDS
 
 
 def _wants_to_know_one_thing(said: list[str], at: int) -> bool:
