@@ -60,6 +60,7 @@ READINGS: dict[str, Ranking] = {
     ],
     "en hoe lang duurt dat dan": [("practical_release", 0.8)],
     "hoe lang duurt het voor hij vrijkomt": [("practical_release", 0.8)],
+    "en voor tieners?": [("peer_support", 0.8)],
     "wat zeg ik tegen de mentor van mijn zoon": [("stigma_school", 0.8), ("explain_to_child", 0.15)],
     "mijn dochter is bijna jarig, kan haar vader haar een kaartje sturen": [("feelings", 0.5), ("feelings_guilt", 0.2)],
     "she turns 9 in two weeks, could her dad send her something": [("feelings", 0.6)],
@@ -419,3 +420,11 @@ async def test_how_long_that_takes_is_about_what_was_just_discussed(pipeline: Pi
     assert that.text.startswith(content.ui("answer_recalled", "nl").format(label=content.label("visit_rules", "nl")))
     [release] = await pipeline.text(USER, "hoe lang duurt het voor hij vrijkomt")
     assert release.text.startswith(content.answer("practical_release", "parent", "nl").text[:60])
+
+
+async def test_an_elliptical_follow_up_naming_another_age_gets_the_answer_for_that_age(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "hoe vertel ik het mijn dochter van 7")
+    [teens] = await pipeline.text(USER, "en voor tieners?")  # the model alone reads groups of young people
+    assert teens.text.startswith(content.answer("explain_age_teen", "parent", "nl").text[:60])

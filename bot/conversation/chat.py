@@ -572,6 +572,10 @@ class Chat:
         if last is None or not self._short_follow_up(turn.text):
             return None
         topic = self._answers.topic(last)
+        if follow_up.elliptical(turn.text) and entities.child_ages(turn.text):
+            by_age = self._answer_by_age(last)
+            if by_age is not None:
+                return by_age  # "en voor tieners?": the same answer, for that age
         other = understanding.topic not in ("out_of_scope", topic)
         if (
             sure
@@ -589,6 +593,17 @@ class Chat:
         if in_topic:
             return in_topic[0]
         return TOPIC_INTENT.get(topic) if topic in TOPIC_INTENT and TOPIC_INTENT[topic] != last else None
+
+    def _answer_by_age(self, last: str) -> str | None:
+        """The answer that asks a child's age and gave `last` (or is it): what to show again for another age."""
+        asked = self._content.ask(last)
+        if asked is not None and asked.slot == "child_age":
+            return last
+        for key in self._content.intents:
+            asked = self._content.ask(key)
+            if asked is not None and asked.slot == "child_age" and last in asked.choose.values():
+                return key
+        return None
 
     def _privacy_of_that(self, turn: Turn, last_topic: str) -> bool:
         """ "En mag dat anoniem?" after advice on Veilig Thuis: a follow-up asking whether the thing just named can be

@@ -78,6 +78,16 @@ _AGE_WORDS = {
     "tiener": 14,
     "teenager": 14,
     "teen": 14,
+    # "en voor tieners?": children of that age, in a follow-up
+    "babys": 0,
+    "babies": 0,
+    "peuters": 2,
+    "toddlers": 2,
+    "kleuters": 5,
+    "pubers": 14,
+    "tieners": 14,
+    "teenagers": 14,
+    "teens": 14,
 }
 _BARE_AGE = re.compile(r"^\D{0,12}?(\d{1,2})\s*(?:jaar|jr|j|years?|yrs?)?\D{0,12}$")
 
