@@ -61,6 +61,7 @@ READINGS: dict[str, Ranking] = {
     "en hoe lang duurt dat dan": [("practical_release", 0.8)],
     "hoe lang duurt het voor hij vrijkomt": [("practical_release", 0.8)],
     "en voor tieners?": [("peer_support", 0.8)],
+    "en voor mij?": [("goodbye", 0.7), ("greet", 0.1)],
     "wat zeg ik tegen de mentor van mijn zoon": [("stigma_school", 0.8), ("explain_to_child", 0.15)],
     "mijn dochter is bijna jarig, kan haar vader haar een kaartje sturen": [("feelings", 0.5), ("feelings_guilt", 0.2)],
     "she turns 9 in two weeks, could her dad send her something": [("feelings", 0.6)],
@@ -428,3 +429,9 @@ async def test_an_elliptical_follow_up_naming_another_age_gets_the_answer_for_th
     await pipeline.text(USER, "hoe vertel ik het mijn dochter van 7")
     [teens] = await pipeline.text(USER, "en voor tieners?")  # the model alone reads groups of young people
     assert teens.text.startswith(content.answer("explain_age_teen", "parent", "nl").text[:60])
+
+
+async def test_an_elliptical_question_is_never_a_goodbye(pipeline: Pipeline, content: Content) -> None:
+    await pipeline.text(USER, "hoe werkt bezoek")
+    [reply] = await pipeline.text(USER, "en voor mij?")
+    assert content.answer("goodbye", "parent", "nl").text[:40] not in reply.text

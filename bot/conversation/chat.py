@@ -283,6 +283,8 @@ class Chat:
         if in_context is not None:
             intent = in_context
         else:
+            if understanding.topic in ("goodbye", "greeting") and follow_up.elliptical(turn.text) and "?" in turn.text:
+                sure = False  # "and for me?" is a question leaning on the last answer, never a goodbye
             intent, sure = self._for_audience(turn, intent, sure)
             named_alternative = None if sure else self._named_alternative(turn)
             if named_alternative is not None:
