@@ -61,6 +61,7 @@ READINGS: dict[str, Ranking] = {
     "en hoe lang duurt dat dan": [("practical_release", 0.8)],
     "hoe lang duurt het voor hij vrijkomt": [("practical_release", 0.8)],
     "en voor tieners?": [("peer_support", 0.8)],
+    "en kan zij hem ook iets geven als hij jarig is?": [("contact_letters", 0.6)],
     "en voor mij?": [("goodbye", 0.7), ("greet", 0.1)],
     "wat zeg ik tegen de mentor van mijn zoon": [("stigma_school", 0.8), ("explain_to_child", 0.15)],
     "mijn dochter is bijna jarig, kan haar vader haar een kaartje sturen": [("feelings", 0.5), ("feelings_guilt", 0.2)],
@@ -435,3 +436,14 @@ async def test_an_elliptical_question_is_never_a_goodbye(pipeline: Pipeline, con
     await pipeline.text(USER, "hoe werkt bezoek")
     [reply] = await pipeline.text(USER, "en voor mij?")
     assert content.answer("goodbye", "parent", "nl").text[:40] not in reply.text
+
+
+async def test_a_birthday_asked_about_right_after_post_and_presents_gets_its_part(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "mijn dochter is bijna jarig, kan haar vader haar een kaartje sturen")
+    [reply] = await pipeline.text(USER, "en kan zij hem ook iets geven als hij jarig is?")
+    assert reply.text.startswith(
+        content.ui("answer_recalled", "nl").format(label=content.label("contact_letters", "nl"))
+    )
+    assert "Kindercadeauprogramma" in reply.text

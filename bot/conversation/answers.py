@@ -140,14 +140,15 @@ class Answers:
             return None
         return self.recall(turn, intent)
 
-    def recall(self, turn: Turn, intent: str, *, cards: bool = False) -> Reply:
+    def recall(self, turn: Turn, intent: str, *, cards: bool = False, about: str = "") -> Reply:
         """A question about the answer just given, or the same question again ("per dag?", "wat zet ik bij de
         omschrijving?"): a short reminder with the part of that answer that fits the question, never all of it;
-        with `cards`, the organisations it named ("hoe meld ik me daarvoor aan?")."""
+        with `cards`, the organisations it named ("hoe meld ik me daarvoor aan?"); `about`: words for what the
+        question is about that it may not use itself ("jarig": a birthday, a present)."""
         lang, audience = turn.language, turn.audience
         answer = self.content.answer(intent, audience, lang)
         label = self.content.label(intent, lang)
-        quoted = follow_up.fitting_parts(answer.text, turn.text, RECALLED_PARTS)
+        quoted = follow_up.fitting_parts(answer.text, f"{turn.text} {about}", RECALLED_PARTS)
         key = "answer_recalled" if quoted or cards else "answer_repeated"
         parts = [self.content.ui(key, lang).format(label=label), *quoted]
         found = self.content.cards(answer.organisations, audience, lang) if cards else []

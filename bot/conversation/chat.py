@@ -144,6 +144,7 @@ class Chat:
         self._birthday_words = content.words("birthday_words")
         self._turning_words = content.words("turning_words")
         self._gift_words = content.words("gift_words")
+        self._birthday_terms = " ".join(sorted(self._birthday_words | self._gift_words))
         self._shame_words = content.words("shame_words")
         self._veilig_thuis = tuple(content.words("veilig_thuis_phrases"))
         self._referral = ReferralGuide(content, answers, understander.threshold)
@@ -272,6 +273,9 @@ class Chat:
         if intent == "greet" and conversation.last_answer == NO_DESK and not self._handoff.live:
             return [self._handoff.reachable_now(turn)]  # "hallo?" after hearing nobody is here: still nobody
         named = self._named_subject(turn)
+        if named == BIRTHDAY_PRESENT and named == conversation.last_answer:
+            # "en kan zij hem ook iets geven als hij jarig is?" right after post and presents: its part on birthdays
+            return [self._answers.recall(turn, named, about=self._birthday_terms)]
         if named is None:
             named = self._named_in_last_topic(turn)
             if named is not None and named == conversation.last_answer:
