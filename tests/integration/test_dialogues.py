@@ -16,10 +16,10 @@ from tests.integration.harness import RunningBot, one_bot
 pytestmark = pytest.mark.integration
 
 # The share of dialogues that must pass (every turn of them). The target on the independent set is 0.95; this bar
-# is under what the suite held when it was last measured (2026-12-05: 295/320, 92 %; the seventh held-out file,
-# first run after that round's first changes, 23/40, then 28/40) by a margin for turns that flip between runs, so
+# is under what the suite held when it was last measured (2026-12-05: 300/320, 94 %; the seventh held-out file,
+# first run after that round's first changes, 23/40, then 30/40) by a margin for turns that flip between runs, so
 # that a change that makes conversations worse fails. Raise it as the bot gets better.
-PASS_BAR = 0.88
+PASS_BAR = 0.9
 
 
 @pytest.fixture
