@@ -33,6 +33,10 @@ SETS = {
     "tests/data/blind_messages_6.yml": load_cases("tests/data/blind_messages_6.yml"),
     # A seventh (160), written blind in the round after; first measured after that round's changes.
     "tests/data/blind_messages_7.yml": load_cases("tests/data/blind_messages_7.yml"),
+    # An eighth (160) and a ninth (130), written blind by two helpers in the round after; first measured before
+    # anything was changed for them.
+    "tests/data/blind_messages_8.yml": load_cases("tests/data/blind_messages_8.yml"),
+    "tests/data/blind_messages_8b.yml": load_cases("tests/data/blind_messages_8b.yml"),
 }
 
 
@@ -204,5 +208,25 @@ BARS = {
         "false_alarms": 0.04,
         "concern": 0.62,
         "topic": 0.60,
+    },
+    # Written blind in the round after, first measured before anything was changed for it: acute caught 0.89 (0.69
+    # full; 0.87 with the NLU down; 0.44 rules alone), false alarms 0.0 % (+5.2 % quiet), concern 0.78, topic en 0.82 /
+    # nl 0.71. Its misses are mostly professionals reporting a client or pupil in danger now, in long messages.
+    "tests/data/blind_messages_8.yml": {
+        "acute_caught": 0.85,
+        "acute_caught_nlu_down": 0.82,
+        "false_alarms": 0.03,
+        "concern": 0.70,
+        "topic": 0.66,
+    },
+    # Written at the same time by another helper; first measured before anything was changed for it: acute caught
+    # 0.83 (0.80 full; 0.83 with the NLU down; 0.57 rules alone), false alarms 2.0 %, concern 0.65, topic en 0.84 /
+    # nl 0.84.
+    "tests/data/blind_messages_8b.yml": {
+        "acute_caught": 0.78,
+        "acute_caught_nlu_down": 0.78,
+        "false_alarms": 0.03,
+        "concern": 0.55,
+        "topic": 0.78,
     },
 }
