@@ -467,3 +467,35 @@ def test_love_and_a_denial_are_no_danger(safety_net: SafetyNet, text: str) -> No
 )
 def test_a_child_in_danger_or_a_goodbye_sent_is_acute(safety_net: SafetyNet, text: str, acute: bool) -> None:
     assert (safety_net.assess(text).level is RiskLevel.ACUTE) is acute
+
+
+@pytest.mark.parametrize(
+    ("text", "acute"),
+    [
+        ("hij sloeg mijn zoontje gisteren weer met zijn broekriem", True),
+        ("my nephew said his stepdad beats him with a cable when he's late", True),
+        ("ik deed de riem om en ging naar school", False),
+        ("oom zei dat ik aan niemand mag vertellen wat hij met me doet", True),
+        ("i'm not allowed to tell anybody what my stepdad did to me", True),
+        ("mijn cliënt zei vanmiddag dat ze zich vanavond wil snijden", True),
+        ("haar moeder belde en zei dat ze geen reden meer ziet om nog door te gaan", True),
+        ("ik neem een mes mee en steek hem als hij weer begint", True),
+        ("ik sneed de appel met een mes", False),
+        ("she wrote from prison that he'd finish what he started", True),
+    ],
+)
+def test_means_secrets_and_reported_plans_are_acute(safety_net: SafetyNet, text: str, acute: bool) -> None:
+    assert (safety_net.assess(text).level is RiskLevel.ACUTE) is acute
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik merk dat ik het gewoon niet meer aankan met drie kinderen",
+        "nobody cares whether i show up or not",
+        "sinds de inval heeft mijn zoon nachtmerries",
+        "niemand wil nog met me omgaan sinds ze het weten",
+    ],
+)
+def test_distress_said_in_passing_is_a_worry(safety_net: SafetyNet, text: str) -> None:
+    assert safety_net.assess(text).level is RiskLevel.CONCERN
