@@ -211,22 +211,24 @@ BARS = {
     },
     # Written blind in the round after, first measured before anything was changed for it: acute caught 0.89 (0.69
     # full; 0.87 with the NLU down; 0.44 rules alone), false alarms 0.0 % (+5.2 % quiet), concern 0.78, topic en 0.82 /
-    # nl 0.71. Its misses are mostly professionals reporting a client or pupil in danger now, in long messages.
+    # nl 0.71. Its misses are mostly professionals reporting a client or pupil in danger now, in long messages. After
+    # the frames added for them (a belt, a secret, a reported plan, a knife and a threat): acute 1.00 (0.98 NLU down),
+    # concern 0.81; the bars since then guard that, the first figures are the held-out ones.
     "tests/data/blind_messages_8.yml": {
-        "acute_caught": 0.85,
-        "acute_caught_nlu_down": 0.82,
+        "acute_caught": 0.95,
+        "acute_caught_nlu_down": 0.93,
         "false_alarms": 0.03,
-        "concern": 0.70,
+        "concern": 0.75,
         "topic": 0.66,
     },
     # Written at the same time by another helper; first measured before anything was changed for it: acute caught
     # 0.83 (0.80 full; 0.83 with the NLU down; 0.57 rules alone), false alarms 2.0 %, concern 0.65, topic en 0.84 /
-    # nl 0.84.
+    # nl 0.84. After that round's frames: acute 1.00 (0.97 NLU down), concern 0.85.
     "tests/data/blind_messages_8b.yml": {
-        "acute_caught": 0.78,
-        "acute_caught_nlu_down": 0.78,
+        "acute_caught": 0.95,
+        "acute_caught_nlu_down": 0.93,
         "false_alarms": 0.03,
-        "concern": 0.55,
+        "concern": 0.75,
         "topic": 0.78,
     },
 }
