@@ -463,15 +463,6 @@ def test_love_and_a_denial_are_no_danger(safety_net: SafetyNet, text: str) -> No
         ("ze heeft mijn zoon vastgepakt en meegesleurd naar haar auto", True),
         ("one of my clients just texted me 'goodbye, thanks for everything'. she's not answering her phone", True),
         ("my mum isnt answering her phone, she said goodbye this morning before work", False),
-    ],
-)
-def test_a_child_in_danger_or_a_goodbye_sent_is_acute(safety_net: SafetyNet, text: str, acute: bool) -> None:
-    assert (safety_net.assess(text).level is RiskLevel.ACUTE) is acute
-
-
-@pytest.mark.parametrize(
-    ("text", "acute"),
-    [
         ("hij sloeg mijn zoontje gisteren weer met zijn broekriem", True),
         ("my nephew said his stepdad beats him with a cable when he's late", True),
         ("ik deed de riem om en ging naar school", False),
@@ -484,7 +475,9 @@ def test_a_child_in_danger_or_a_goodbye_sent_is_acute(safety_net: SafetyNet, tex
         ("she wrote from prison that he'd finish what he started", True),
     ],
 )
-def test_means_secrets_and_reported_plans_are_acute(safety_net: SafetyNet, text: str, acute: bool) -> None:
+def test_a_child_in_danger_a_goodbye_sent_or_a_reported_plan_is_acute(
+    safety_net: SafetyNet, text: str, acute: bool
+) -> None:
     assert (safety_net.assess(text).level is RiskLevel.ACUTE) is acute
 
 
