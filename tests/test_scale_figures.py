@@ -37,6 +37,31 @@ def test_a_reply_burst_that_comes_twice_is_answered_twice() -> None:
     assert judged([step(1, 2, twice)]) == (1, 0, 1, 0, 0)
 
 
+def test_a_reply_sent_before_the_kill_and_again_after_the_takeover_is_counted_apart() -> None:
+    # The killed replica sent "antwoord" 0.5 s before it died; the replica that took the update over, 19 s later.
+    resent = [reply(99.5, "antwoord"), reply(119.0, "antwoord"), reply(119.1, "menu")]
+    result = figures(Load([[step(99, 2, resent)]], started=0.0, killed_at=100.0), StandIn())
+    assert (result.resent, result.doubled) == (1, 0)
+
+
+def test_a_repeat_too_soon_after_the_kill_for_a_takeover_is_answered_twice() -> None:
+    soon = [reply(99.5, "antwoord"), reply(101.0, "antwoord")]
+    result = figures(Load([[step(99, 1, soon)]], started=0.0, killed_at=100.0), StandIn())
+    assert (result.resent, result.doubled) == (0, 1)
+
+
+def test_a_repeat_with_both_copies_after_the_kill_is_answered_twice() -> None:
+    later = [reply(130.0, "antwoord"), reply(131.0, "antwoord")]
+    result = figures(Load([[step(129, 1, later)]], started=0.0, killed_at=100.0), StandIn())
+    assert (result.resent, result.doubled) == (0, 1)
+
+
+def test_without_a_kill_every_repeat_is_answered_twice() -> None:
+    twice = [reply(1.1, "antwoord"), reply(30.0, "antwoord")]
+    result = figures(Load([[step(1, 1, twice)]], started=0.0), StandIn())
+    assert (result.resent, result.doubled) == (0, 1)
+
+
 def test_more_replies_each_different_are_not_answered_twice() -> None:
     other_reading = [reply(1.1, "antwoord"), reply(1.2, "menu"), reply(1.3, "wil je nog kiezen wie je bent?")]
     result = figures(Load([[step(1, 2, other_reading)]], started=0.0), StandIn())
