@@ -11,8 +11,8 @@ What counts:
 * answered twice: a message one of whose replies came again word for word (each script is first run once, alone,
   to learn how many replies each of its messages gets; more replies, each different, is another reading under load);
   judged only up to the first loss in a conversation, since after a loss the conversation takes another course;
-* sent again after the takeover: such a repeat whose first copy came before the kill and the copy after the killed
-  replica's lease ran out (it sent the message and died before counting it: `RESENT_AT_MOST`), counted apart;
+* sent again after the takeover: such a repeat after the killed replica's lease ran out, of a reply the chat got
+  before the kill (it sent the message and died before counting it: `RESENT_AT_MOST`), counted apart;
 * crisis reply: from the stand-in's first delivery of an acute message to the first reply with the crisis lines.
 
 Exit status 1 when a message was lost or answered twice, more were sent again than `RESENT_AT_MOST`, or a check
@@ -63,13 +63,13 @@ RESENT_AT_MOST = 0.05
 """A replica killed between a send and its count in the journal has that message sent again after the takeover
 (Telegram's sendMessage has no idempotency key, so no design closes the window, only narrows it; crisis lines above
 all, which are sent before anything is recorded, on purpose): the price of losing nothing. Such a repeat is told
-apart by its times (first copy before the kill, the repeat after the dead replica's lease ran out) and counted on
-its own; more than this share of the messages means the takeover re-sends more than that window explains."""
+apart by its times (a copy before the kill, to this message or an earlier one, and the repeat after the dead
+replica's lease ran out) and counted on its own; more than this share of the messages means the takeover re-sends
+more than that window explains."""
 DOUBLED_AT_MOST = 0.01
-"""Any other repeat is a message handled twice, or the tail of one answer that came seconds late, after the user wrote
-on, and so counts with the next (while no role is chosen, every answer ends with the same reminder: seen under load
-as 'thanks' -> reminder, "Good. Is there anything else", reminder). A handful is that noise; more than this share of
-the messages means the journal is broken."""
+"""Any other repeat is a message handled twice, or a reply that came seconds late and so counts with the next message
+(while no role is chosen, every answer ends with the same reminder). A handful is that noise; more than this share
+of the messages means the journal is broken."""
 TAKEOVER_AFTER = 10.0
 """Seconds after the kill before which no taken-over update can be answered (the lease is 20 s, renewed every 3 s):
 a repeat sooner than this is not a takeover's."""
@@ -523,10 +523,13 @@ def repeated(replies: list[Call]) -> bool:
     return len(set(texts)) < len(texts)
 
 
-def resent_after_takeover(replies: list[Call], killed_at: float | None) -> bool:
-    """Every repeated reply was first sent before the kill and again once the killed replica's lease could have run
-    out: the killed replica sent it and died before counting it; the replica that took the update over sent it
-    again."""
+def resent_after_takeover(
+    replies: list[Call], killed_at: float | None, said_before: frozenset[str] = frozenset()
+) -> bool:
+    """Every repeated reply is one the killed replica could have sent and not counted, sent again once its lease
+    could have run out: its first copy came before the kill, or the chat got the same text before the kill in
+    answer to an earlier message (the taken-over update's last reply, coming only now, after the user wrote on, so
+    counted with this message: while no role is chosen every answer ends with the same reminder)."""
     if killed_at is None:
         return False
     first: dict[str, float] = {}
@@ -534,7 +537,9 @@ def resent_after_takeover(replies: list[Call], killed_at: float | None) -> bool:
         text = str(call.params.get("text"))
         if text not in first:
             first[text] = call.at
-        elif not (first[text] < killed_at and call.at >= killed_at + TAKEOVER_AFTER):
+            continue
+        takeover = call.at >= killed_at + TAKEOVER_AFTER
+        if not (takeover and (first[text] < killed_at or text in said_before)):
             return False
     return True
 
@@ -545,8 +550,10 @@ def figures(load: Load, stand_in: StandIn) -> Figures:
         first_delivery[delivery.update_id] = min(delivery.started, first_delivery.get(delivery.update_id, 1e18))
     result = Figures()
     last_reply = load.started
+    killed_at = load.killed_at if load.killed_at is not None else float("inf")
     for conversation in load.steps:
         disturbed = False
+        said_before: frozenset[str] = frozenset()  # what the chat got before the kill, to its earlier messages
         for step in (step for step in conversation if step.sent):
             result.sent += 1
             result.replies += len(step.replies)
@@ -558,7 +565,7 @@ def figures(load: Load, stand_in: StandIn) -> Figures:
                 result.lost += 1
             if disturbed:
                 result.unjudged += 1
-            elif repeated(step.replies) and resent_after_takeover(step.replies, load.killed_at):
+            elif repeated(step.replies) and resent_after_takeover(step.replies, load.killed_at, said_before):
                 result.resent += 1
                 result.resent_examples.append(step)
             elif repeated(step.replies):
@@ -569,6 +576,7 @@ def figures(load: Load, stand_in: StandIn) -> Figures:
             elif 0 < len(step.replies) < step.expected:
                 result.short += 1
             disturbed = disturbed or len(step.replies) != step.expected
+            said_before |= {str(call.params.get("text")) for call in step.replies if call.at < killed_at}
             if step.acute:
                 result.acute_sent += 1
                 crisis = next((c for c in step.replies if CRISIS_MARK in str(c.params.get("text"))), None)

@@ -44,6 +44,22 @@ def test_a_reply_sent_before_the_kill_and_again_after_the_takeover_is_counted_ap
     assert (result.resent, result.doubled) == (1, 0)
 
 
+def test_a_taken_over_last_reply_counted_with_the_next_message_is_sent_again() -> None:
+    # The killed replica answered "hoi" with "antwoord" + "reminder" before it died, the reminder uncounted; the
+    # replica that took over sent the reminder again 20 s later, after the user had written "dank je".
+    before = step(95, 2, [reply(96.0, "antwoord"), reply(96.5, "reminder")])
+    after = step(110, 2, [reply(119.0, "fijn"), reply(119.1, "reminder"), reply(120.0, "reminder")], text="dank je")
+    result = figures(Load([[before, after]], started=0.0, killed_at=100.0), StandIn())
+    assert (result.resent, result.doubled) == (1, 0)
+
+
+def test_a_reply_repeated_after_the_kill_that_the_chat_never_got_before_it_is_answered_twice() -> None:
+    before = step(95, 1, [reply(96.0, "antwoord")])
+    after = step(110, 2, [reply(119.0, "fijn"), reply(119.1, "reminder"), reply(120.0, "reminder")], text="dank je")
+    result = figures(Load([[before, after]], started=0.0, killed_at=100.0), StandIn())
+    assert (result.resent, result.doubled) == (0, 1)
+
+
 def test_a_repeat_too_soon_after_the_kill_for_a_takeover_is_answered_twice() -> None:
     soon = [reply(99.5, "antwoord"), reply(101.0, "antwoord")]
     result = figures(Load([[step(99, 1, soon)]], started=0.0, killed_at=100.0), StandIn())
