@@ -37,6 +37,9 @@ SETS = {
     # anything was changed for them.
     "tests/data/blind_messages_8.yml": load_cases("tests/data/blind_messages_8.yml"),
     "tests/data/blind_messages_8b.yml": load_cases("tests/data/blind_messages_8b.yml"),
+    # A tenth (150), written blind in the round after (other voices: a 12-year-old, a girl whose mother is inside, a
+    # grandfather, a stepfather, a sports coach, a JGZ nurse, a visit centre); first measured before any change.
+    "tests/data/blind_messages_9.yml": load_cases("tests/data/blind_messages_9.yml"),
 }
 
 
@@ -230,5 +233,19 @@ BARS = {
         "false_alarms": 0.03,
         "concern": 0.75,
         "topic": 0.78,
+    },
+    # First measured before anything was changed for it: acute caught 0.88 (0.68 full; 0.85 with the NLU down; 0.42
+    # rules alone), false alarms 7.3 % (+5.5 % quiet), concern 0.83, topic en 0.71 / nl 0.55. Six of the eight
+    # "false alarms" are messages its writer labelled concern that the bot answers with the lines on purpose
+    # (self-harm going on, "nobody would notice if i wasnt here anymore", "ik wil slapen en nooit meer wakker
+    # worden"); two are harmless (a film that "hit me hard", a daughter who'd "rather be dead" than visit again).
+    # After the frames for its five misses (a child alone with both parents gone, a child left behind, a goodbye at
+    # the station, a weapon shown for tonight; "niet thuis" is no negation): acute 1.00 (0.97 NLU down).
+    "tests/data/blind_messages_9.yml": {
+        "acute_caught": 0.95,
+        "acute_caught_nlu_down": 0.93,
+        "false_alarms": 0.09,
+        "concern": 0.78,
+        "topic": 0.50,
     },
 }
