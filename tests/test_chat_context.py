@@ -76,6 +76,9 @@ READINGS: dict[str, Ranking] = {
     # An elliptical follow-up: the fragment alone reads as another topic, with a share for the last one.
     "en mn telefoon?": [("contact_phone", 0.7), ("privacy", 0.12), ("visit_bring", 0.06)],
     "en bellen?": [("contact_phone", 0.9)],
+    # Unsure, but the fragment names its reading's answer ("Brieven, post en geld"), after money.
+    "en post?": [("contact_letters", 0.28), ("acknowledge", 0.12), ("practical_remand", 0.05)],
+    "heb ik daar een app voor nodig": [("contact_video", 0.3), ("out_of_scope", 0.2)],
     "en de kluisjes?": [("privacy", 0.4), ("visit_bring", 0.1)],
     # A goodbye the model half reads in a message that names something; and real ones.
     "ze gaat het toch googlen": [("goodbye", 0.6), ("explain_offence", 0.2)],
@@ -447,3 +450,21 @@ async def test_a_birthday_asked_about_right_after_post_and_presents_gets_its_par
         content.ui("answer_recalled", "nl").format(label=content.label("contact_letters", "nl"))
     )
     assert "Kindercadeauprogramma" in reply.text
+
+
+async def test_a_fragment_naming_its_unsure_reading_s_answer_gets_that_answer(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "en post?" after money: letters and post, not another answer about money or remand."""
+    await pipeline.text(USER, "hoe stuur ik hem geld")
+    [reply] = await pipeline.text(USER, "en post?")
+    assert reply.text.startswith(content.answer("contact_letters", "parent", "nl").text[:80])
+
+
+async def test_a_short_word_of_a_question_about_the_answer_just_given_finds_its_part(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "app" is three letters: still a word that says what the question is about (the Jitsi app)."""
+    await pipeline.text(USER, "kunnen we videobellen")
+    [reply] = await pipeline.text(USER, "heb ik daar een app voor nodig")
+    assert "Jitsi" in reply.text

@@ -51,6 +51,10 @@ NOT_FOR_THEM = 0.1
 # An elliptical follow-up naming a thing the last topic's answers speak of stays in that topic when the model gave the
 # topic at least this share of its reading ("en mn telefoon?" after visits: mostly calls, a little what to bring).
 CONTEXT_SHARE = 0.05
+# A follow-up this short that names what the model's (unsure) reading is about in that answer's label is taken as
+# that answer, not as another angle on the last topic: "en post?" after money ("Brieven, post en geld").
+NAMED_FRAGMENT_WORDS = 3
+NOT_NAMED_BY_LABEL = frozenset(("crisis", "greeting", "goodbye", "out_of_scope", "talk_to_human", "privacy"))
 # Answers a message's own words point at when the model read another topic (see `Chat._named_subject`).
 TELLING_CHILDREN = "explain_to_child"
 BIRTHDAY_PRESENT = "contact_letters"
@@ -406,6 +410,9 @@ class Chat:
         topic = self._answers.topic(last)
         if topic in (*follow_up.SMALL_TALK, "talk_to_human") or understanding.topic == topic:
             return None  # nothing to lean on, or the model reads the last topic itself
+        fragment = len(follow_up.words(turn.text)) <= NAMED_FRAGMENT_WORDS
+        if fragment and self._named_by_label(turn, understanding.intent):
+            return None  # "en post?" after money: the model's reading ("Brieven, post en geld") says so in its name
         share = sum(score for name, score in understanding.ranking if topic_of(name) == topic)
         if share < CONTEXT_SHARE:
             return None
@@ -418,6 +425,12 @@ class Chat:
                 fits.append((follow_up.shared_words(answer, turn.text), scores.get(key, 0.0), key))
         best = max(fits, default=None)
         return best[2] if best is not None and best[0] > 0 else None
+
+    def _named_by_label(self, turn: Turn, intent: str | None) -> bool:
+        """The model's likeliest reading is an answer whose label names one of the message's words."""
+        if intent is None or not self._content.has_answer(intent) or topic_of(intent) in NOT_NAMED_BY_LABEL:
+            return False
+        return follow_up.shared_words(self._content.label(intent, turn.language), turn.text) > 0
 
     def _named_alternative(self, turn: Turn) -> str | None:
         """Unsure between its likeliest topics, the model may still have read a message that names what exactly one
@@ -594,6 +607,9 @@ class Chat:
             return "explain_to_child"
         if sure and understanding.topic == topic:
             return None  # the model sees the same topic itself
+        fragment = len(follow_up.words(turn.text)) <= NAMED_FRAGMENT_WORDS
+        if fragment and understanding.topic != topic and self._named_by_label(turn, understanding.intent):
+            return understanding.intent  # unsure, but "en post?" names its reading's answer ("Brieven, post en geld")
         # Within the last topic, the likeliest other question: a different angle, not the same answer again.
         in_topic = [name for name, score in understanding.ranking if topic_of(name) == topic and name != last]
         if in_topic:

@@ -182,13 +182,26 @@ _COMMON = frozenset((
     "about", "would", "could", "should", "your", "from", "then", "just", "even", "also", "much", "many", "really",
     "want", "know", "like", "will", "into", "been", "some", "going", "goes",
 ))  # fmt: skip
+# Three-letter words that say nothing of what a question is about; the others do ("app", "sms", "bus", "pin").
+_SHORT_COMMON = frozenset((
+    "aan", "als", "ben", "bij", "dan", "dat", "die", "dit", "dus", "een", "had", "heb", "het", "hem", "hoe", "hun",
+    "jij", "jou", "kan", "mag", "mee", "men", "met", "mij", "nee", "nog", "ons", "ook", "toe", "uit", "van", "wat",
+    "wel", "wie", "wij", "wil", "zal", "zij", "zit", "zou",
+    "all", "and", "any", "are", "but", "can", "did", "for", "get", "got", "has", "her", "him", "his", "how", "its",
+    "let", "may", "not", "now", "one", "our", "own", "say", "see", "she", "the", "too", "use", "was", "who", "why",
+    "yes", "you", "off", "out", "yet", "lol", "idk",
+))  # fmt: skip
 # A word this long is compared by its start only: "groepjes" and "groepen", "phone" and "phones".
 STEM = 5
 
 
 def content_words(text: str) -> set[str]:
-    """The words of a message that say what it is about, cut to their start."""
-    return {word[:STEM] for word in words(text) if len(word) >= 4 and word not in _COMMON}
+    """The words of a message that say what it is about, cut to their start ("app" counts, "the" does not)."""
+    return {
+        word[:STEM]
+        for word in words(text)
+        if (len(word) >= 4 and word not in _COMMON) or (len(word) == 3 and word not in _SHORT_COMMON)
+    }
 
 
 def stems(text: str) -> set[str]:
