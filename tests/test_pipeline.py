@@ -223,6 +223,27 @@ async def test_a_question_without_its_question_mark_after_the_lines_gets_its_own
     assert lines.text == content.ui("after_crisis_suicide", "nl")  # no question: about the lines still
 
 
+async def test_whether_it_stays_secret_is_answered_after_the_lines(pipeline: Pipeline, content: Content) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    await pipeline.text(USER, "mijn vriend slaat me en ik ben bang")
+    # The scripted model reads "vertel" as explaining to a child; the question is whether the call stays secret.
+    [secret] = await pipeline.text(USER, "maar je gaat het toch niet doorvertellen aan de politie")
+    assert secret.text == content.crisis_after("secret", "violence", "parent", "nl")
+
+
+async def test_a_question_about_feelings_after_the_lines_gets_its_own_answer(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    await pipeline.text(USER, "ik wil dood")
+    replies = await pipeline.text(USER, "is het normaal dat ik zo slecht slaap")  # a question without its mark
+    assert content.ui("after_crisis_suicide", "nl") not in replies[0].text
+    assert replies[0].text.startswith(content.answer("feelings_overwhelmed", "youth", "nl").text[:40])
+    assert any("113" in reply.text for reply in replies)  # the lines stay in sight
+
+
 async def test_not_okay_at_the_check_in_brings_the_lines_and_the_offer_back(live_pipeline: Pipeline) -> None:
     await live_pipeline.command(USER, "start")
     await live_pipeline.action(USER, "aud:youth")

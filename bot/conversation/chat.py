@@ -81,7 +81,7 @@ _POINTING_BACK = frozenset((
 _THAT = frozenset(("dat", "daar", "daarvoor", "daarbij", "that", "it", "those"))
 _QUESTION_START = frozenset((
     "hoe", "wat", "waar", "wanneer", "kan", "mag", "moet", "hoezo", "how", "what", "where", "when", "can", "may",
-    "should", "do", "does",
+    "should", "do", "does", "is", "are", "am", "ben", "will", "would", "could", "kun", "kunnen", "zou",
 ))  # fmt: skip
 
 # Where a clause ends, for finding a question without its question mark.
@@ -98,7 +98,17 @@ _HELP_WORDS = frozenset((
 # Topics of an ordinary question that may come right after the lines ("mag ik papa nog bellen? hoe werkt dat vanuit
 # de gevangenis", "after this, how do i explain to my kids what happened?"): answered as that question.
 _ORDINARY_AFTER_LINES = frozenset(
-    ("visit", "contact", "explain_to_child", "stigma", "practical", "peer_support", "for_professionals", "privacy")
+    (
+        "visit",
+        "contact",
+        "explain_to_child",
+        "stigma",
+        "practical",
+        "peer_support",
+        "for_professionals",
+        "privacy",
+        "feelings",
+    )
 )
 
 # "wants to know which prison", "wil weten waar hij zit": knowing one thing, not being told.
