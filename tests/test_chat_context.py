@@ -28,6 +28,8 @@ READINGS: dict[str, Ranking] = {
     "wat zijn de regels voor bezoek": [("visit_rules", 0.9)],
     "ze is 15": [("out_of_scope", 0.74), ("visit_rules", 0.03)],
     "hij is 8": [("out_of_scope", 0.6)],
+    "mag ik mijn neefje meenemen op bezoek": [("visit", 0.9)],
+    "hij is 10": [("greet", 0.6), ("out_of_scope", 0.2)],
     "wat kost de reis": [("visit_costs", 0.95)],
     "Tilburg": [("goodbye", 0.35), ("acknowledge", 0.28), ("thanks", 0.12)],
     "doei": [("goodbye", 0.95)],
@@ -138,6 +140,17 @@ async def test_a_child_s_age_after_visits_gets_the_id_rule_for_that_age(pipeline
     assert content.ui("ask_municipality", "nl", "parent") not in reply.text, "no question about where one lives"
     [younger] = await pipeline.text(USER, "hij is 8")
     assert younger.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=8))
+
+
+async def test_a_child_s_age_while_the_first_visit_question_waits_gets_the_rules_for_that_age(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [question] = await pipeline.text(USER, "mag ik mijn neefje meenemen op bezoek")
+    assert asks(content, question)
+    # The model reads a greeting in the bare age; it is the child the visit question was about.
+    [reply] = await pipeline.text(USER, "hij is 10")
+    assert reply.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=10))
+    assert not asks(content, reply)
 
 
 async def test_a_town_typed_after_the_municipality_question_is_the_municipality(

@@ -535,10 +535,18 @@ class Chat:
     def _on_last_answer(self, turn: Turn, sure: bool) -> list[Reply] | None:
         """A short message about the answer just given: a child's age after visits ("ze is 15": what that age
         means at the gate), a detail of that answer ("wat zet ik bij de omschrijving?"), a pointer back ("hoe meld
-        ik me daarvoor aan?") or a bare "how?". None: read it as a message of its own."""
+        ik me daarvoor aan?") or a bare "how?". None: read it as a message of its own. While a question before a
+        visit answer waits ("eerste keer?"), a child's age alone ("hij is 10") is about that visit too."""
         conversation, understanding = turn.conversation, turn.understanding
         assert understanding is not None
         last, said = conversation.last_answer, follow_up.words(turn.text)
+        asked_for = conversation.pending_intent
+        small_talk = not sure or understanding.topic in follow_up.SMALL_TALK  # "hij is 10" may look like a "hoi"
+        if last is None and asked_for is not None and small_talk and self._answers.topic(asked_for) == "visit":
+            age = entities.age_reply(turn.text) if len(said) <= AGE_ONLY_WORDS else None
+            if age is not None:
+                conversation.pending_intent = None  # the rules for that child answer the visit question
+                return self._visit_age(turn, age)
         if last is None or last == NO_DESK or not said or not self._short_follow_up(turn.text):
             return None
         if not self._content.has_answer(last):  # after the crisis lines: what was said then is no answer to lean on
