@@ -420,8 +420,7 @@ class Chat:
         topic = self._answers.topic(last)
         if topic in (*follow_up.SMALL_TALK, "talk_to_human") or understanding.topic == topic:
             return None  # nothing to lean on, or the model reads the last topic itself
-        fragment = len(follow_up.words(turn.text)) <= NAMED_FRAGMENT_WORDS
-        if fragment and self._named_by_label(turn, understanding.intent):
+        if self._fragment_names_its_reading(turn):
             return None  # "en post?" after money: the model's reading ("Brieven, post en geld") says so in its name
         share = sum(score for name, score in understanding.ranking if topic_of(name) == topic)
         if share < CONTEXT_SHARE:
@@ -436,8 +435,13 @@ class Chat:
         best = max(fits, default=None)
         return best[2] if best is not None and best[0] > 0 else None
 
-    def _named_by_label(self, turn: Turn, intent: str | None) -> bool:
-        """The model's likeliest reading is an answer whose label names one of the message's words."""
+    def _fragment_names_its_reading(self, turn: Turn) -> bool:
+        """A fragment (at most NAMED_FRAGMENT_WORDS words) one of whose words the label of the model's likeliest
+        reading names: "en post?" read as money ("Brieven, post en geld")."""
+        assert turn.understanding is not None
+        intent = turn.understanding.intent
+        if len(follow_up.words(turn.text)) > NAMED_FRAGMENT_WORDS:
+            return False
         if intent is None or not self._content.has_answer(intent) or topic_of(intent) in NOT_NAMED_BY_LABEL:
             return False
         return follow_up.shared_words(self._content.label(intent, turn.language), turn.text) > 0
@@ -625,8 +629,7 @@ class Chat:
             return "explain_to_child"
         if sure and understanding.topic == topic:
             return None  # the model sees the same topic itself
-        fragment = len(follow_up.words(turn.text)) <= NAMED_FRAGMENT_WORDS
-        if fragment and understanding.topic != topic and self._named_by_label(turn, understanding.intent):
+        if understanding.topic != topic and self._fragment_names_its_reading(turn):
             return understanding.intent  # unsure, but "en post?" names its reading's answer ("Brieven, post en geld")
         # Within the last topic, the likeliest other question: a different angle, not the same answer again.
         in_topic = [name for name, score in understanding.ranking if topic_of(name) == topic and name != last]
