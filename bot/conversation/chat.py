@@ -545,9 +545,8 @@ class Chat:
         assert understanding is not None
         last, said = conversation.last_answer, follow_up.words(turn.text)
         asked_for = conversation.pending_intent
-        small_talk = not sure or understanding.topic in follow_up.SMALL_TALK  # "hij is 10" may look like a "hoi"
-        if last is None and asked_for is not None and small_talk and self._answers.topic(asked_for) == "visit":
-            age = entities.age_reply(turn.text) if len(said) <= AGE_ONLY_WORDS else None
+        if last is None and asked_for is not None and (not sure or understanding.topic in follow_up.SMALL_TALK):
+            age = _child_age_about_visits(turn.text, said, self._answers.topic(asked_for))  # "hij is 10": no "hoi"
             if age is not None:
                 conversation.pending_intent = None  # the rules for that child answer the visit question
                 return self._visit_age(turn, age)
@@ -560,7 +559,7 @@ class Chat:
             return [self._answers.recall(turn, last)]  # "and how long does that take?": what was just discussed
         if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic):
             return None  # clearly about something else
-        age = entities.age_reply(turn.text) if topic == "visit" and len(said) <= AGE_ONLY_WORDS else None
+        age = _child_age_about_visits(turn.text, said, topic)
         if age is not None:
             return self._visit_age(turn, age)
         if sure and understanding.topic == topic and understanding.intent != last and not self._fits_last_better(turn):
@@ -871,6 +870,13 @@ def _wants_to_know_one_thing(said: list[str], at: int) -> bool:
     before a question word ("should they be told which prison" is still whether to tell them)."""
     wished = set(said[max(0, at - 2) : at]) & _WISHING
     return bool(wished) and bool(set(said[at + 1 : at + 2]) & _WHAT_EXACTLY)
+
+
+def _child_age_about_visits(text: str, said: list[str], topic: str) -> int | None:
+    """A child's age alone ("ze is 15", "hij is 10") in a conversation about visits; None otherwise."""
+    if topic != "visit" or len(said) > AGE_ONLY_WORDS:
+        return None
+    return entities.age_reply(text)
 
 
 def _asks(text: str) -> bool:
