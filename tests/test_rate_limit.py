@@ -14,6 +14,7 @@ from bot.channels.telegram.context import send_replies
 from bot.channels.telegram.rate_limit import URGENT, PriorityBucket, PriorityRateLimiter
 from bot.replies import Reply
 from standin.bot_api import USER, StandIn, text_update
+from tests.integration.harness import wait_until
 
 
 class RecordingLimiter(PriorityRateLimiter):
@@ -36,10 +37,25 @@ async def application(stand_in: StandIn, limiter: PriorityRateLimiter) -> Applic
     return built
 
 
+class HandClock:
+    """The limiter's time, moved by the test: no place frees up while a slow machine runs the test."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-async def slow_bot(stand_in: StandIn) -> AsyncIterator[tuple[ExtBot[str], PriorityRateLimiter]]:
-    # Five messages a second, a burst of five: a queue forms quickly and drains slowly enough to watch.
-    limiter = PriorityRateLimiter(overall_max_rate=5, overall_time_period=1.0)
+def clock() -> HandClock:
+    return HandClock()
+
+
+@pytest.fixture
+async def slow_bot(stand_in: StandIn, clock: HandClock) -> AsyncIterator[tuple[ExtBot[str], PriorityRateLimiter]]:
+    # Five messages a second, a burst of five; the limiter's clock stands still until the test moves it.
+    limiter = PriorityRateLimiter(overall_max_rate=5, overall_time_period=1.0, clock=clock)
     app = await application(stand_in, limiter)
     yield app.bot, limiter
     await app.shutdown()
@@ -62,19 +78,23 @@ async def test_an_urgent_waiter_is_served_before_ordinary_ones_that_came_earlier
 
 
 async def test_crisis_lines_go_out_before_the_queued_answers(
-    stand_in: StandIn, slow_bot: tuple[ExtBot[str], PriorityRateLimiter]
+    stand_in: StandIn, slow_bot: tuple[ExtBot[str], PriorityRateLimiter], clock: HandClock
 ) -> None:
     bot, limiter = slow_bot
     ordinary = [asyncio.create_task(bot.send_message(1000 + index, f"antwoord {index}")) for index in range(15)]
-    for _ in range(5000):  # until five went out at once and ten wait for their turn
-        if limiter.waiting >= 10:
-            break
-        await asyncio.sleep(0.001)
-    assert limiter.waiting == 10
-    await bot.send_message(2000, "Bel 113 of 0800-0113", rate_limit_args=URGENT)
+    await wait_until(lambda: limiter.waiting == 10)  # five went out at once, ten wait for their turn
+    await wait_until(lambda: len(stand_in.calls_to("sendMessage")) == 5)
+    crisis = asyncio.create_task(bot.send_message(2000, "Bel 113 of 0800-0113", rate_limit_args=URGENT))
+    await wait_until(lambda: limiter.waiting == 11)
+    clock.now += 0.2  # one place frees up: it goes to the crisis line, not to the first answer in the queue
+    await asyncio.wait_for(crisis, timeout=10)
     sent = [call.params["text"] for call in stand_in.calls_to("sendMessage")]
-    assert "antwoord 14" not in sent  # the crisis line did not wait for the queue to drain
-    await asyncio.gather(*ordinary)
+    assert sent[5:] == ["Bel 113 of 0800-0113"]
+    assert limiter.waiting == 10
+    clock.now += 1.0  # a second at a time the queue drains, five answers a second
+    await wait_until(lambda: limiter.waiting == 5)
+    clock.now += 1.0
+    await asyncio.wait_for(asyncio.gather(*ordinary), timeout=10)
     sent = [call.params["text"] for call in stand_in.calls_to("sendMessage")]
     assert sent.index("Bel 113 of 0800-0113") < sent.index("antwoord 5")
     assert sorted(sent) == sorted([f"antwoord {index}" for index in range(15)] + ["Bel 113 of 0800-0113"])
