@@ -25,7 +25,7 @@ AUDIENCES: tuple[str, ...] = ("parent", "youth", "professional")
 # have; `tests/test_content.py` fails when the code uses a ui.yml key that is not listed here.
 UI_TEXTS: tuple[str, ...] = (
     "acknowledged", "after_crisis_suicide", "after_crisis_violence", "alarm_corrected", "answer_recalled",
-    "answer_repeated",
+    "answer_for_parent", "answer_for_professional", "answer_for_youth", "answer_repeated",
     "ask_child_age", "ask_first_visit", "ask_municipality", "audience_chosen", "cards_header", "change_role",
     "check_in", "choose_role_reminder", "concern_no_desk", "concern_offer", "concern_offer_professional",
     "confirm_risk_self", "confirm_risk_violence", "crisis_again", "crisis_again_more", "crisis_check_in_suicide",
@@ -51,6 +51,7 @@ UI_WORDS: tuple[str, ...] = (
     "yes_words", "no_words", "skip_words", "acknowledgement_words", "correction_phrases", "after_crisis_words",
     "child_words", "knowing_words", "birthday_words", "turning_words", "gift_words", "shame_words",
     "veilig_thuis_phrases", "appreciation_words", "exclamation_words",
+    "self_named_words", "youth_named_words", "parent_named_words", "professional_named_words",
 )  # fmt: skip
 UI_BUTTONS: tuple[str, ...] = (
     "parent", "youth", "professional", "switch_language", "menu", "skip", "safe_ok", "safe_not_ok",

@@ -65,6 +65,9 @@ READINGS: dict[str, Ranking] = {
     "en voor tieners?": [("peer_support", 0.8)],
     "en kan zij hem ook iets geven als hij jarig is?": [("contact_letters", 0.6)],
     "en voor mij?": [("goodbye", 0.7), ("greet", 0.1)],
+    "zijn er groepen voor kinderen zoals de mijne": [("peer_support", 0.9)],
+    "en voor pubers?": [("thanks", 0.34), ("goodbye", 0.2), ("peer_support", 0.05)],
+    "thanks, and for the child itself?": [("thanks", 0.98)],
     "wat zeg ik tegen de mentor van mijn zoon": [("stigma_school", 0.8), ("explain_to_child", 0.15)],
     "mijn dochter is bijna jarig, kan haar vader haar een kaartje sturen": [("feelings", 0.5), ("feelings_guilt", 0.2)],
     "she turns 9 in two weeks, could her dad send her something": [("feelings", 0.6)],
@@ -452,6 +455,36 @@ async def test_an_elliptical_question_is_never_a_goodbye(pipeline: Pipeline, con
     await pipeline.text(USER, "hoe werkt bezoek")
     [reply] = await pipeline.text(USER, "en voor mij?")
     assert content.answer("goodbye", "parent", "nl").text[:40] not in reply.text
+
+
+async def test_a_follow_up_naming_another_group_gets_the_answer_written_for_that_group(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "en voor pubers?" after groups for children: what young people themselves are told; "en voor mij?" from the
+    parent: the answer just given was theirs, so a reminder with where to go, not the same text again."""
+    await pipeline.text(USER, "zijn er groepen voor kinderen zoals de mijne")
+    [teens] = await pipeline.text(USER, "en voor pubers?")
+    label = content.label("peer_support", "nl")
+    assert teens.text.startswith(content.ui("answer_for_youth", "nl").format(label=label))
+    assert content.answer("peer_support", "youth", "nl").text.strip() in teens.text
+    [mine] = await pipeline.text(USER, "en voor mij?")
+    assert content.ui("answer_for_youth", "nl").format(label=label) not in mine.text
+    assert mine.text.startswith(content.ui("answer_recalled", "nl").format(label=label))
+    assert "Gevangenenzorg" in mine.text
+    assert content.answer("peer_support", "parent", "nl").text.strip() not in mine.text
+
+
+async def test_thanks_and_a_question_for_the_child_itself_gets_the_child_s_part(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """A GP asked where to discuss a case; "thanks, and for the child itself?" is no goodbye nor the same answer."""
+    pipeline = await as_role(make_pipeline, "professional")
+    await pipeline.text(USER, "is there someone I could go over a case with")
+    [reply] = await pipeline.text(USER, "thanks, and for the child itself?")
+    label = content.label("prof_case_consult", "en")
+    assert reply.text.startswith(content.ui("answer_for_youth", "en").format(label=label))
+    assert "0800-0432" in reply.text  # De Kindertelefoon, in the text written for young people
+    assert content.answer("prof_case_consult", "professional", "en").text[:60] not in reply.text
 
 
 async def test_a_birthday_asked_about_right_after_post_and_presents_gets_its_part(

@@ -159,6 +159,28 @@ class Answers:
         buttons = tuple(self._follow_up_button(target, lang) for target in answer.follow_up)
         return Reply("\n\n".join(parts), (*buttons, self.menu_button(lang)))
 
+    def for_group(self, turn: Turn, intent: str, group: str) -> Reply:
+        """The answer just given, for the group a follow-up named ("and for teenagers?" after groups for children):
+        that group's text with its cards, under a line saying whom it is written for. The speaker's own group, or a
+        group with no text of its own, gets a reminder of the answer (the part that fits, or else its cards) instead
+        of the same text again."""
+        lang = turn.language
+        answer, given = self.content.answer(intent, group, lang), self.content.answer(intent, turn.audience, lang)
+        if group == turn.audience or answer.text == given.text:
+            fits = follow_up.fitting_parts(given.text, turn.text, RECALLED_PARTS)
+            return self.recall(turn, intent, cards=not fits)  # "and for me?": where to go, when no part fits
+        label = self.content.label(intent, lang)
+        parts = [self.content.ui(f"answer_for_{group}", lang).format(label=label), answer.text]
+        cards = self.content.cards(answer.organisations, group, lang)
+        if cards:
+            parts.append(self.content.ui("cards_header", lang) + "\n" + "\n".join(cards))
+        footer = self.safety_footer(turn.conversation)
+        if footer:
+            parts.append(footer)
+        turn.conversation.last_answer = intent
+        buttons = tuple(self._follow_up_button(target, lang) for target in given.follow_up)
+        return Reply("\n\n".join(parts), (*buttons, self.menu_button(lang)))
+
     def safety_footer(self, conversation: Conversation) -> str:
         """While the bot checks in after an alarm, a closing line with the lines that fit that alarm."""
         if not conversation.safety_check:

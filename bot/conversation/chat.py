@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from bot.content import LANGUAGES, Content
+from bot.content import AUDIENCES, LANGUAGES, Content
 from bot.conversation import actions, follow_up
 from bot.conversation.actions import Action, Question
 from bot.conversation.answers import Answers
@@ -161,6 +161,8 @@ class Chat:
         self._birthday_terms = " ".join(sorted(self._birthday_words | self._gift_words))
         self._shame_words = content.words("shame_words")
         self._veilig_thuis = tuple(content.words("veilig_thuis_phrases"))
+        self._groups_named = {group: content.words(f"{group}_named_words") for group in ("self", *AUDIENCES)}
+        self._thanks = content.words("acknowledgement_words") | content.words("appreciation_words")
         self._referral = ReferralGuide(content, answers, understander.threshold)
         self._topic_naming_stems = _topic_naming_stems(content, answers)
         self._steps: dict[Step, TextStep] = {
@@ -280,6 +282,9 @@ class Chat:
             and not self._ordinary_question_after_lines(turn, sure)
         ):
             return [self._crisis.after(turn)]
+        group = self._group_asked_about(turn, sure)
+        if group is not None and conversation.last_answer is not None:
+            return [self._answers.for_group(turn, conversation.last_answer, group)]  # "and for teenagers?"
         local = await self._local_question(turn, sure)
         if local is not None:
             return local
@@ -585,6 +590,22 @@ class Chat:
         last = self._content.answer(conversation.last_answer, turn.audience, turn.language).text
         read = self._content.answer(understanding.intent, turn.audience, turn.language).text
         return follow_up.shared_words(last, turn.text) > follow_up.shared_words(read, turn.text)
+
+    def _group_asked_about(self, turn: Turn, sure: bool) -> str | None:
+        """The group a short follow-up asks the answer just given for ("and for teenagers?", "en voor mij?",
+        "thanks, and for the child itself?"), unless the model is sure it is about another topic."""
+        last, understanding = turn.conversation.last_answer, turn.understanding
+        assert understanding is not None
+        if last is None or last == NO_DESK or not self._content.has_answer(last):
+            return None
+        if entities.child_ages(turn.text) and self._answer_by_age(last) is not None:
+            return None  # "en voor tieners?" after explaining to a child: the answer for that age (`_in_context`)
+        own = turn.audience
+        group = follow_up.audience_named(turn.text, self._groups_named, own, self._thanks, ELLIPTICAL_WORDS)
+        if group is None:
+            return None
+        small = understanding.topic in (*follow_up.SMALL_TALK, "out_of_scope", self._answers.topic(last))
+        return group if small or not sure else None
 
     @staticmethod
     def _short_follow_up(text: str) -> bool:

@@ -223,3 +223,28 @@ def fitting_parts(answer: str, question: str, most: int) -> list[str]:
     scores = [len(asked & stems(part)) for part in paragraphs]
     best = sorted((index for index, score in enumerate(scores) if score), key=lambda i: -scores[i])[:most]
     return [paragraphs[index] for index in sorted(best)]
+
+
+_FOR = frozenset(("for", "voor"))
+
+
+def audience_named(
+    text: str, named: dict[str, frozenset[str]], own: str, thanks: frozenset[str], limit: int
+) -> str | None:
+    """The group a short follow-up asks about ("and for teenagers?", "en voor mij?", "thanks, and for the child
+    itself?"): the audience of the first word after "for"/"voor" that `named` lists ("self" is the speaker's own
+    group, `own`). None when the message does not lean on the one before (no "and"/"en" first, after any thanks) or
+    is longer than `limit` words."""
+    said = words(text)
+    while said and said[0] in thanks and said[0] not in CONTINUATIONS:
+        said = said[1:]  # "thanks, and for the child itself?"
+    if not said or said[0] not in CONTINUATIONS or len(said) > limit:
+        return None
+    after = next((at for at, word in enumerate(said) if word in _FOR), None)
+    if after is None:
+        return None
+    for word in said[after + 1 :]:
+        for audience, group in named.items():
+            if word in group:
+                return own if audience == "self" else audience
+    return None
