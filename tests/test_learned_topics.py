@@ -226,6 +226,33 @@ async def test_a_question_after_an_opening_decides_the_topic(safety_net: SafetyN
     assert (await understander.understand(text)).intent == intent
 
 
+def _story_then_question(text: str) -> list[tuple[str, float]]:
+    if text.startswith("Nu wil"):  # the question alone
+        return [("visit_first", 0.9), ("feelings", 0.1)]
+    if text.startswith("Wie kan"):
+        return [("talk_to_human", 0.9), ("feelings", 0.1)]
+    if "bezoeken" in text:  # the whole story: its feelings first, its question with a share
+        return [("feelings", 0.6), ("visit_first", 0.3), ("explain_to_child", 0.1)]
+    return [("feelings", 0.9), ("explain_to_child", 0.1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Sinds mijn man vastzit slaapt ze slecht. Nu wil mijn dochter hem voor het eerst bezoeken?", "visit_first"),
+        # The whole message gave a person no share: the story says more than the bare question after it.
+        ("Sinds mijn man vastzit slaapt ze slecht en huilt ze veel. Wie kan ons helpen?", "feelings"),
+        # One sentence: the whole message is the question.
+        ("Mijn dochter wil hem bezoeken, hoe gaat dat als ze slecht slaapt?", "feelings"),
+    ],
+)
+async def test_the_last_question_after_a_story_decides_the_topic_when_the_story_gave_it_a_share(
+    safety_net: SafetyNet, text: str, intent: str
+) -> None:
+    understander = Understander(safety_net, scripted_nlu(_story_then_question), 0.45, 0.5)
+    assert (await understander.understand(text)).intent == intent
+
+
 def test_a_lone_alarming_word_is_let_go_even_when_the_learned_layer_did_not_doubt_it() -> None:
     alarm = Assessment(RiskLevel.ACUTE, ("suicidal",), cues=("general",), learned_score=0.24, one_word=True)
     calm = (("for_professionals", 0.95), ("crisis_suicidal", 0.05))

@@ -72,6 +72,13 @@ QUESTION_TOPICS = frozenset(
     )
 )
 QUESTION_MIN_WORDS = 3
+# A story's last question decides the topic only when the models read the question alone at least this clearly and
+# the whole message's reading gave its topic at least QUESTION_SHARE among its first few intents (measured on the
+# blind sets: without these, a bare "waar kan ik terecht?" or "kan het ook anders?" after a story took the topic from
+# the story more often than it gave it).
+LAST_QUESTION_CLEAR = 0.75
+QUESTION_SHARE = 0.05
+QUESTION_SHARE_AMONG = 5
 # A message written as family: "my son", "mn pa", "onze kleindochter", "my 15yo".
 _FAMILY_VOICE = re.compile(
     r"\b(my|mijn|mn|m'n|our|onze|ons)\s+(\w+\s+)?(son|daughter|kids?|child(ren)?|boy|girl|husband|wife|partner|dad|"
@@ -89,6 +96,7 @@ _PROFESSIONAL_VOICE = re.compile(
 # The share of the blended reading from which a family's reading wins over a professionals' one.
 FAMILY_READING_AT = 0.1
 _FIRST_CLAUSE = re.compile(r"[,.;:!?\n]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
 _QUESTION_WORDS = frozenset((
     "hoe", "wat", "waar", "wanneer", "waarom", "wie", "kan", "kunnen", "mag", "mogen", "moet", "moeten", "is", "zijn",
     "heeft", "hebben", "how", "what", "where", "when", "why", "who", "can", "could", "may", "should", "do", "does",
@@ -232,7 +240,7 @@ class Understander:
         understood = self._for_a_family(
             text, self._combine(parse, assessment, detected, blended, topic_crisis), blended or parse.ranking
         )
-        return await self._question_after_opening(text, understood)
+        return await self._question_asked(text, understood)
 
     def _for_a_family(self, text: str, understood: Understanding, reading: Ranking | None) -> Understanding:
         """A professionals' reading of a message written as family ("worried about my 15yo, she's stopped eating",
@@ -248,14 +256,19 @@ class Understander:
                 return replace(understood, topic=topic_of(name), intent=name, confidence=round(score, 4))
         return understood
 
-    async def _question_after_opening(self, text: str, understood: Understanding) -> Understanding:
-        """ "mn moeder zit vast, kunnen we facetimen of zo": the story reads as an opening ("my parent is inside"),
-        which would win the topic; the question after it is what the user asks. When the message reads as an opening
-        and a question follows its first clause, the topic is the question's, if the models are clear about it. The
-        risk stays that of the whole message."""
-        if understood.intent != OPENING_INTENT or understood.risk is RiskLevel.ACUTE:
+    async def _question_asked(self, text: str, understood: Understanding) -> Understanding:
+        """The question a message asks after telling its story decides the topic, if the models are clear about it.
+
+        "mn moeder zit vast, kunnen we facetimen of zo": the story reads as an opening ("my parent is inside"), which
+        would win the topic; the question after its first clause is what the user asks. A longer story that ends in a
+        question ("...Nu wil mijn dochter hem voor het eerst bezoeken, hoe gaat dat?") may read as its feelings; the
+        last sentence's question wins when the models read it clearly and the whole message's reading gave its topic
+        a share too (a bare "wie kan mij helpen?" after a story says less than the story). The risk stays that of
+        the whole message."""
+        if understood.risk is RiskLevel.ACUTE:
             return understood
-        question = _question_after_first_clause(text)
+        opening = understood.intent == OPENING_INTENT
+        question = _question_after_first_clause(text) if opening else _last_question(text)
         if question is None:
             return understood
         asked = await self.understand(question)
@@ -263,9 +276,14 @@ class Understander:
             asked.intent in (None, OPENING_INTENT)
             or asked.topic not in QUESTION_TOPICS
             or asked.risk is RiskLevel.ACUTE
+            or asked.topic == understood.topic
         ):
             return understood
         if not asked.clear_at(self.threshold):
+            return understood
+        if not opening and (
+            asked.confidence < LAST_QUESTION_CLEAR or asked.topic not in _topics_with_a_share(understood.ranking)
+        ):
             return understood
         return replace(
             understood,
@@ -396,6 +414,23 @@ def _question_after_first_clause(text: str) -> str | None:
     if len(words) < QUESTION_MIN_WORDS:
         return None
     return rest if rest.endswith("?") or words[0] in _QUESTION_WORDS else None
+
+
+def _last_question(text: str) -> str | None:
+    """The last sentence of a message of several, when it is a question of a few words at least."""
+    sentences = [sentence for sentence in _SENTENCE_END.split(text.strip()) if sentence.strip()]
+    if len(sentences) < 2:
+        return None
+    last = sentences[-1].strip()
+    words = last.lower().split()
+    if len(words) < QUESTION_MIN_WORDS:
+        return None
+    return last if last.endswith("?") or words[0] in _QUESTION_WORDS else None
+
+
+def _topics_with_a_share(ranking: Sequence[tuple[str, float]]) -> frozenset[str]:
+    """The topics among a reading's first few intents that got a share worth naming."""
+    return frozenset(topic_of(name) for name, score in ranking[:QUESTION_SHARE_AMONG] if score >= QUESTION_SHARE)
 
 
 def _best_by_topic(ranking: tuple[tuple[str, float], ...]) -> tuple[str, float]:
