@@ -68,6 +68,10 @@ READINGS: dict[str, Ranking] = {
     "zijn er groepen voor kinderen zoals de mijne": [("peer_support", 0.9)],
     "en voor pubers?": [("thanks", 0.34), ("goodbye", 0.2), ("peer_support", 0.05)],
     "thanks, and for the child itself?": [("thanks", 0.98)],
+    "how many children in the Netherlands have a parent in prison": [
+        ("peer_support", 0.86),
+        ("prof_child_rights", 0.11),
+    ],
     "wat zeg ik tegen de mentor van mijn zoon": [("stigma_school", 0.8), ("explain_to_child", 0.15)],
     "mijn dochter is bijna jarig, kan haar vader haar een kaartje sturen": [("feelings", 0.5), ("feelings_guilt", 0.2)],
     "she turns 9 in two weeks, could her dad send her something": [("feelings", 0.6)],
@@ -485,6 +489,18 @@ async def test_thanks_and_a_question_for_the_child_itself_gets_the_child_s_part(
     assert reply.text.startswith(content.ui("answer_for_youth", "en").format(label=label))
     assert "0800-0432" in reply.text  # De Kindertelefoon, in the text written for young people
     assert content.answer("prof_case_consult", "professional", "en").text[:60] not in reply.text
+
+
+async def test_a_professional_s_question_of_its_own_after_a_case_answer_is_answered_as_read(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """Not only a short follow-up leaning on the case: "how many children … have a parent in prison" is its own
+    question, with its own answer (the figure), not the professionals' reading it gave a tenth."""
+    pipeline = await as_role(make_pipeline, "professional")
+    await pipeline.text(USER, "is there someone I could go over a case with")
+    [reply] = await pipeline.text(USER, "how many children in the Netherlands have a parent in prison")
+    assert reply.text.startswith(content.answer("peer_support", "professional", "en").text[:60])
+    assert "25,000" in reply.text
 
 
 async def test_a_birthday_asked_about_right_after_post_and_presents_gets_its_part(

@@ -527,13 +527,13 @@ class Chat:
         return intent, sure
 
     def _for_professional(self, turn: Turn, intent: str, sure: bool) -> tuple[str, bool]:
-        """In a professional's case conversation (the last answer was for professionals), a follow-up the model read
-        as a family's question ("krijgt de school dat te horen?") gets the professionals' reading it gave a fair
+        """In a professional's case conversation (the last answer was for professionals), a short follow-up the model
+        read as a family's question ("krijgt de school dat te horen?") gets the professionals' reading it gave a fair
         share, which answers it from the professional's side (what the prison and the school share)."""
         understanding, last = turn.understanding, turn.conversation.last_answer
         assert understanding is not None
-        if last is None or self._answers.topic(last) != "for_professionals":
-            return intent, sure
+        if last is None or self._answers.topic(last) != "for_professionals" or not self._short_follow_up(turn.text):
+            return intent, sure  # a question of its own ("how many children … have a parent in prison"): as read
         if topic_of(intent) in ("for_professionals", "talk_to_human", "crisis", *follow_up.SMALL_TALK):
             return intent, sure
         for name, score in understanding.ranking[:3]:
