@@ -439,6 +439,14 @@ async def test_a_child_who_wants_to_know_one_thing_asks_about_that_thing(pipelin
     assert content.answer("practical_which_prison", "parent", "en").text[:60] in reply.text
 
 
+async def test_a_child_s_age_leaning_on_the_message_before_gets_the_id_rule_too(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "wat zijn de regels voor bezoek")
+    [reply] = await pipeline.text(USER, "en mijn dochter dan, die is 13?")
+    assert reply.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=13))
+
+
 async def test_how_long_that_takes_is_about_what_was_just_discussed(pipeline: Pipeline, content: Content) -> None:
     await pipeline.text(USER, "wat zijn de regels voor bezoek")
     [that] = await pipeline.text(USER, "en hoe lang duurt dat dan")

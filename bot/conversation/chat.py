@@ -40,6 +40,8 @@ REFERRAL_ANSWER = "prof_refer"
 ELLIPTICAL_WORDS = 12
 # A child's age alone ("ze is 15", "shes 14") is at most this many words.
 AGE_ONLY_WORDS = 4
+# ... or a few more when it leans on the message before ("and my daughter, shes 13?", "en de jongste dan, die is 9").
+ELLIPTICAL_AGE_WORDS = 7
 # DJI: from this age a visitor shows their own valid ID.
 VISIT_ID_AGE = 14
 # A reading the model gives at least this much, next to another topic, still counts: a request for a person
@@ -894,8 +896,10 @@ def _wants_to_know_one_thing(said: list[str], at: int) -> bool:
 
 
 def _child_age_about_visits(text: str, said: list[str], topic: str) -> int | None:
-    """A child's age alone ("ze is 15", "hij is 10") in a conversation about visits; None otherwise."""
-    if topic != "visit" or len(said) > AGE_ONLY_WORDS:
+    """A child's age alone ("ze is 15", "hij is 10"), or leaning on the message before ("and my daughter, shes 13?"),
+    in a conversation about visits; None otherwise."""
+    limit = ELLIPTICAL_AGE_WORDS if follow_up.elliptical(text) else AGE_ONLY_WORDS
+    if topic != "visit" or len(said) > limit:
         return None
     return entities.age_reply(text)
 
