@@ -217,6 +217,19 @@ async def test_hello_after_hearing_nobody_is_here_names_who_can_be_reached(
     assert "handoff:yes" not in actions(reply)
 
 
+async def test_a_question_about_who_can_be_reached_gets_the_lines_it_is_about(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """ "is dat gratis? mn moeder ziet de rekening" after hearing nobody is here: the free lines of that note."""
+    pipeline = await as_role(make_pipeline, "youth")
+    replies = await pipeline.text(USER, "kan ik met een mens praten")
+    assert content.ui("no_desk", "nl", "youth") in replies[-1].text
+    [reply] = await pipeline.text(USER, "is dat gratis? mn moeder ziet de telefoonrekening")
+    assert reply.text.startswith(content.ui("no_desk_detail", "nl"))
+    assert "Kindertelefoon: gratis 0800-0432" in reply.text
+    assert "Een volwassene die je vertrouwt" not in reply.text, "only the lines the question is about"
+
+
 async def test_a_carer_s_question_half_read_as_a_professional_s_gets_a_carer_s_answer(
     pipeline: Pipeline, content: Content
 ) -> None:

@@ -557,6 +557,11 @@ class Chat:
             if age is not None:
                 conversation.pending_intent = None  # the rules for that child answer the visit question
                 return self._visit_age(turn, age)
+        if last == NO_DESK and 0 < len(said) <= ELLIPTICAL_WORDS:
+            # "is it free? my mum checks the phone bill" after hearing who can be reached now: the lines it is about
+            other = sure and understanding.topic not in (*follow_up.SMALL_TALK, "out_of_scope", "talk_to_human")
+            detail = self._handoff.reachable_detail(turn) if _asks(turn.text) and not other else None
+            return [detail] if detail is not None else None
         if last is None or last == NO_DESK or not said or not self._short_follow_up(turn.text):
             return None
         if not self._content.has_answer(last):  # after the crisis lines: what was said then is no answer to lean on

@@ -4,6 +4,7 @@ leaving a request for the next working day, talking during a handoff, and /stop.
 from __future__ import annotations
 
 from bot.content import Content
+from bot.conversation import follow_up
 from bot.conversation.actions import Question
 from bot.conversation.answers import Answers
 from bot.conversation.steps import Step
@@ -19,6 +20,8 @@ from safety.risk import RiskLevel
 
 NO_DESK = "no_desk"
 """Stored as the last answer when the bot said who can be reached instead of a person."""
+DETAIL_LINES = 2
+"""At most this many lines of that note are quoted back for a question about it."""
 
 
 class HandoffFlow:
@@ -44,6 +47,17 @@ class HandoffFlow:
         turn.conversation.last_answer = NO_DESK
         text = self._content.ui("no_desk_again" if again else "no_desk", turn.language, turn.audience)
         return Reply(f"{lead}\n\n{text}" if lead else text, self._answers.menu_buttons(turn.conversation))
+
+    def reachable_detail(self, turn: Turn) -> Reply | None:
+        """A question about the note on who can be reached now ("is it free? my mum checks the phone bill"): the
+        lines of that note it is about, under a short reminder; None when no line shares a word with it."""
+        note = self._content.ui("no_desk", turn.language, turn.audience)
+        listed = "\n\n".join(line for line in note.split("\n") if line.startswith("•"))  # the lines, not the lead
+        lines = follow_up.fitting_parts(listed, turn.text, DETAIL_LINES)
+        if not lines:
+            return None
+        text = "\n".join((self._content.ui("no_desk_detail", turn.language), *lines))
+        return Reply(text, self._answers.menu_buttons(turn.conversation))
 
     async def open_with_desk(self, turn: Turn, case: Case) -> list[Reply]:
         """Ask the desk for a professional and tell the user honestly what happens next."""
