@@ -118,12 +118,7 @@ class Answers:
             parts.append(self.content.ui("prison_pointer", lang).format(prison=named.name))
         if self._with_local_help(turn, answer.local_help, answer.organisations):
             parts.append(self.local_help(conversation, audience))
-        cards = self.content.cards(answer.organisations, audience, lang)
-        if cards:
-            parts.append(self.content.ui("cards_header", lang) + "\n" + "\n".join(cards))
-        footer = self.safety_footer(conversation)
-        if footer:
-            parts.append(footer)
+        parts += self._cards_and_footer(conversation, answer.organisations, audience)
         if intent in MENU_AFTER:
             buttons = self.menu_buttons(conversation)
         else:
@@ -132,6 +127,19 @@ class Answers:
                 buttons += (self.referral_button(lang),)
             buttons += (self.menu_button(lang),)
         return Reply("\n\n".join(parts), buttons)
+
+    def _cards_and_footer(self, conversation: Conversation, organisations: Sequence[str], audience: str) -> list[str]:
+        """What closes an answer: the cards of its organisations meant for `audience`, and the safety footer while
+        the bot checks in after an alarm."""
+        lang = conversation.language
+        parts: list[str] = []
+        cards = self.content.cards(organisations, audience, lang)
+        if cards:
+            parts.append(self.content.ui("cards_header", lang) + "\n" + "\n".join(cards))
+        footer = self.safety_footer(conversation)
+        if footer:
+            parts.append(footer)
+        return parts
 
     def _repeated(self, turn: Turn, intent: str) -> Reply | None:
         """The same long answer right after itself helps nobody: a short reminder and the related questions."""
@@ -171,12 +179,7 @@ class Answers:
             return self.recall(turn, intent, cards=not fits)  # "and for me?": where to go, when no part fits
         label = self.content.label(intent, lang)
         parts = [self.content.ui(f"answer_for_{group}", lang).format(label=label), answer.text]
-        cards = self.content.cards(answer.organisations, group, lang)
-        if cards:
-            parts.append(self.content.ui("cards_header", lang) + "\n" + "\n".join(cards))
-        footer = self.safety_footer(turn.conversation)
-        if footer:
-            parts.append(footer)
+        parts += self._cards_and_footer(turn.conversation, answer.organisations, group)
         turn.conversation.last_answer = intent
         buttons = tuple(self._follow_up_button(target, lang) for target in given.follow_up)
         return Reply("\n\n".join(parts), (*buttons, self.menu_button(lang)))
