@@ -44,7 +44,8 @@ UI_TEXTS: tuple[str, ...] = (
     "mydata_safety_check", "mydata_step", "mydata_updated", "nlu_down", "no_desk", "no_desk_again", "no_desk_detail",
     "non_text",
     "park_offer", "prison_pointer", "professional_named", "professional_unnamed", "safety_check",
-    "safety_check_again", "safety_footer", "safety_footer_violence", "slow_down", "stopped", "transcript_kept",
+    "safety_check_again", "safety_footer", "safety_footer_violence", "slow_down", "stopped", "tentative_lead",
+    "tentative_other", "transcript_kept",
     "transcript_offer", "transcript_shared", "unavailable", "unknown_command", "visit_age_id", "visit_age_no_id",
     "welcome",
 )  # fmt: skip

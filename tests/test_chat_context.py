@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.content import Content
 from bot.conversation.pipeline import Pipeline
+from bot.conversation.actions import ShowTopic
 from bot.replies import Reply, Sender
 from bot.storage.models import Conversation, Database
 from bot.understanding.nlu_client import NluClient
@@ -104,6 +105,12 @@ READINGS: dict[str, Ranking] = {
     ],
     "mijn kind snapt er niks van": [("feelings", 0.3), ("explain_to_child", 0.2)],
     "ik snap niks van haar en die gevangenis": [("explain_to_child", 0.3), ("practical", 0.2)],
+    # Half read, but long: a story, and a question.
+    "mijn man zit al een half jaar vast en onze zoon van 12 heeft net online gelezen waarvoor": [
+        ("explain_offence", 0.35),
+        ("stigma_school", 0.25),
+    ],
+    "hoe moet dat eigenlijk, welk adres zet ik erop": [("contact_letters", 0.3), ("practical", 0.2)],
     # A message finishing the one before; and the same words standing on their own.
     "dat zijn vader in de gevangenis zit": [("opening", 0.8), ("stigma", 0.05)],
     "zijn vader zit in de gevangenis": [("opening", 0.8), ("stigma", 0.05)],
@@ -431,6 +438,19 @@ async def test_unsure_between_topics_a_message_naming_what_one_is_about_gets_tha
     assert unsure.text == content.ui("low_confidence", "nl"), "the children's words name no topic"
     [still] = await pipeline.text(USER, "ik snap niks van haar en die gevangenis")
     assert still.text == content.ui("low_confidence", "nl"), "words in several topics' labels, or short, name none"
+
+
+async def test_a_long_message_the_model_half_read_gets_its_likeliest_answer_as_a_guess(
+    pipeline: Pipeline, content: Content
+) -> None:
+    story = "mijn man zit al een half jaar vast en onze zoon van 12 heeft net online gelezen waarvoor"
+    [reply] = await pipeline.text(USER, story)
+    assert reply.text.startswith(content.ui("tentative_lead", "nl")), "said to be a guess"
+    assert content.answer("explain_offence", "parent", "nl").text[:60] in reply.text
+    assert reply.text.endswith(content.ui("tentative_other", "nl")), "and how to say it is about something else"
+    assert actions(reply)[0] == ShowTopic("stigma").data, "the other likely topic, one tap away"
+    [question] = await pipeline.text(USER, "hoe moet dat eigenlijk, welk adres zet ik erop")
+    assert content.answer("contact_letters", "parent", "nl").text[:60] in question.text, "a question of eight words"
 
 
 def understood(topic: str, intent: str, confidence: float, ranking: tuple[tuple[str, float], ...]) -> Understanding:

@@ -6,6 +6,7 @@ Everything a user reads comes from `responses/` through `Content`; this module o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot.content import AUDIENCES, Content
 from bot.conversation import actions, follow_up
@@ -282,6 +283,21 @@ class Answers:
             Button(self.content.button(audience, lang), actions.ChooseAudience(audience).data) for audience in AUDIENCES
         )
         return Reply(self.content.ui(key, lang), roles)
+
+    def as_guess(
+        self, turn: Turn, replies: list[Reply], intent: str, alternatives: Sequence[str], *, answered: bool
+    ) -> list[Reply]:
+        """The answer to a longer message the model half read (a story with a question in it), said to be a guess,
+        with the other likely topic one tap away: never a bare "I'm not sure" after all those words."""
+        conversation, lang = turn.conversation, turn.language
+        first = replies[0]
+        parts = [self.content.ui("tentative_lead", lang), first.text]
+        if answered:
+            parts.append(self.content.ui("tentative_other", lang))
+        topic = self.topic(intent)
+        others = [other for other in alternatives if other != topic and other in self.menu_topics(conversation)]
+        buttons = (*(self.topic_button(other, lang) for other in others[:1]), *first.buttons)
+        return [replace(first, text="\n\n".join(parts), buttons=buttons), *replies[1:]]
 
     def unsure(self, conversation: Conversation, alternatives: Sequence[str]) -> Reply:
         """Not sure what the user means: the likeliest topics that fit them, and the menu. Never privacy as a

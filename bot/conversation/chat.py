@@ -22,7 +22,7 @@ from bot.replies import Reply
 from bot.storage import cases
 from bot.understanding import entities
 from bot.understanding.topics import TOPIC_INTENT, topic_of
-from bot.understanding.understander import Understander, Understanding
+from bot.understanding.understander import Understander, Understanding, asks_something
 from safety.risk import RiskLevel
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,10 @@ ELLIPTICAL_WORDS = 12
 AGE_ONLY_WORDS = 4
 # ... or a few more when it leans on the message before ("and my daughter, shes 13?", "en de jongste dan, die is 9").
 ELLIPTICAL_AGE_WORDS = 7
+# An unsure reading of a question this long, or of a story this long, is answered as a guess (the other likely topic
+# beside it), not asked back.
+GUESS_QUESTION_WORDS = 8
+GUESS_STORY_WORDS = 10
 # DJI: from this age a visitor shows their own valid ID.
 VISIT_ID_AGE = 14
 # A reading the model gives at least this much, next to another topic, still counts: a request for a person
@@ -305,6 +309,7 @@ class Chat:
         if leaning is not None:
             return leaning
         in_context = named or self._in_context(turn, sure)
+        guessed = False
         if in_context is not None:
             intent = in_context
         else:
@@ -314,9 +319,10 @@ class Chat:
             named_alternative = None if sure else self._named_alternative(turn)
             if named_alternative is not None:
                 intent = named_alternative
-            elif not sure:
+            elif not sure and not self._may_guess(turn, intent):
                 await self._recorder.unsure(turn.session, conversation.audience, turn.language)
                 return [self._answers.unsure(conversation, understanding.alternatives)]
+            guessed = not sure and named_alternative is None
         if intent == REFERRAL_INTENT:
             return self._referral.asked(turn)
         if intent == "talk_to_human" and not self._handoff.live:
@@ -326,7 +332,11 @@ class Chat:
             await self._recorder.out_of_scope(turn.session, conversation.audience, turn.language)
         else:
             await self._recorder.topic(turn.session, self._answers.topic(intent), conversation.audience, turn.language)
+        before = conversation.last_answer
         replies = self._answers.for_intent(turn, intent, ask=self._may_ask(turn, intent))
+        if guessed:
+            answered = conversation.last_answer != before  # an answer, not a question back ("Hoe oud is je kind?")
+            replies = self._answers.as_guess(turn, replies, intent, understanding.alternatives, answered=answered)
         if self._person_asked_too(turn, intent):
             lead = self._content.answer("talk_to_human", turn.audience, turn.language).text
             answered = conversation.last_answer
@@ -452,6 +462,16 @@ class Chat:
         if intent is None or not self._content.has_answer(intent) or topic_of(intent) in NOT_NAMED_BY_LABEL:
             return False
         return follow_up.shared_words(self._content.label(intent, turn.language), turn.text) > 0
+
+    def _may_guess(self, turn: Turn, intent: str) -> bool:
+        """Whether an unsure reading may still be answered as a guess: a message long enough to tell a story or to
+        ask a question of its own (on the blind single-message sets the models' first reading of such a message is
+        right about half the time, and the other likely topic is offered beside it), on a topic this user's menu
+        has. A short message, small talk or a reading of nothing in particular gets the question back instead."""
+        words = len(follow_up.words(turn.text))
+        if words < GUESS_STORY_WORDS and not (words >= GUESS_QUESTION_WORDS and asks_something(turn.text)):
+            return False
+        return self._answers.topic(intent) in self._answers.menu_topics(turn.conversation)
 
     def _named_alternative(self, turn: Turn) -> str | None:
         """Unsure between its likeliest topics, the model may still have read a message that names what exactly one

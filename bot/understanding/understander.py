@@ -416,6 +416,14 @@ def _question_after_first_clause(text: str) -> str | None:
     return rest if rest.endswith("?") or words[0] in _QUESTION_WORDS else None
 
 
+def asks_something(text: str) -> bool:
+    """Whether a message asks a question: a question mark, or a sentence that starts with a question word."""
+    if "?" in text:
+        return True
+    sentences = (sentence.lower().split() for sentence in _SENTENCE_END.split(text.strip()))
+    return any(words and words[0] in _QUESTION_WORDS for words in sentences)
+
+
 def _last_question(text: str) -> str | None:
     """The last sentence of a message of several, when it is a question of a few words at least."""
     sentences = [sentence for sentence in _SENTENCE_END.split(text.strip()) if sentence.strip()]
