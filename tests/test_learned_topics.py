@@ -204,6 +204,23 @@ def test_the_rasa_model_alone_raises_the_full_alarm_only_when_the_embeddings_lea
         assert confirmed.ambiguous is quiet
 
 
+def test_on_a_longer_message_the_rasa_model_alone_raises_a_worry_unless_the_embeddings_lean_its_way(
+    safety_net: SafetyNet,
+) -> None:
+    """ "im alone with a baby and a toddler and no sleep": violence for the Rasa model, not for the embeddings."""
+    understander = Understander(safety_net, None, 0.45, 0.5)
+    rasa = (("crisis_violence", 0.74), ("opening", 0.26))
+    parse = Parse("crisis_violence", 0.74, rasa)
+    doubting = understander._combine(
+        parse, Assessment(RiskLevel.NONE, learned_score=0.37), None, rasa, 0.27, long_message=True
+    )
+    assert doubting.risk is RiskLevel.CONCERN and doubting.topic != "crisis", "support offered, no lines"
+    leaning = understander._combine(
+        parse, Assessment(RiskLevel.NONE, learned_score=0.6), None, rasa, 0.5, long_message=True
+    )
+    assert leaning.risk is RiskLevel.ACUTE and not leaning.ambiguous
+
+
 def _opening_or_question(text: str) -> list[tuple[str, float]]:
     if "zit vast" in text:
         return [("opening", 0.8), ("contact_video", 0.2)]

@@ -34,6 +34,8 @@ LEARNED_OVERRULED_AT = 0.85
 # ("wat gebeurt er als ik Veilig Thuis bel?") leans to crisis in the topic model but not in the learned layer, which
 # was trained on what danger itself sounds like.
 LEARNED_VETO_BELOW = 0.2
+# What a longer message is worried about when only the Rasa model read a crisis in it (support, no lines).
+MODEL_WORRY_CATEGORY = "not_coping"
 # The mean probability of crisis over the readings of one message from which the lines are shown quietly with the
 # check question (`_readings_agree`). Each embedding reading is the regression and the nearest training lines
 # averaged, which keeps harmless lines low (on the blind sets 0.4 kept as many quiet false alarms as 0.5 did and caught
@@ -238,7 +240,9 @@ class Understander:
         blended = blend(parse.ranking, learned) if learned else None
         topic_crisis = _crisis_share(danger_reading)[0] if learned else None
         understood = self._for_a_family(
-            text, self._combine(parse, assessment, detected, blended, topic_crisis), blended or parse.ranking
+            text,
+            self._combine(parse, assessment, detected, blended, topic_crisis, long_message=long_enough(text)),
+            blended or parse.ranking,
         )
         return await self._question_asked(text, understood)
 
@@ -329,6 +333,8 @@ class Understander:
         detected: str | None,
         blended: Ranking | None = None,
         topic_crisis: float | None = None,
+        *,
+        long_message: bool = False,
     ) -> Understanding:
         """`blended`: the Rasa model's ranking averaged with the embedding reading; it decides the topic, the worry
         and the suggestions (within the topic, a general answer gives way to the Rasa model's sure finer one). The
@@ -341,12 +347,18 @@ class Understander:
         intent, confidence = parse.intent, parse.confidence
         model_crisis = intent in CRISIS_INTENT_CATEGORY and confidence >= self.crisis_threshold
         model_may_raise = self._model_may_raise(assessment, topic_crisis)
-        if model_crisis and risk < RiskLevel.ACUTE and model_may_raise:
-            # The Rasa model alone: the full alarm when the embedding readings lean its way too, else the lines
-            # quietly with the check question ("mijn man is al 3 dagen niet thuis, hij is opgepakt": 0.74 for
-            # violence in the Rasa model, 0.37 and 0.27 in the embedding readings).
+        lean = self._embeddings_lean(assessment, topic_crisis)
+        if model_crisis and risk < RiskLevel.ACUTE and model_may_raise and not lean and long_message:
+            # The Rasa model alone on a longer message whose embedding readings do not lean to crisis ("my partners
+            # been on remand for 2 months, im alone with a baby and a toddler and no sleep": 0.74 for violence in the
+            # Rasa model): a worry, with support offered, not the lines. On the blind single-message sets this path
+            # caught no danger the readings missed, and raised one alarm on a stepfather's question.
+            risk, categories = RiskLevel.CONCERN, (MODEL_WORRY_CATEGORY,)
+        elif model_crisis and risk < RiskLevel.ACUTE and model_may_raise:
+            # The Rasa model alone: the full alarm when the embedding readings lean its way too, else (a short
+            # message, which the readings read less well) the lines quietly with the check question.
             risk, categories = RiskLevel.ACUTE, (CRISIS_INTENT_CATEGORY[intent],)
-            ambiguous, subject, model_raised = not self._embeddings_lean(assessment, topic_crisis), "self", True
+            ambiguous, subject, model_raised = not lean, "self", True
         elif model_crisis and risk is RiskLevel.ACUTE and ambiguous and model_may_raise:
             # A weak rule hit that the model confirms; a quiet alarm of the readings (the Rasa model's share already
             # counted in it) only when the embedding readings lean to crisis too.
