@@ -232,6 +232,26 @@ def test_worry_about_another_adult_is_support_not_an_alarm(safety_net: SafetyNet
     assert not assessment.alarm and assessment.categories == ("worry_other",)
 
 
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        (
+            "mijn vriendin vertelde dat ze zich krast sinds haar vader vastzit. ik heb beloofd niks te zeggen",
+            RiskLevel.CONCERN,
+        ),
+        ("she told me she's been cutting, i promised not to tell. what do i do", RiskLevel.CONCERN),
+        ("she told me she's been cutting and now its bleeding and wont stop", RiskLevel.ACUTE),  # happening now
+        ("mijn dochter vertelde dat ze zich snijdt", RiskLevel.ACUTE),  # a child: her lines and Veilig Thuis
+        ("a pupil told me her stepdad burns her with cigarettes", RiskLevel.ACUTE),  # harm done to her: abuse
+        ("i told my mum i've been cutting", RiskLevel.ACUTE),  # the writer's own
+    ],
+)
+def test_someone_else_s_self_harm_told_to_the_writer_is_a_worry_unless_it_happens_now(
+    safety_net: SafetyNet, text: str, level: RiskLevel
+) -> None:
+    assert safety_net.assess(text, learned=False).level is level
+
+
 def test_together_phrases_need_every_part(safety_net: SafetyNet) -> None:
     assert not safety_net.assess("zeg tegen papa dat ik van hem hou").alarm
     assert safety_net.assess("zeg tegen papa dat ik van hem hou. vaarwel").alarm
