@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.content import Content
-from bot.conversation.pipeline import Pipeline
 from bot.conversation.actions import ShowTopic
+from bot.conversation.pipeline import Pipeline
 from bot.replies import Reply, Sender
 from bot.storage.models import Conversation, Database
 from bot.understanding.nlu_client import NluClient

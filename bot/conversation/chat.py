@@ -334,9 +334,9 @@ class Chat:
             await self._recorder.topic(turn.session, self._answers.topic(intent), conversation.audience, turn.language)
         before = conversation.last_answer
         replies = self._answers.for_intent(turn, intent, ask=self._may_ask(turn, intent))
-        if guessed:
-            answered = conversation.last_answer != before  # an answer, not a question back ("Hoe oud is je kind?")
-            replies = self._answers.as_guess(turn, replies, intent, understanding.alternatives, answered=answered)
+        if guessed:  # an answer, or a question back ("Hoe oud is je kind?") that the last answer did not change
+            changed = conversation.last_answer != before
+            replies = self._answers.as_guess(turn, replies, intent, understanding.alternatives, answered=changed)
         if self._person_asked_too(turn, intent):
             lead = self._content.answer("talk_to_human", turn.audience, turn.language).text
             answered = conversation.last_answer
