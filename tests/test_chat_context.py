@@ -178,6 +178,20 @@ async def test_a_town_typed_after_the_municipality_question_is_the_municipality(
     assert content.answer("goodbye", "parent", "nl").text[:60] not in answer.text
 
 
+async def test_asking_whether_the_answer_differs_per_place_gets_the_part_that_says_so(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "wat kost de reis")
+    await pipeline.text(USER, "Tilburg")
+    [reply] = await pipeline.text(USER, "wacht, hangt dat af van waar ik woon? verschilt dat?")
+    assert "De voorwaarden verschillen per gemeente" in reply.text
+    assert reply.text.startswith(content.ui("answer_recalled", "nl").format(label="Reiskosten")), "a reminder"
+    [other] = await pipeline.text(
+        USER, "verschilt het per gevangenis hoe vaak ik mag bellen of bezoeken, ik wil het graag precies weten"
+    )
+    assert "De voorwaarden verschillen per gemeente" not in other.text, "a question of its own, not a follow-up"
+
+
 @pytest.mark.parametrize("said", ["doei", "thx"])
 async def test_a_goodbye_or_a_nod_is_not_taken_for_a_town(pipeline: Pipeline, database: Database, said: str) -> None:
     await pipeline.text(USER, "wat kost de reis")

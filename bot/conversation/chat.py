@@ -161,6 +161,8 @@ class Chat:
         self._read = ShortReplies(content)
         self._child_words = content.words("child_words")
         self._knowing_words = content.words("knowing_words")
+        self._differs_words = content.words("differs_words")
+        self._differs_terms = " ".join(sorted(content.words("differs_answer_words")))
         self._birthday_words = content.words("birthday_words")
         self._turning_words = content.words("turning_words")
         self._gift_words = content.words("gift_words")
@@ -301,6 +303,9 @@ class Chat:
         if named == BIRTHDAY_PRESENT and named == conversation.last_answer:
             # "en kan zij hem ook iets geven als hij jarig is?" right after post and presents: its part on birthdays
             return [self._answers.recall(turn, named, about=self._birthday_terms)]
+        differs = self._asks_if_it_differs(turn)
+        if differs is not None:  # "wait, does it depend on where I live?": what that answer says differs
+            return [self._answers.recall(turn, differs, about=self._differs_terms)]
         if named is None:
             named = self._named_in_last_topic(turn)
             if named is not None and named == conversation.last_answer:
@@ -462,6 +467,19 @@ class Chat:
         if intent is None or not self._content.has_answer(intent) or topic_of(intent) in NOT_NAMED_BY_LABEL:
             return False
         return follow_up.shared_words(self._content.label(intent, turn.language), turn.text) > 0
+
+    def _asks_if_it_differs(self, turn: Turn) -> str | None:
+        """A short follow-up asking whether the answer just given differs per place or person ("does it depend on
+        where I live?", "verschilt dat per gevangenis?"): that answer, when a part of it says what differs or where
+        to ask. None: another message."""
+        last = turn.conversation.last_answer
+        said = follow_up.words(turn.text)
+        if last is None or not self._content.has_answer(last) or len(said) > ELLIPTICAL_WORDS:
+            return None
+        if not self._differs_words.intersection(said):
+            return None
+        text = self._content.answer(last, turn.audience, turn.language).text
+        return last if follow_up.fitting_parts(text, self._differs_terms, 1) else None
 
     def _may_guess(self, turn: Turn, intent: str) -> bool:
         """Whether an unsure reading may still be answered as a guess: a message long enough to tell a story or to
