@@ -32,6 +32,7 @@ READINGS: dict[str, Ranking] = {
     "mag ik mijn neefje meenemen op bezoek": [("visit", 0.9)],
     "hij is 10": [("greet", 0.6), ("out_of_scope", 0.2)],
     "wat kost de reis": [("visit_costs", 0.95)],
+    "hoe vraag ik die bijstand aan": [("practical_money", 0.9)],
     "Tilburg": [("goodbye", 0.35), ("acknowledge", 0.28), ("thanks", 0.12)],
     "doei": [("goodbye", 0.95)],
     "thx": [("acknowledge", 0.53), ("thanks", 0.42)],
@@ -176,6 +177,16 @@ async def test_a_town_typed_after_the_municipality_question_is_the_municipality(
     assert (await stored(database)).municipality == "Tilburg"
     assert "Tilburg" in answer.text
     assert content.answer("goodbye", "parent", "nl").text[:60] not in answer.text
+
+
+async def test_a_question_instead_of_the_town_asked_for_is_answered_not_asked_again(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [question] = await pipeline.text(USER, "wat kost de reis")
+    assert content.ui("ask_municipality", "nl", "parent") in question.text
+    [answer] = await pipeline.text(USER, "hoe vraag ik die bijstand aan")
+    assert content.ui("ask_municipality", "nl", "parent") not in answer.text, "never the same question twice in a row"
+    assert content.answer("practical_money", "parent", "nl").text[:60] in answer.text
 
 
 async def test_asking_whether_the_answer_differs_per_place_gets_the_part_that_says_so(
