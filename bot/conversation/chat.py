@@ -377,14 +377,15 @@ class Chat:
 
     def _may_ask(self, turn: Turn, intent: str) -> bool:
         """A follow-up within the conversation ("en op bezoek?") is answered, not met with a question first; nor is
-        a question put instead of answering the one just asked (never the same question twice in a row), nor
-        a visit question about one named prison ("hoe laat is bezoek in Vught"), whose own page is the answer
-        whether or not it is a first visit."""
+        another question put instead of answering the one just asked (never the same question twice in a row; the
+        same message again may get it again), nor a visit question about one named prison ("hoe laat is bezoek in
+        Vught"), whose own page is the answer whether or not it is a first visit."""
         if follow_up.elliptical(turn.text):
             return False
         question = self._content.ask(intent)
-        waiting = self._content.ask(turn.conversation.pending_intent or "")
-        if question is not None and waiting is not None and waiting.slot == question.slot:
+        pending = turn.conversation.pending_intent
+        waiting = self._content.ask(pending or "")
+        if question is not None and waiting is not None and waiting.slot == question.slot and intent != pending:
             return False  # "how do I apply?" right after "Which town do you live in?": answered, not asked again
         if question is not None and question.slot == "first_visit":
             return entities.prison(turn.text, self._content.prisons) is None
