@@ -349,6 +349,8 @@ def test_past_self_harm_and_figures_of_speech_raise_no_alarm(safety_net: SafetyN
     [
         "zijn neven sturen berichten dat ze weten waar we wonen",
         "someone messaged me that they know which school my daughter is at",
+        "hij laat via zijn neef weten dat ik ervoor ga boeten als ik niet kom",
+        "his brother says i'll pay for this if i stop visiting",
         "ik kras weer, vorig jaar was ik gestopt",
     ],
 )
