@@ -28,8 +28,9 @@ from tests.integration.harness import RunningBot, buttons
 DIALOGUES = ROOT / "tests" / "dialogues"
 # A reply this long, sent again word for word right after itself, fails the turn (the same answer twice in a row).
 LONG_REPLY = 300
-# After the first reply to a turn, the bot is done with it once nothing more arrives for this long.
-QUIET_SECONDS = 0.6
+# After the first reply to a turn, the bot is done with it once it has finished the update and nothing more arrives
+# for this long (a message sent by a task of its own just after the handler returned).
+QUIET_SECONDS = 0.2
 TURN_TIMEOUT = 30.0
 # Helplines and people a "concern" reply may name instead of offering a professional in the chat.
 SUPPORT_NAMES = (
@@ -216,6 +217,8 @@ class Runner:
         deadline = loop.time() + TURN_TIMEOUT
         while len(self.bot.sent(chat)) == before and loop.time() < deadline:
             await self._next_call(deadline - loop.time())
+        while len(self.bot.sent(chat)) > before and self.bot.handling(chat) and loop.time() < deadline:
+            await self._next_call(0.05)
         count, quiet_since = len(self.bot.sent(chat)), loop.time()
         while count > before and loop.time() - quiet_since < QUIET_SECONDS:
             await self._next_call(QUIET_SECONDS - (loop.time() - quiet_since))

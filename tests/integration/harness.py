@@ -12,6 +12,7 @@ from telegram.ext import Application
 
 from bot import app
 from bot.app import Services
+from bot.channels.telegram.updates import PerChatProcessor
 from standin.bot_api import GROUP_ID, Call, StandIn
 from tests.conftest import make_settings
 
@@ -62,6 +63,13 @@ class RunningBot:
         self.stand_in.push(update)
         await self.wait_for_messages(len(before) + replies, to)
         return self.sent(to)[len(before) :]
+
+    def handling(self, chat: int) -> bool:
+        """Whether an update of this private chat is waiting or running in the bot (its replies may still come)."""
+        assert self._application is not None
+        processor = self._application.update_processor
+        assert isinstance(processor, PerChatProcessor)
+        return processor.has_work(("chat", chat))
 
     def sent(self, to: int | None = None) -> list[Call]:
         return [c for c in self.stand_in.calls_to("sendMessage") if to is None or c.params.get("chat_id") == to]

@@ -91,6 +91,10 @@ class PerChatProcessor(BaseUpdateProcessor):
         """Updates handed over and not finished yet (waiting in a chat's queue or running)."""
         return self._pending
 
+    def has_work(self, key: Hashable) -> bool:
+        """Whether an update of this chat (`chat_key`) is waiting or running."""
+        return key in self._chats
+
     @property
     def active_chats(self) -> int:
         """Chats with an update waiting or running; a chat with nothing left is forgotten."""
