@@ -59,6 +59,8 @@ INTENT_TOPIC: dict[str, str] = {
     # "mn pa zit vast": an opening without a question yet; the answer asks what they want to know.
     "opening": "feelings",
     "peer_support": "peer_support",
+    # Help for the parent or carer at home themselves (grandparents and foster parents too): who supports them.
+    "support_for_carer": "peer_support",
     "practical": "practical",
     "practical_which_prison": "practical",
     "practical_remand": "practical",
