@@ -381,6 +381,7 @@ def test_a_parents_will_kill_me_is_an_idiom(safety_net: SafetyNet, message: str)
         "mijn vader vermoordt me als hij vrijkomt",
         "hij vermoordt me nog als hij vrijkomt",
         "dad is going to kill me when he gets out, he told me on the phone",
+        "mn vader heeft gezegd als ik niet mn mond hou over thuis dan maakt ie me af",
     ],
 )
 def test_a_threat_told_or_for_the_release_is_no_idiom(safety_net: SafetyNet, message: str) -> None:
