@@ -54,7 +54,8 @@ UI_WORDS: tuple[str, ...] = (
     "child_words", "knowing_words", "differs_words", "differs_answer_words",
     "birthday_words", "turning_words", "gift_words", "shame_words",
     "veilig_thuis_phrases", "appreciation_words", "exclamation_words",
-    "self_named_words", "youth_named_words", "parent_named_words", "professional_named_words",
+    "self_named_words", "youth_named_words", "parent_named_words", "professional_named_words", "leaving_words",
+    "role_change_words", "id_words",
 )  # fmt: skip
 UI_BUTTONS: tuple[str, ...] = (
     "parent", "youth", "professional", "switch_language", "menu", "skip", "safe_ok", "safe_not_ok",

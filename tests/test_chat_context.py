@@ -115,6 +115,18 @@ READINGS: dict[str, Ranking] = {
     # A message finishing the one before; and the same words standing on their own.
     "dat zijn vader in de gevangenis zit": [("opening", 0.8), ("stigma", 0.05)],
     "zijn vader zit in de gevangenis": [("opening", 0.8), ("stigma", 0.05)],
+    # A question the model reads as a goodbye; a real goodbye with a question in it.
+    "tbh do i have to go": [("goodbye", 0.8), ("contact_child_refuses", 0.05)],
+    "ok thanks, can i come back later?": [("goodbye", 0.8)],
+    # A longer question the model reads as a role change; a role change said in more words.
+    "heb ik als oma ook recht op ondersteuning? ik ben geen ouder": [
+        ("change_role", 0.7),
+        ("support_for_carer", 0.2),
+    ],
+    "ik ben geen ouder maar de oma, kan ik dat nog wijzigen": [("change_role", 0.9)],
+    "is that the same everywhere?": [("out_of_scope", 0.4)],
+    "moet hij een ID hebben?": [("visit_rules", 0.5), ("visit", 0.2)],
+    "hoe vertel ik mijn zoontje van 5 dat zijn vader in de gevangenis zit": [("explain_to_child", 0.9)],
 }
 
 
@@ -596,3 +608,41 @@ async def test_a_short_word_of_a_question_about_the_answer_just_given_finds_its_
     await pipeline.text(USER, "kunnen we videobellen")
     [reply] = await pipeline.text(USER, "heb ik daar een app voor nodig")
     assert "Jitsi" in reply.text
+
+
+async def test_a_question_the_model_reads_as_a_goodbye_is_no_goodbye(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    pipeline = await as_role(make_pipeline, "youth")
+    [reply] = await pipeline.text(USER, "tbh do i have to go")
+    assert content.answer("goodbye", "youth", "en").text[:40] not in reply.text
+    [leaving] = await pipeline.text(USER, "ok thanks, can i come back later?")
+    assert leaving.text.startswith(content.answer("goodbye", "youth", "en").text[:40]), "naming leaving: a goodbye"
+
+
+async def test_a_longer_question_read_as_a_role_change_is_answered(pipeline: Pipeline, content: Content) -> None:
+    [reply] = await pipeline.text(USER, "heb ik als oma ook recht op ondersteuning? ik ben geen ouder")
+    assert "aud:parent" not in actions(reply), "no role buttons"
+    assert content.answer("support_for_carer", "parent", "nl").text[:60] in reply.text, "its next reading, as a guess"
+    [buttons] = await pipeline.text(USER, "ik ben geen ouder maar de oma, kan ik dat nog wijzigen")
+    assert {"aud:parent", "aud:youth", "aud:professional"} <= set(actions(buttons)), "a role change named: the buttons"
+
+
+async def test_asking_whether_it_differs_while_the_town_question_waits_gets_the_answer(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [question] = await pipeline.text(USER, "wat kost de reis")
+    assert content.ui("ask_municipality", "nl", "parent") in question.text
+    replies = await pipeline.text(USER, "is that the same everywhere?")
+    assert replies[0].text.startswith(content.answer("visit_costs", "parent", "en").text[:60])
+    assert "differ per municipality" in replies[0].text
+    assert all(content.ui("ask_municipality", "en", "parent") not in reply.text for reply in replies)
+
+
+async def test_a_question_about_id_after_visits_gets_the_rule_for_the_child_named_before(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "hoe vertel ik mijn zoontje van 5 dat zijn vader in de gevangenis zit")
+    await pipeline.text(USER, "en op bezoek?")
+    [reply] = await pipeline.text(USER, "moet hij een ID hebben?")
+    assert reply.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=5))

@@ -143,6 +143,25 @@ async def test_what_to_say_on_the_phone_is_answered_after_the_lines(pipeline: Pi
     assert say.text == content.crisis_after("say", "violence", "parent", "nl")
 
 
+@pytest.mark.parametrize(
+    ("danger", "family", "said"),
+    [
+        ("ik wil niet meer leven", "suicide", "ik kan thuis niet hardop praten, kan ik ook typen?"),
+        ("mijn vriend slaat me en ik ben bang", "violence", "ik heb geen beltegoed meer"),
+    ],
+)
+async def test_not_being_able_to_call_after_the_lines_gets_the_chats(
+    pipeline: Pipeline, content: Content, danger: str, family: str, said: str
+) -> None:
+    """ "ik heb geen beltegoed meer": the chats and the free numbers for that danger, not a person or a check-in."""
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    await pipeline.text(USER, danger)
+    [reply] = await pipeline.text(USER, said)
+    assert reply.text == content.crisis_after("no_call", family, "youth", "nl")
+    assert "chat" in reply.text and "gratis" in reply.text
+
+
 async def test_a_professionals_question_after_reporting_a_danger_gets_the_professionals_answer(
     pipeline: Pipeline, content: Content
 ) -> None:

@@ -45,6 +45,10 @@ ELLIPTICAL_AGE_WORDS = 7
 # An unsure reading of a question this long, or of a story this long, is answered as a guess (the other likely topic
 # beside it), not asked back.
 GUESS_QUESTION_WORDS = 8
+# A question of at least this many words read as a goodbye, naming no leaving, is a question ("tbh do i have to go").
+SMALL_TALK_QUESTION_WORDS = 4
+# A role change in more words than this, asking something and naming no role change, is a question of its own.
+ROLE_CHANGE_MAX_WORDS = 8
 GUESS_STORY_WORDS = 10
 # DJI: from this age a visitor shows their own valid ID.
 VISIT_ID_AGE = 14
@@ -162,6 +166,7 @@ class Chat:
         self._child_words = content.words("child_words")
         self._knowing_words = content.words("knowing_words")
         self._differs_words = content.words("differs_words")
+        self._id_words = content.words("id_words")
         self._differs_terms = " ".join(sorted(content.words("differs_answer_words")))
         self._birthday_words = content.words("birthday_words")
         self._turning_words = content.words("turning_words")
@@ -278,7 +283,9 @@ class Chat:
         if not understanding.nlu_available:
             return [self._answers.menu(conversation, "nlu_down")]
         if understanding.intent == "change_role":
-            return [self._answers.role_buttons(conversation)]
+            if not self._asks_beyond_role(turn.text):
+                return [self._answers.role_buttons(conversation)]
+            understanding = turn.understanding = understanding.without(understanding.intent)
         sure = understanding.clear_at(self._understander.threshold)
         if conversation.alarm and self._asks_person_after_lines(turn, sure):
             return await self._cmd_help_person(turn)  # "kan ik met een echt iemand praten": a person, not a number
@@ -304,6 +311,10 @@ class Chat:
             # "en kan zij hem ook iets geven als hij jarig is?" right after post and presents: its part on birthdays
             return [self._answers.recall(turn, named, about=self._birthday_terms)]
         differs = self._asks_if_it_differs(turn)
+        if differs is not None and differs == conversation.pending_intent:
+            # "is that the same everywhere?" while "which town?" waits: the answer itself, which says what differs
+            conversation.pending_intent, turn.step = None, Step.CHAT
+            return self._answers.for_intent(turn, differs, ask=False)
         if differs is not None:  # "wait, does it depend on where I live?": what that answer says differs
             return [self._answers.recall(turn, differs, about=self._differs_terms)]
         if named is None:
@@ -318,8 +329,8 @@ class Chat:
         if in_context is not None:
             intent = in_context
         else:
-            if understanding.topic in ("goodbye", "greeting") and follow_up.elliptical(turn.text) and "?" in turn.text:
-                sure = False  # "and for me?" is a question leaning on the last answer, never a goodbye
+            if understanding.topic in ("goodbye", "greeting") and self._asks_beyond_small_talk(turn):
+                sure = False  # "and for me?", "tbh do i have to go": a question, never a goodbye
             intent, sure = self._for_audience(turn, intent, sure)
             named_alternative = None if sure else self._named_alternative(turn)
             if named_alternative is not None:
@@ -477,7 +488,7 @@ class Chat:
         """A short follow-up asking whether the answer just given differs per place or person ("does it depend on
         where I live?", "verschilt dat per gevangenis?"): that answer, when a part of it says what differs or where
         to ask. None: another message."""
-        last = turn.conversation.last_answer
+        last = turn.conversation.pending_intent or turn.conversation.last_answer  # a question waits: its answer
         said = follow_up.words(turn.text)
         if last is None or not self._content.has_answer(last) or len(said) > ELLIPTICAL_WORDS:
             return None
@@ -615,6 +626,8 @@ class Chat:
         if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic):
             return None  # clearly about something else
         age = _child_age_about_visits(turn.text, said, topic)
+        if age is None and topic == "visit" and self._id_words.intersection(said):
+            age = conversation.child_age  # "moet hij een ID hebben?" about the child of 5 named before
         if age is not None:
             return self._visit_age(turn, age)
         if sure and understanding.topic == topic and understanding.intent != last and not self._fits_last_better(turn):
@@ -728,6 +741,30 @@ class Chat:
             return False
         return bool(set(follow_up.words(turn.text)) & _THAT)
 
+    def _asks_beyond_role(self, text: str) -> bool:
+        """A longer question the model read as a role change that names no change of role ("heb ik als oma ook
+        recht op ondersteuning, ik ben geen ouder"): a question about its topic, not a request for the role buttons."""
+        return (
+            len(follow_up.words(text)) > ROLE_CHANGE_MAX_WORDS
+            and asks_something(text)
+            and not self._read.names_role_change(text)
+        )
+
+    def _asks_beyond_small_talk(self, turn: Turn) -> bool:
+        """A message read as a greeting or goodbye that asks something: one leaning on the last answer with its
+        question mark ("and for me?"), or a question of a few words read as a goodbye that names no leaving ("tbh do
+        i have to go"; "ok thanks, can i come back later?" stays a goodbye)."""
+        text, understanding = turn.text, turn.understanding
+        if follow_up.elliptical(text) and "?" in text:
+            return True
+        return (
+            understanding is not None
+            and understanding.topic == "goodbye"
+            and len(follow_up.words(text)) >= SMALL_TALK_QUESTION_WORDS
+            and asks_something(text)
+            and not self._read.says_leaving(text)
+        )
+
     def _asks_person_after_lines(self, turn: Turn, sure: bool) -> bool:
         """After the lines, a request for a person here ("can i talk to a real person") is that request (/hulp),
         not a question about whom to call; "wie moet ik bellen" stays a question about the numbers."""
@@ -735,7 +772,10 @@ class Chat:
         assert understanding is not None
         if set(follow_up.words(turn.text)) & _CALL_WORDS:
             return False
-        return self._crisis.after_kind(turn.text) == "person" or (sure and understanding.topic == "talk_to_human")
+        kind = self._crisis.after_kind(turn.text)
+        if kind == "no_call":
+            return False  # "can i just text someone": the chats of the lines, not a person here
+        return kind == "person" or (sure and understanding.topic == "talk_to_human")
 
     def _ordinary_question_after_lines(self, turn: Turn, sure: bool) -> bool:
         """A clear question (with its question mark) on an ordinary topic that only shares a word with the questions

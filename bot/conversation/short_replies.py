@@ -20,6 +20,8 @@ class ShortReplies:
         self.after_crisis_words = content.words("after_crisis_words")
         self._appreciation = content.words("appreciation_words")
         self._exclamation = content.words("exclamation_words")
+        self._leaving = content.words("leaving_words")
+        self._role_change = content.words("role_change_words")
 
     def short(self, text: str) -> list[str] | None:
         """The words of a short reply that may answer a question; None for a question or a longer message."""
@@ -75,3 +77,11 @@ class ShortReplies:
         """ "Nee, niet letterlijk", "no it's not like that": the alarm was a misunderstanding."""
         folded = " ".join(follow_up.words(text))
         return any(phrase in folded for phrase in self._corrections)
+
+    def says_leaving(self, text: str) -> bool:
+        """Whether a message names leaving, thanks or coming back ("ok thanks, can i come back later?")."""
+        return bool(set(follow_up.words(text)) & self._leaving)
+
+    def names_role_change(self, text: str) -> bool:
+        """Whether a message names changing the role ("verkeerde rol", "actually i'm the teacher", "wrong button")."""
+        return bool(set(follow_up.words(text)) & self._role_change)

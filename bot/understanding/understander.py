@@ -99,6 +99,13 @@ _PROFESSIONAL_VOICE = re.compile(
 FAMILY_READING_AT = 0.1
 _FIRST_CLAUSE = re.compile(r"[,.;:!?\n]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
+# Words before the question proper ("tbh do i…", "ok maar hoe…"), at most this many.
+_LEAD_WORDS = frozenset((
+    "tbh", "btw", "ok", "oke", "oké", "okay", "okey", "ja", "yes", "yeah", "nee", "no", "maar", "but", "en", "and",
+    "so", "dus", "nou", "well", "hey", "hee", "ff", "eh", "uh", "um", "uhm", "lol", "trouwens", "sorry", "srry", "wait",
+    "wacht", "hmm", "hm", "oh", "o", "yo",
+))  # fmt: skip
+LEAD_WORDS_MAX = 3
 _QUESTION_WORDS = frozenset((
     "hoe", "wat", "waar", "wanneer", "waarom", "wie", "kan", "kunnen", "mag", "mogen", "moet", "moeten", "is", "zijn",
     "heeft", "hebben", "how", "what", "where", "when", "why", "who", "can", "could", "may", "should", "do", "does",
@@ -145,6 +152,18 @@ class Understanding:
             categories=(),
             ambiguous=False,
             readings_only=False,
+        )
+
+    def without(self, intent: str) -> Understanding:
+        """This message read without one intent the conversation ruled out ("change_role" in a longer question): the
+        model's next intent that is not a crisis, at its own confidence."""
+        ranking = tuple((name, score) for name, score in self.ranking if name != intent)
+        name, score = next(
+            ((name, score) for name, score in ranking if name not in CRISIS_INTENT_CATEGORY), ("out_of_scope", 0.0)
+        )
+        alternatives = tuple(topic for topic in self.alternatives if topic != topic_of(intent))
+        return replace(
+            self, topic=topic_of(name), intent=name, confidence=score, ranking=ranking, alternatives=alternatives
         )
 
     @property
@@ -432,8 +451,16 @@ def asks_something(text: str) -> bool:
     """Whether a message asks a question: a question mark, or a sentence that starts with a question word."""
     if "?" in text:
         return True
-    sentences = (sentence.lower().split() for sentence in _SENTENCE_END.split(text.strip()))
+    sentences = (_without_lead(sentence.lower().split()) for sentence in _SENTENCE_END.split(text.strip()))
     return any(words and words[0] in _QUESTION_WORDS for words in sentences)
+
+
+def _without_lead(words: list[str]) -> list[str]:
+    """A sentence without the words chat puts before a question ("tbh do i have to go", "maar moet ik dan…")."""
+    start = 0
+    while start < min(len(words) - 1, LEAD_WORDS_MAX) and words[start].strip(",.!:;") in _LEAD_WORDS:
+        start += 1
+    return words[start:]
 
 
 def _last_question(text: str) -> str | None:
