@@ -382,6 +382,7 @@ def test_a_parents_will_kill_me_is_an_idiom(safety_net: SafetyNet, message: str)
         "hij vermoordt me nog als hij vrijkomt",
         "dad is going to kill me when he gets out, he told me on the phone",
         "mn vader heeft gezegd als ik niet mn mond hou over thuis dan maakt ie me af",
+        "my mums new bf says if i tell anyone he'll hurt my lil sis",
     ],
 )
 def test_a_threat_told_or_for_the_release_is_no_idiom(safety_net: SafetyNet, message: str) -> None:
@@ -529,3 +530,34 @@ def test_a_child_in_danger_a_goodbye_sent_or_a_reported_plan_is_acute(
 )
 def test_distress_said_in_passing_is_a_worry(safety_net: SafetyNet, text: str) -> None:
     assert safety_net.assess(text).level is RiskLevel.CONCERN
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "whats even the point anymore. ive been looking up ways to do it tbh",
+        "ive been googling how to do it painlessly",
+        "ik heb opgezocht hoe ik het kan doen zonder pijn, ik wil dood",
+    ],
+)
+def test_looking_up_how_to_do_it_is_suicidal(safety_net: SafetyNet, message: str) -> None:
+    assessment = safety_net.assess(message, learned=False)
+    assert assessment.level is RiskLevel.ACUTE and "suicidal" in assessment.categories
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "hoe oud moet je zijn om zonder volwassene op bezoek te mogen bij je vader",
+        "can i visit without an adult when im 15",
+        "tbh idk if i even wanna go next time",
+        "i looked up ways to make the visit easier",
+    ],
+)
+def test_visiting_alone_or_going_again_is_no_danger(safety_net: SafetyNet, message: str) -> None:
+    assert safety_net.assess(message, learned=False).level is RiskLevel.NONE
+
+
+def test_a_child_home_without_an_adult_is_still_unsafe(safety_net: SafetyNet) -> None:
+    assessment = safety_net.assess("mijn broertje van 6 is thuis zonder volwassene, mama is opgepakt", learned=False)
+    assert assessment.level is RiskLevel.ACUTE and assessment.subject == "child"
