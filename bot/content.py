@@ -41,8 +41,8 @@ UI_TEXTS: tuple[str, ...] = (
     "mydata_case_closed", "mydata_case_transcript_no", "mydata_case_transcript_yes", "mydata_case_who",
     "mydata_cases", "mydata_cases_none", "mydata_child_age", "mydata_first_visit_no", "mydata_first_visit_yes",
     "mydata_footer", "mydata_intro", "mydata_language", "mydata_municipality", "mydata_none", "mydata_role",
-    "mydata_safety_check", "mydata_step", "mydata_updated", "nlu_down", "no_desk", "no_desk_again", "no_desk_detail",
-    "non_text",
+    "mydata_safety_check", "mydata_step", "mydata_updated", "nlu_down", "no_desk", "no_desk_after_lines",
+    "no_desk_again", "no_desk_detail", "non_text",
     "park_offer", "prison_pointer", "professional_named", "professional_unnamed", "safety_check",
     "safety_check_again", "safety_footer", "safety_footer_violence", "slow_down", "stopped", "tentative_lead",
     "tentative_other", "transcript_kept",
@@ -55,7 +55,7 @@ UI_WORDS: tuple[str, ...] = (
     "birthday_words", "turning_words", "gift_words", "shame_words",
     "veilig_thuis_phrases", "appreciation_words", "exclamation_words",
     "self_named_words", "youth_named_words", "parent_named_words", "professional_named_words", "leaving_words",
-    "role_change_words", "id_words",
+    "role_change_words", "id_words", "topic_switch_phrases",
 )  # fmt: skip
 UI_BUTTONS: tuple[str, ...] = (
     "parent", "youth", "professional", "switch_language", "menu", "skip", "safe_ok", "safe_not_ok",

@@ -124,7 +124,13 @@ READINGS: dict[str, Ranking] = {
         ("support_for_carer", 0.2),
     ],
     "ik ben geen ouder maar de oma, kan ik dat nog wijzigen": [("change_role", 0.9)],
+    "ik ben 13": [("change_role", 0.4), ("out_of_scope", 0.2)],
     "is that the same everywhere?": [("out_of_scope", 0.4)],
+    # Only the Rasa model reads danger in a short follow-up to an ordinary answer.
+    "my mum tells my lil bro the same thing tho, hes 6": [("crisis_violence", 0.9)],
+    "wat zeg ik tegen vrienden": [("stigma_friends", 0.9)],
+    # Pointing back at the school just spoken of; the model reads bullying in prison only just.
+    "hoe zorg ik dat ze daar niet gepest wordt": [("contact_wellbeing", 0.46), ("stigma_bullying", 0.26)],
     "moet hij een ID hebben?": [("visit_rules", 0.5), ("visit", 0.2)],
     "hoe vertel ik mijn zoontje van 5 dat zijn vader in de gevangenis zit": [("explain_to_child", 0.9)],
 }
@@ -646,3 +652,37 @@ async def test_a_question_about_id_after_visits_gets_the_rule_for_the_child_name
     await pipeline.text(USER, "en op bezoek?")
     [reply] = await pipeline.text(USER, "moet hij een ID hebben?")
     assert reply.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=5))
+
+
+async def test_a_message_pointing_back_at_the_place_just_spoken_of_stays_in_that_topic(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "wat zeg ik tegen de mentor van mijn zoon")
+    replies = await pipeline.text(USER, "hoe zorg ik dat ze daar niet gepest wordt")
+    assert replies[0].text.startswith(content.answer("stigma_bullying", "parent", "nl").text[:60])
+
+
+async def test_danger_only_the_model_reads_in_a_short_follow_up_gets_the_lines_quietly(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """A full alarm on a short follow-up to an ordinary answer that only the Rasa model raised: the lines shown
+    quietly with the check question instead; the same message as a first message keeps the full alarm."""
+    await pipeline.text(USER, "wat zeg ik tegen vrienden")
+    [quiet] = await pipeline.text(USER, "my mum tells my lil bro the same thing tho, hes 6")
+    assert quiet.text.startswith(content.ui("confirm_risk_violence", "en"))
+    other = Sender("d" * 64)
+    await pipeline.command(other, "start")
+    await pipeline.action(other, "aud:parent")
+    replies = await pipeline.text(other, "my mum tells my lil bro the same thing tho, hes 6")
+    assert not replies[0].text.startswith(content.ui("confirm_risk_violence", "en")), "no answer before it: in full"
+    assert "112" in replies[0].text
+
+
+async def test_an_age_after_visits_half_read_as_a_role_change_is_an_age(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    pipeline = await as_role(make_pipeline, "youth")
+    await pipeline.text(USER, "wat zijn de regels voor bezoek")
+    [reply] = await pipeline.text(USER, "ik ben 13")
+    assert "aud:youth" not in actions(reply), "no role buttons"
+    assert reply.text.startswith(content.ui("visit_age_no_id", "nl", "youth").format(age=13))

@@ -230,6 +230,49 @@ async def test_an_ordinary_question_sharing_a_word_with_after_crisis_questions_g
     assert actions(who) == ["safe:ok", "safe:notok"]  # names whom to call: a question about the help
 
 
+@pytest.mark.parametrize(
+    "said",
+    [
+        "ok chat staat open. andere vraag, wat zijn de regels voor bezoek?",  # another question, said so
+        "ok ik heb 113 gebeld en ze helpen me. wat zijn de regels voor bezoek?",  # the question after a report
+        "ok ik heb 113 gebeld. mijn zoon vraagt naar de regels voor bezoek, hoe zit dat",  # … after a comma
+        "wat zijn de regels voor bezoek? ik wil hem graag zien",  # the question first, then more
+    ],
+)
+async def test_another_question_after_the_lines_gets_its_own_answer(
+    pipeline: Pipeline, content: Content, said: str
+) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    await pipeline.text(USER, "ik wil niet meer leven")
+    [answer] = await pipeline.text(USER, said)
+    assert answer.text.startswith(content.answer("visit_rules", "youth", "nl").text[:60])
+
+
+async def test_a_correction_that_still_tells_of_distress_names_who_can_help(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    await pipeline.text(USER, "ik wil niet meer leven")
+    replies = await pipeline.text(USER, "nee nee zo bedoel ik het niet, ik slaap slecht en het is me allemaal te veel")
+    assert replies[0].text.startswith(content.ui("alarm_corrected", "nl")[:30])
+    assert replies[-1].text == content.ui("concern_no_desk", "nl", "parent")
+
+
+async def test_who_can_be_reached_names_113_only_after_the_lines(pipeline: Pipeline) -> None:
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    replies = await pipeline.text(USER, "kan ik met een mens praten")
+    assert "0800-0432" in replies[-1].text and "113" not in replies[-1].text, "no danger said: no suicide line"
+    other = Sender("k" * 64)
+    await pipeline.command(other, "start")
+    await pipeline.action(other, "aud:youth")
+    await pipeline.text(other, "ik wil niet meer leven")
+    [person] = await pipeline.text(other, "kan ik met een echt mens praten")
+    assert "113" in person.text and "0800-0432" in person.text
+
+
 async def test_a_question_without_its_question_mark_after_the_lines_gets_its_own_answer(
     pipeline: Pipeline, content: Content
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from bot.content import AUDIENCES, LANGUAGES, Content
 from bot.conversation import actions, follow_up
@@ -22,7 +23,7 @@ from bot.replies import Reply
 from bot.storage import cases
 from bot.understanding import entities
 from bot.understanding.topics import TOPIC_INTENT, topic_of
-from bot.understanding.understander import Understander, Understanding, asks_something
+from bot.understanding.understander import Understander, Understanding, asks_something, last_question
 from safety.risk import RiskLevel
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ VISIT_ID_AGE = 14
 # A reading the model gives at least this much, next to another topic, still counts: a request for a person
 # inside a question about forms, or a parent's question the model half read as a professional's.
 SECOND_READING = 0.15
+# A short follow-up pointing back ("daar", "that") that the model reads as another topic at less than this, with a
+# second reading for the last topic, stays in the last topic.
+BARELY_OTHER = 0.6
 # A professionals' reading for a parent, carer or young person gives way to another reading this strong; and in a
 # professional's case conversation, a family's reading gives way to a professionals' reading this strong.
 NOT_FOR_THEM = 0.1
@@ -83,6 +87,9 @@ _BARE_QUESTION = frozenset((
     "how", "what", "why", "when", "where", "who", "which", "then", "really", "mean", "you", "do", "so",
 ))  # fmt: skip
 # Words pointing back at the answer just given: "hoe meld ik me daarvoor aan", "how do I sign up for that".
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Words pointing at the place the last message spoke of ("hoe zorg ik dat ze daar niet gepest wordt" after school).
+_THERE = frozenset(("daar", "daarvoor", "daarmee", "daaraan", "daarbij", "there"))
 _POINTING_BACK = frozenset((
     "daarvoor", "daarvan", "daarmee", "daaraan", "daarbij", "daar", "dat", "die", "dit", "ervoor", "erbij", "die",
     "that", "it", "this", "those", "there", "them",
@@ -226,6 +233,10 @@ class Chat:
         question is open, or right after the lines, is the danger again (the lines once more, worded anew); a
         message only the topic model reads as danger right after the lines gets a short check-in with the numbers."""
         conversation, categories = turn.conversation, understanding.categories
+        if understanding.model_raised and not understanding.ambiguous and self._follow_up_in_a_topic(turn):
+            # Only the Rasa model, on a short follow-up to an ordinary answer ("my mum tells my lil bro the same
+            # thing tho, hes 6" after what to tell friends): the lines quietly, with the check question
+            understanding = turn.understanding = replace(understanding, ambiguous=True)
         if understanding.ambiguous and not turn.crisis_sent:
             if conversation.safety_check:
                 if self._read.is_correction(turn.text) or self._after_crisis_question(turn.text, understanding, True):
@@ -236,9 +247,26 @@ class Chat:
             return self._crisis.confirm(turn, categories)
         if understanding.model_raised and conversation.safety_check and not turn.crisis_sent:
             if self._read.is_correction(turn.text):
-                return self._crisis.correction(turn)
+                return self._corrected(turn)
             return [self._crisis.check_in(turn)]
         return await self._crisis.respond(turn, categories)
+
+    def _corrected(self, turn: Turn) -> list[Reply]:
+        """ "Nee, zo bedoel ik het niet": the alarm ends; a correction that still tells of distress ("… ik bedoel dat
+        ik alles alleen moet doen") also gets who can help with that."""
+        replies = self._crisis.correction(turn)
+        understanding = turn.understanding
+        if understanding is not None and understanding.risk is RiskLevel.CONCERN:
+            replies.append(self._concern(turn, understanding.categories))
+        return replies
+
+    def _follow_up_in_a_topic(self, turn: Turn) -> bool:
+        """A short message (at most FRAGMENT_WORDS) right after an ordinary answer, no alarm or check open."""
+        conversation = turn.conversation
+        last = conversation.last_answer
+        if turn.crisis_sent or conversation.alarm or conversation.safety_check or last is None:
+            return False
+        return self._content.has_answer(last) and len(follow_up.words(turn.text)) <= FRAGMENT_WORDS
 
     def _professional_question(self, turn: Turn) -> bool:
         """A professional asking what to do about a suspicion or a client's distress, which only the model read as
@@ -277,13 +305,15 @@ class Chat:
         turn.step = Step.CHAT
         follow_up.notice(conversation, turn.text, understanding)
         if (conversation.safety_check or conversation.alarm) and self._read.is_correction(turn.text):
-            return self._crisis.correction(turn)
+            return self._corrected(turn)
         if self._read.is_acknowledgement(turn.text) or self._read.is_appreciation(turn.text):
             return [self._answers.menu(conversation, "acknowledged")]
         if not understanding.nlu_available:
             return [self._answers.menu(conversation, "nlu_down")]
         if understanding.intent == "change_role":
-            if not self._asks_beyond_role(turn.text):
+            # a clear reading, or a role change named ("verkeerde rol"); "ik ben 13" after visits is an age
+            clear = understanding.clear_at(self._understander.threshold) or self._read.names_role_change(turn.text)
+            if clear and not self._asks_beyond_role(turn.text):
                 return [self._answers.role_buttons(conversation)]
             understanding = turn.understanding = understanding.without(understanding.intent)
         sure = understanding.clear_at(self._understander.threshold)
@@ -693,7 +723,9 @@ class Chat:
         conversation, understanding = turn.conversation, turn.understanding
         assert understanding is not None
         last = conversation.last_answer or conversation.pending_intent  # after a question, what it was asked for
-        if last is None or not self._short_follow_up(turn.text):
+        said = follow_up.words(turn.text)
+        there = bool(_THERE.intersection(said)) and len(said) <= ELLIPTICAL_WORDS  # "daar": where the last one was
+        if last is None or not (self._short_follow_up(turn.text) or there):
             return None
         topic = self._answers.topic(last)
         if follow_up.elliptical(turn.text) and entities.child_ages(turn.text):
@@ -707,7 +739,10 @@ class Chat:
             and not follow_up.half_small_talk(understanding, turn.text)
             and not self._privacy_of_that(turn, topic)
         ):
-            return None  # clearly about something else: it stands on its own
+            # "hoe zorg ik dat ze daar niet gepest wordt" after the school: a message pointing back, which the model
+            # reads as another topic only just, with a fair share for the last topic, stays in the last topic
+            back = _fair_reading(understanding, topic) if _POINTING_BACK.intersection(said) else None
+            return back if back is not None and understanding.confidence < BARELY_OTHER else None
         if follow_up.focus(conversation, turn.text) and topic == "explain_to_child":
             return "explain_to_child"
         if sure and understanding.topic == topic:
@@ -785,11 +820,16 @@ class Chat:
         stays about the lines."""
         understanding = turn.understanding
         assert understanding is not None
-        if not sure or understanding.topic not in _ORDINARY_AFTER_LINES or not _asks(turn.text):
+        if sure and understanding.topic in _ORDINARY_AFTER_LINES and self._read.switches_topic(turn.text):
+            return True  # "ok chat staat open. andere vraag, …": another question, said so
+        # the question itself, after a report on the call ("ok 112 said they'll pass it on. our son will ask why…?")
+        question = last_question(turn.text) or _question_after_a_report(turn.text)
+        asked = _asks(question) or _asks(question.rsplit(",", 1)[-1])  # "…on sunday, what do i say"
+        if not sure or understanding.topic not in _ORDINARY_AFTER_LINES or not asked:
             return False
-        if set(follow_up.words(turn.text)) & _HELP_WORDS:
+        if set(follow_up.words(question)) & _HELP_WORDS:
             return False
-        return self._crisis.after_kind(turn.text) in ("ask", "over")  # "over": "after", "daarna" alone
+        return self._crisis.after_kind(question) in ("ask", "over")  # "over": "after", "daarna" alone
 
     def _after_crisis_question(self, text: str, understanding: Understanding, strict: bool = False) -> bool:
         """After the crisis lines, a question about what to do now ("moet ik 112 bellen?", "wie moet ik bellen",
@@ -833,7 +873,7 @@ class Chat:
         about the danger itself ("hes not here now", "wat gebeurt er als ik Veilig Thuis bel") is no "no": it is
         answered for that danger (crisis.yml `after`), with the check-in."""
         if self._read.is_correction(turn.text):
-            return self._crisis.correction(turn)
+            return self._corrected(turn)
         if self._crisis.after_kind(turn.text) != "ask":
             turn.step = Step.SAFETY_CHECK
             return [self._crisis.after(turn)]
@@ -842,7 +882,7 @@ class Chat:
 
     async def _feeling_reply(self, turn: Turn) -> list[Reply] | None:
         if self._read.is_correction(turn.text):
-            return self._crisis.correction(turn)
+            return self._corrected(turn)
         feeling = self._read.feeling(turn.text)
         return None if feeling is None else self._crisis.feeling(turn, feeling)
 
@@ -990,6 +1030,15 @@ def _child_age_about_visits(text: str, said: list[str], topic: str) -> int | Non
     if topic != "visit" or len(said) > limit:
         return None
     return entities.age_reply(text)
+
+
+def _question_after_a_report(text: str) -> str:
+    """What a message asks after a first sentence that asks nothing ("ok 112 said theyll pass it on. our son will
+    ask why…, what do i say"); else the whole message ("hoe kan ik mn vader bellen? hij belt bijna nooit")."""
+    sentences = [sentence for sentence in _SENTENCE_END.split(text.strip()) if sentence.strip()]
+    if len(sentences) < 2 or _asks(sentences[0]):
+        return text
+    return " ".join(sentences[1:])
 
 
 def _asks(text: str) -> bool:

@@ -45,13 +45,13 @@ class HandoffFlow:
         time in a row, briefly)."""
         again = turn.conversation.last_answer == NO_DESK
         turn.conversation.last_answer = NO_DESK
-        text = self._content.ui("no_desk_again" if again else "no_desk", turn.language, turn.audience)
+        text = self._content.ui("no_desk_again" if again else _note(turn), turn.language, turn.audience)
         return Reply(f"{lead}\n\n{text}" if lead else text, self._answers.menu_buttons(turn.conversation))
 
     def reachable_detail(self, turn: Turn) -> Reply | None:
         """A question about the note on who can be reached now ("is it free? my mum checks the phone bill"): the
         lines of that note it is about, under a short reminder; None when no line shares a word with it."""
-        note = self._content.ui("no_desk", turn.language, turn.audience)
+        note = self._content.ui(_note(turn), turn.language, turn.audience)
         listed = "\n\n".join(line for line in note.split("\n") if line.startswith("•"))  # the lines, not the lead
         lines = follow_up.fitting_parts(listed, turn.text, DETAIL_LINES)
         if not lines:
@@ -182,3 +182,8 @@ class HandoffFlow:
             await self._memory.forget(turn.session, conversation.key)
             return [Reply(self._content.ui("handoff_stopped", turn.language), self._answers.menu_buttons(conversation))]
         return [Reply(self._content.ui("stopped", turn.language), self._answers.menu_buttons(conversation))]
+
+
+def _note(turn: Turn) -> str:
+    """Who can be reached now: with 113 while an alarm holds (no danger said, no suicide line in the first note)."""
+    return "no_desk_after_lines" if turn.conversation.alarm else "no_desk"

@@ -22,6 +22,7 @@ class ShortReplies:
         self._exclamation = content.words("exclamation_words")
         self._leaving = content.words("leaving_words")
         self._role_change = content.words("role_change_words")
+        self._topic_switch = tuple(content.words("topic_switch_phrases"))
 
     def short(self, text: str) -> list[str] | None:
         """The words of a short reply that may answer a question; None for a question or a longer message."""
@@ -85,3 +86,8 @@ class ShortReplies:
     def names_role_change(self, text: str) -> bool:
         """Whether a message names changing the role ("verkeerde rol", "actually i'm the teacher", "wrong button")."""
         return bool(set(follow_up.words(text)) & self._role_change)
+
+    def switches_topic(self, text: str) -> bool:
+        """Whether a message says it asks something else ("andere vraag", "btw", "on another note")."""
+        folded = f" {' '.join(follow_up.words(text))} "
+        return any(f" {phrase} " in folded for phrase in self._topic_switch)

@@ -291,7 +291,7 @@ class Understander:
         if understood.risk is RiskLevel.ACUTE:
             return understood
         opening = understood.intent == OPENING_INTENT
-        question = _question_after_first_clause(text) if opening else _last_question(text)
+        question = _question_after_first_clause(text) if opening else last_question(text)
         if question is None:
             return understood
         asked = await self.understand(question)
@@ -463,7 +463,7 @@ def _without_lead(words: list[str]) -> list[str]:
     return words[start:]
 
 
-def _last_question(text: str) -> str | None:
+def last_question(text: str) -> str | None:
     """The last sentence of a message of several, when it is a question of a few words at least."""
     sentences = [sentence for sentence in _SENTENCE_END.split(text.strip()) if sentence.strip()]
     if len(sentences) < 2:
