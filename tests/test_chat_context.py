@@ -129,6 +129,8 @@ READINGS: dict[str, Ranking] = {
     # Only the Rasa model reads danger in a short follow-up to an ordinary answer.
     "my mum tells my lil bro the same thing tho, hes 6": [("crisis_violence", 0.9)],
     "wat zeg ik tegen vrienden": [("stigma_friends", 0.9)],
+    "tbh idk if i even wanna go next time": [("crisis_suicidal", 0.98)],
+    "should i tell my kids school that their dad is in prison?": [("stigma_school", 0.56), ("explain_to_child", 0.44)],
     # Pointing back at the school just spoken of; the model reads bullying in prison only just.
     "hoe zorg ik dat ze daar niet gepest wordt": [("contact_wellbeing", 0.46), ("stigma_bullying", 0.26)],
     "moet hij een ID hebben?": [("visit_rules", 0.5), ("visit", 0.2)],
@@ -332,9 +334,17 @@ async def test_whether_the_children_should_know_is_explaining_it_to_them(pipelin
     assert content.answer("practical_which_prison", "parent", "en").text[:60] not in reply.text
 
 
-async def test_telling_someone_about_the_child_is_not_telling_the_child(pipeline: Pipeline, content: Content) -> None:
-    [reply] = await pipeline.text(USER, "wat zeg ik tegen de mentor van mijn zoon")
-    assert reply.text.startswith(content.answer("stigma_school", "parent", "nl").text[:80])
+@pytest.mark.parametrize(
+    "said", ["wat zeg ik tegen de mentor van mijn zoon", "should i tell my kids school that their dad is in prison?"]
+)
+async def test_telling_someone_about_the_child_is_not_telling_the_child(
+    pipeline: Pipeline, content: Content, said: str
+) -> None:
+    [reply] = await pipeline.text(USER, said)
+    assert (
+        content.answer("stigma_school", "parent", "nl").text[:80] in reply.text
+        or content.answer("stigma_school", "parent", "en").text[:80] in reply.text
+    )
 
 
 @pytest.mark.parametrize(
@@ -686,3 +696,13 @@ async def test_an_age_after_visits_half_read_as_a_role_change_is_an_age(
     [reply] = await pipeline.text(USER, "ik ben 13")
     assert "aud:youth" not in actions(reply), "no role buttons"
     assert reply.text.startswith(content.ui("visit_age_no_id", "nl", "youth").format(age=13))
+
+
+async def test_whether_a_child_must_go_on_the_visits_is_answered(make_pipeline: MakePipeline, content: Content) -> None:
+    """ "tbh do i have to go" after visits: not a goodbye, not a crisis, but that a child need not go."""
+    pipeline = await as_role(make_pipeline, "youth")
+    await pipeline.text(USER, "wat zijn de regels voor bezoek")
+    [reply] = await pipeline.text(USER, "tbh idk if i even wanna go next time")
+    assert reply.text.startswith(content.answer("contact_child_refuses", "youth", "en").text[:60])
+    [again] = await pipeline.text(USER, "tbh do i have to go")
+    assert content.answer("goodbye", "youth", "en").text[:40] not in again.text

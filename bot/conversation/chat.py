@@ -74,6 +74,8 @@ TELLING_CHILDREN = "explain_to_child"
 BIRTHDAY_PRESENT = "contact_letters"
 SHAME = "stigma"
 VEILIG_THUIS_FOR_FAMILIES = "prof_meldcode"
+# "do i have to go?" about visits: whether a child must keep contact (it need not; the answer says so per audience)
+NOT_OBLIGED = "contact_child_refuses"
 # A word (of an answer's label, and of the message) names a topic from this length ("bezoek", "brieven"), unless it
 # says how or who, not what.
 NAMING_WORD = 6
@@ -142,6 +144,13 @@ _SENTENCE_WORDS = frozenset((
 ))  # fmt: skip
 _WISHING = frozenset(("wants", "want", "wanted", "wil", "wilt", "willen", "wilde", "asks", "asked", "vraagt"))
 # "de juf van mijn dochter", "the teacher of my son": the child as whose someone else is.
+# The topics of keeping in touch with the parent inside: a "do i have to go" after them is about the visits.
+_CONTACT = frozenset(("visit", "contact"))
+# What a child word may own without an apostrophe ("my kids school", "my daughters teacher").
+_CHILDS_OWN = frozenset((
+    "school", "schools", "teacher", "teachers", "class", "daycare", "nursery", "creche", "childcare", "coach",
+    "club", "mentor", "juf", "meester", "klas", "opvang", "kinderopvang",
+))  # fmt: skip
 _WHOSE = frozenset(("van", "of"))
 # Words that may stand between "tell" and the child: "tell my kids", "vertel het de kinderen".
 _DETERMINERS = frozenset(("my", "the", "our", "her", "his", "mijn", "mn", "de", "het", "onze", "ons", "haar", "zijn"))
@@ -181,6 +190,8 @@ class Chat:
         self._birthday_terms = " ".join(sorted(self._birthday_words | self._gift_words))
         self._shame_words = content.words("shame_words")
         self._veilig_thuis = tuple(content.words("veilig_thuis_phrases"))
+        self._obliged = tuple(content.words("obliged_phrases"))
+        self._visit_words = content.words("visit_words")
         self._groups_named = {group: content.words(f"{group}_named_words") for group in ("self", *AUDIENCES)}
         self._thanks = content.words("acknowledgement_words") | content.words("appreciation_words")
         self._referral = ReferralGuide(content, answers, understander.threshold)
@@ -469,7 +480,21 @@ class Chat:
         family = conversation.audience == "parent" and not conversation.alarm and topic != "crisis"
         if family and any(f" {phrase} " in folded for phrase in self._veilig_thuis):
             return VEILIG_THUIS_FOR_FAMILIES
+        if self._asks_if_they_must_go(turn, folded, present):
+            return NOT_OBLIGED
         return None
+
+    def _asks_if_they_must_go(self, turn: Turn, folded: str, present: set[str]) -> bool:
+        """ "tbh do i have to go", "moet ik echt mee?", "do i have to bring them?" about visits (named, or the last
+        answer on visits or contact): whether a child must keep going, read by the model as a goodbye or a crisis."""
+        conversation = turn.conversation
+        if conversation.audience == "professional" or conversation.alarm:
+            return False
+        if not any(f" {phrase} " in folded for phrase in self._obliged):
+            return False
+        last = conversation.last_answer
+        about_visits = last is not None and self._content.has_answer(last) and self._answers.topic(last) in _CONTACT
+        return about_visits or bool(present & self._visit_words)
 
     def _named_in_last_topic(self, turn: Turn) -> str | None:
         """An elliptical follow-up naming a thing the last topic's answers speak of ("en mn telefoon?" after visits,
@@ -576,7 +601,9 @@ class Chat:
             if word in self._knowing_words and not _wants_to_know_one_thing(said, index)
         ]
         for child, word in enumerate(said):
-            whose = set(said[max(0, child - 2) : child]) & _WHOSE or said[child + 1 : child + 2] == ["s"]
+            after = said[child + 1 : child + 2]
+            # "my son's teacher", "my kids school" (written without the apostrophe): the teacher, the school is told
+            whose = set(said[max(0, child - 2) : child]) & _WHOSE or after == ["s"] or bool(set(after) & _CHILDS_OWN)
             if word not in self._child_words or whose:
                 continue
             if any(child < at for at in knowing):
