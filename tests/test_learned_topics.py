@@ -270,6 +270,30 @@ async def test_the_last_question_after_a_story_decides_the_topic_when_the_story_
     assert (await understander.understand(text)).intent == intent
 
 
+def _case_then_question(text: str) -> list[tuple[str, float]]:
+    if text.startswith("valt dit"):  # the question alone
+        return [("prof_meldcode", 0.95)]
+    if text.startswith("hoe kan ik"):
+        return [("for_professionals", 0.9)]
+    return [("prof_bring_up", 0.9), ("prof_meldcode", 0.05)]  # the whole case: how to bring it up
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # Within one topic, the finer question the models read clearly decides.
+        ("Een jongen vertelt dat er thuis geen geld is voor eten. valt dit onder de meldcode?", "prof_meldcode"),
+        # The topic's general answer does not replace the finer reading of the whole case.
+        ("Een jongen vertelt dat er thuis geen geld is voor eten. hoe kan ik daar iets mee?", "prof_bring_up"),
+    ],
+)
+async def test_a_clear_finer_question_after_a_case_decides_within_its_topic(
+    safety_net: SafetyNet, text: str, intent: str
+) -> None:
+    understander = Understander(safety_net, scripted_nlu(_case_then_question), 0.45, 0.5)
+    assert (await understander.understand(text)).intent == intent
+
+
 def test_a_lone_alarming_word_is_let_go_even_when_the_learned_layer_did_not_doubt_it() -> None:
     alarm = Assessment(RiskLevel.ACUTE, ("suicidal",), cues=("general",), learned_score=0.24, one_word=True)
     calm = (("for_professionals", 0.95), ("crisis_suicidal", 0.05))

@@ -296,11 +296,14 @@ class Understander:
             return understood
         asked = await self.understand(question)
         if (
-            asked.intent in (None, OPENING_INTENT)
+            asked.intent in (None, OPENING_INTENT, understood.intent)
             or asked.topic not in QUESTION_TOPICS
             or asked.risk is RiskLevel.ACUTE
-            or asked.topic == understood.topic
         ):
+            return understood
+        if asked.topic == understood.topic and (asked.confidence < LAST_QUESTION_CLEAR or asked.intent == asked.topic):
+            # within the same topic, only a finer question the models read clearly refines the reading ("…geen geld
+            # voor eten. valt dit onder de meldcode?": the meldcode, not how to bring it up)
             return understood
         if not asked.clear_at(self.threshold):
             return understood
