@@ -23,7 +23,13 @@ from bot.replies import Reply
 from bot.storage import cases
 from bot.understanding import entities
 from bot.understanding.topics import TOPIC_INTENT, topic_of
-from bot.understanding.understander import Understander, Understanding, asks_something, last_question
+from bot.understanding.understander import (
+    Understander,
+    Understanding,
+    asks_something,
+    last_question,
+    sentences_of,
+)
 from safety.risk import RiskLevel
 
 logger = logging.getLogger(__name__)
@@ -89,7 +95,6 @@ _BARE_QUESTION = frozenset((
     "how", "what", "why", "when", "where", "who", "which", "then", "really", "mean", "you", "do", "so",
 ))  # fmt: skip
 # Words pointing back at the answer just given: "hoe meld ik me daarvoor aan", "how do I sign up for that".
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # Words pointing at the place the last message spoke of ("hoe zorg ik dat ze daar niet gepest wordt" after school).
 _THERE = frozenset(("daar", "daarvoor", "daarmee", "daaraan", "daarbij", "there"))
 _POINTING_BACK = frozenset((
@@ -1062,7 +1067,7 @@ def _child_age_about_visits(text: str, said: list[str], topic: str) -> int | Non
 def _question_after_a_report(text: str) -> str:
     """What a message asks after a first sentence that asks nothing ("ok 112 said theyll pass it on. our son will
     ask why…, what do i say"); else the whole message ("hoe kan ik mn vader bellen? hij belt bijna nooit")."""
-    sentences = [sentence for sentence in _SENTENCE_END.split(text.strip()) if sentence.strip()]
+    sentences = sentences_of(text)
     if len(sentences) < 2 or _asks(sentences[0]):
         return text
     return " ".join(sentences[1:])

@@ -466,9 +466,14 @@ def _without_lead(words: list[str]) -> list[str]:
     return words[start:]
 
 
+def sentences_of(text: str) -> list[str]:
+    """A message's sentences (split after ".", "!", "?" and at line ends), empty ones left out."""
+    return [sentence for sentence in _SENTENCE_END.split(text.strip()) if sentence.strip()]
+
+
 def last_question(text: str) -> str | None:
     """The last sentence of a message of several, when it is a question of a few words at least."""
-    sentences = [sentence for sentence in _SENTENCE_END.split(text.strip()) if sentence.strip()]
+    sentences = sentences_of(text)
     if len(sentences) < 2:
         return None
     last = sentences[-1].strip()
