@@ -249,6 +249,47 @@ async def test_another_question_after_the_lines_gets_its_own_answer(
     assert answer.text.startswith(content.answer("visit_rules", "youth", "nl").text[:60])
 
 
+def _unsure_after_the_lines(text: str) -> list[tuple[str, float]]:
+    """The scripted model, less than sure of the ordinary questions a user may ask after the lines."""
+    if "regel ik" in text or "klopt het" in text:
+        return [("visit", 0.36), ("explain_to_child", 0.2)]
+    if "anders" in text:
+        return [("contact_phone", 0.9)]
+    return by_keyword(text)
+
+
+@pytest.mark.parametrize(
+    ("said", "own_answer"),
+    [
+        ("ok. en hoe regel ik dat de kinderen hun moeder zien", True),  # a nod to the lines, then the question
+        ("andere vraag, klopt het dat ik te jong ben", True),  # another question, said so
+        ("en hoe regel ik dat de kinderen hun moeder zien", False),  # unsure, and no sign of moving on
+    ],
+)
+async def test_an_unsure_question_that_moves_on_after_the_lines_gets_its_own_answer(
+    make_pipeline: MakePipeline, content: Content, said: str, own_answer: bool
+) -> None:
+    pipeline = make_pipeline(scripted_nlu(_unsure_after_the_lines))
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    await pipeline.text(USER, "ik wil niet meer leven")
+    replies = await pipeline.text(USER, said)
+    lines = content.ui("after_crisis_suicide", "nl")
+    answered = any("bezoek" in reply.text.casefold() and lines not in reply.text for reply in replies)
+    assert answered is own_answer
+    assert own_answer or replies[0].text == lines
+
+
+async def test_a_question_that_says_it_cannot_call_is_about_the_lines(make_pipeline: MakePipeline, content: Content) -> None:
+    """The model reads calls ("kan het ook anders?"), but the message says calling is not possible: the chats."""
+    pipeline = make_pipeline(scripted_nlu(_unsure_after_the_lines))
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    await pipeline.text(USER, "ik wil niet meer leven")
+    [reply] = await pipeline.text(USER, "ik wil niet bellen, de kinderen horen me. kan het ook anders?")
+    assert reply.text == content.crisis_after("no_call", "suicide", "parent", "nl")
+
+
 async def test_a_correction_that_still_tells_of_distress_names_who_can_help(
     pipeline: Pipeline, content: Content
 ) -> None:
