@@ -275,12 +275,12 @@ async def test_an_unsure_question_that_moves_on_after_the_lines_gets_its_own_ans
     await pipeline.text(USER, "ik wil niet meer leven")
     replies = await pipeline.text(USER, said)
     lines = content.ui("after_crisis_suicide", "nl")
-    answered = any("bezoek" in reply.text.casefold() and lines not in reply.text for reply in replies)
-    assert answered is own_answer
-    assert own_answer or replies[0].text == lines
+    assert (replies[0].text == lines) is not own_answer, replies[0].text
 
 
-async def test_a_question_that_says_it_cannot_call_is_about_the_lines(make_pipeline: MakePipeline, content: Content) -> None:
+async def test_a_question_that_says_it_cannot_call_is_about_the_lines(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
     """The model reads calls ("kan het ook anders?"), but the message says calling is not possible: the chats."""
     pipeline = make_pipeline(scripted_nlu(_unsure_after_the_lines))
     await pipeline.command(USER, "start")

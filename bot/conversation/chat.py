@@ -74,6 +74,9 @@ CONTEXT_SHARE = 0.05
 # A follow-up this short that names what the model's (unsure) reading is about in that answer's label is taken as
 # that answer, not as another angle on the last topic: "en post?" after money ("Brieven, post en geld").
 NAMED_FRAGMENT_WORDS = 3
+# After the lines, a question that says it moves on ("andere vraag, …", "ok. en hoe regel ik …") is answered as that
+# question when the model gives its ordinary topic at least this much, though less than sure.
+MOVING_ON_AT = 0.3
 NOT_NAMED_BY_LABEL = frozenset(("crisis", "greeting", "goodbye", "out_of_scope", "talk_to_human", "privacy"))
 # Answers a message's own words point at when the model read another topic (see `Chat._named_subject`).
 TELLING_CHILDREN = "explain_to_child"
@@ -852,14 +855,22 @@ class Chat:
         stays about the lines."""
         understanding = turn.understanding
         assert understanding is not None
-        if sure and understanding.topic in _ORDINARY_AFTER_LINES and self._read.switches_topic(turn.text):
+        if understanding.topic not in _ORDINARY_AFTER_LINES:
+            return False
+        moving_on = sure or understanding.confidence >= MOVING_ON_AT
+        if moving_on and self._read.switches_topic(turn.text):
             return True  # "ok chat staat open. andere vraag, …": another question, said so
+        if self._crisis.after_kind(turn.text) not in ("ask", "over"):
+            return False  # "ik wil niet bellen, de kinderen horen me. kan het ook anders?": about the lines
         # the question itself, after a report on the call ("ok 112 said they'll pass it on. our son will ask why…?")
         question = last_question(turn.text) or _question_after_a_report(turn.text)
         asked = _asks(question) or _asks(question.rsplit(",", 1)[-1])  # "…on sunday, what do i say"
-        if not sure or understanding.topic not in _ORDINARY_AFTER_LINES or not asked:
+        if not asked or set(follow_up.words(question)) & _HELP_WORDS:
             return False
-        if set(follow_up.words(question)) & _HELP_WORDS:
+        # less than sure: only a question after a nod to the lines ("ok. en hoe regel ik dat de kinderen hun moeder
+        # kunnen zien"), and not about feelings ("oké. maar hoe moet ik dit volhouden" stays with the lines)
+        nodded = self._read.opens_with_a_nod(turn.text)
+        if not sure and not (moving_on and nodded and understanding.topic != "feelings"):
             return False
         return self._crisis.after_kind(question) in ("ask", "over")  # "over": "after", "daarna" alone
 

@@ -66,6 +66,11 @@ class ShortReplies:
         words = self.short(text)
         return bool(words) and all(word in self._acknowledgements for word in words or ())
 
+    def opens_with_a_nod(self, text: str) -> bool:
+        """A message that opens with a nod and goes on ("ok. en hoe regel ik …", "thanks, andere vraag …")."""
+        words = follow_up.words(text)
+        return len(words) > SHORT_REPLY_WORDS and words[0] in self._acknowledgements
+
     def is_appreciation(self, text: str) -> bool:
         """ "echt?? wat lief", "wow, how sweet!": a warm reaction to the answer, even with a question mark; it asks
         nothing new, so the answer it reacts to stays the one a next question leans on."""
