@@ -40,6 +40,10 @@ SETS = {
     # A tenth (150), written blind in the round after (other voices: a 12-year-old, a girl whose mother is inside, a
     # grandfather, a stepfather, a sports coach, a JGZ nurse, a visit centre); first measured before any change.
     "tests/data/blind_messages_9.yml": load_cases("tests/data/blind_messages_9.yml"),
+    # An eleventh (150), written blind in round 14 (an 11-year-old, a stepmother, a foster father, an uncle, a
+    # neighbour, a childcare leader, a school nurse, a football trainer, a Polish-Dutch mother, a deaf teenager); first
+    # measured before any change: acute 0.96, false alarms 0.0 % (+2.4 % quiet), concern 0.57, topic en 0.77 nl 0.76.
+    "tests/data/blind_messages_10.yml": load_cases("tests/data/blind_messages_10.yml"),
 }
 
 
@@ -247,5 +251,14 @@ BARS = {
         "false_alarms": 0.09,
         "concern": 0.78,
         "topic": 0.50,
+    },
+    # The eleventh set missed at its first run one danger (a teacher told by a girl that her uncle touches her, and
+    # she goes there again tonight) and read a little over half of its worries as worries.
+    "tests/data/blind_messages_10.yml": {
+        "acute_caught": 0.95,
+        "acute_caught_nlu_down": 0.90,
+        "false_alarms": 0.03,
+        "concern": 0.55,
+        "topic": 0.70,
     },
 }
