@@ -117,6 +117,8 @@ READINGS: dict[str, Ranking] = {
     "zijn vader zit in de gevangenis": [("opening", 0.8), ("stigma", 0.05)],
     # A question the model reads as a goodbye; a real goodbye with a question in it.
     "tbh do i have to go": [("goodbye", 0.8), ("contact_child_refuses", 0.05)],
+    # A question about the size of it, read as something else.
+    "and how many kids are we talking about in NL?": [("prof_refer", 0.6), ("peer_support", 0.05)],
     "ok thanks, can i come back later?": [("goodbye", 0.8)],
     # A longer question the model reads as a role change; a role change said in more words.
     "heb ik als oma ook recht op ondersteuning? ik ben geen ouder": [
@@ -706,3 +708,10 @@ async def test_whether_a_child_must_go_on_the_visits_is_answered(make_pipeline: 
     assert reply.text.startswith(content.answer("contact_child_refuses", "youth", "en").text[:60])
     [again] = await pipeline.text(USER, "tbh do i have to go")
     assert content.answer("goodbye", "youth", "en").text[:40] not in again.text
+
+
+async def test_how_many_children_live_with_this_gets_the_figure(make_pipeline: MakePipeline, content: Content) -> None:
+    """ "and how many kids are we talking about in NL?" (a training, a newsletter): the answer that gives the figure."""
+    pipeline = await as_role(make_pipeline, "professional")
+    [reply] = await pipeline.text(USER, "and how many kids are we talking about in NL?")
+    assert "25,000" in reply.text

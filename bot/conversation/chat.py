@@ -85,6 +85,8 @@ SHAME = "stigma"
 VEILIG_THUIS_FOR_FAMILIES = "prof_meldcode"
 # "do i have to go?" about visits: whether a child must keep contact (it need not; the answer says so per audience)
 NOT_OBLIGED = "contact_child_refuses"
+# "how many children in NL have a parent inside?": the answer on others like them gives the figure
+HOW_MANY = "peer_support"
 # A word (of an answer's label, and of the message) names a topic from this length ("bezoek", "brieven"), unless it
 # says how or who, not what.
 NAMING_WORD = 6
@@ -200,6 +202,7 @@ class Chat:
         self._veilig_thuis = tuple(content.words("veilig_thuis_phrases"))
         self._obliged = tuple(content.words("obliged_phrases"))
         self._visit_words = content.words("visit_words")
+        self._how_many = tuple(content.words("how_many_phrases"))
         self._groups_named = {group: content.words(f"{group}_named_words") for group in ("self", *AUDIENCES)}
         self._thanks = content.words("acknowledgement_words") | content.words("appreciation_words")
         self._referral = ReferralGuide(content, answers, understander.threshold)
@@ -469,7 +472,8 @@ class Chat:
         birthday with a present is the Kindercadeauprogramma, under post and presents; Veilig Thuis named by a
         parent or carer who is not in danger ("school may call Veilig Thuis, what does that mean") is what Veilig
         Thuis and the meldcode mean for a family; shame named ("hij schaamt zich kapot op school") is about what
-        others think, when the model gave that a fair share. None: the model's reading stands."""
+        others think, when the model gave that a fair share; how many children live with this is the answer on
+        others like them, which gives the figure. None: the model's reading stands."""
         understanding, conversation = turn.understanding, turn.conversation
         assert understanding is not None
         said = follow_up.words(turn.text)
@@ -490,6 +494,8 @@ class Chat:
             return VEILIG_THUIS_FOR_FAMILIES
         if self._asks_if_they_must_go(turn, folded, present):
             return NOT_OBLIGED
+        if not conversation.alarm and any(f" {phrase} " in folded for phrase in self._how_many):
+            return HOW_MANY
         return None
 
     def _asks_if_they_must_go(self, turn: Turn, folded: str, present: set[str]) -> bool:
