@@ -56,6 +56,14 @@ async def test_an_age_in_the_question_itself_skips_the_question(pipeline: Pipeli
     assert answer.text.startswith(content.answer("explain_age_under_4", "parent", "nl").text)
 
 
+async def test_several_ages_get_what_holds_for_all_then_the_youngest_s_answer(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [answer] = await pipeline.text(USER, "hoe vertel ik het mijn kinderen? ze zijn 3, 9 en 15")
+    assert answer.text.startswith(content.ui("several_ages_intro", "nl"))
+    assert content.answer("explain_age_under_4", "parent", "nl").text in answer.text
+
+
 async def test_an_age_given_in_a_sentence_answers_the_question(pipeline: Pipeline, content: Content) -> None:
     await pipeline.text(USER, "hoe vertel ik het mijn kind")
     [answer] = await pipeline.text(USER, "ja ik weet het maar de kleine is pas 5")

@@ -69,6 +69,7 @@ class Answers:
             intent = "out_of_scope"
         question = self.content.ask(intent)
         others: list[str] = []
+        youngest = False
         if question is not None and audience in question.audiences:
             value = follow_up.known(conversation, question.slot)
             if value is None and ask and question.slot not in follow_up.skipped(conversation):
@@ -76,7 +77,9 @@ class Answers:
             if value is not None:
                 chosen = question.choose.get(value, intent)
                 if question.slot == "child_age":  # several children: the answer for the others' ages one tap away
-                    groups = {entities.age_group(age) for age in follow_up.ages(conversation)} - {value}
+                    every = follow_up.ages(conversation)
+                    groups = {entities.age_group(age) for age in every} - {value}
+                    youngest = bool(every) and value == entities.age_group(every[0])
                     others = [question.choose[group] for group in sorted(groups) if group in question.choose]
                 intent = chosen
         if intent == conversation.last_answer and intent not in ("greet", "out_of_scope"):
@@ -88,7 +91,10 @@ class Answers:
         reply = self._compose(turn, intent)
         if others:
             extra = tuple(Button(self.content.label(other, lang), actions.ShowAnswer(other).data) for other in others)
-            reply = Reply(reply.text, (*extra, *reply.buttons))
+            text = reply.text
+            if youngest:  # what holds for every age first, then the youngest's answer
+                text = f"{self.content.ui('several_ages_intro', lang)}\n\n{text}"
+            reply = Reply(text, (*extra, *reply.buttons))
         return [self._with_feedback(turn, intent, reply)]
 
     def _with_feedback(self, turn: Turn, intent: str, reply: Reply) -> Reply:
