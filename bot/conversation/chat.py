@@ -858,7 +858,8 @@ class Chat:
         after the lines ("mag ik papa nog bellen?", "after this, how do i explain…?"): it names no help or helper
         (112, Veilig Thuis, the GP, "wie", "iemand", a chat) and is no kind of question about the danger (crisis.yml
         `after`; the kind "over" only says when), so it gets its own answer. "i dont wanna call anyone i hate phones"
-        stays about the lines."""
+        stays about the lines. Less than sure, a question that says it moves on (a nod first, or "andere vraag")
+        is answered too."""
         understanding = turn.understanding
         assert understanding is not None
         if understanding.topic not in _ORDINARY_AFTER_LINES:

@@ -8,6 +8,8 @@ from bot.conversation import follow_up
 
 # A reply of at most this many words can answer a yes/no or "how are you now?" question.
 SHORT_REPLY_WORDS = 4
+# Words of acknowledgement_words that are a nod only with another ("dank je", "thank you", "got it", "dank u wel").
+_PARTS_OF_A_NOD = frozenset(("je", "u", "wel", "you", "it", "got"))
 
 
 class ShortReplies:
@@ -67,9 +69,10 @@ class ShortReplies:
         return bool(words) and all(word in self._acknowledgements for word in words or ())
 
     def opens_with_a_nod(self, text: str) -> bool:
-        """A message that opens with a nod and goes on ("ok. en hoe regel ik …", "thanks, andere vraag …")."""
+        """A message that opens with a nod and goes on ("ok. en hoe regel ik …", "thanks, andere vraag …"); not a
+        word that is only part of a nod ("je", "you", "wel": "je zei dat …")."""
         words = follow_up.words(text)
-        return len(words) > SHORT_REPLY_WORDS and words[0] in self._acknowledgements
+        return len(words) > SHORT_REPLY_WORDS and words[0] in self._acknowledgements - _PARTS_OF_A_NOD
 
     def is_appreciation(self, text: str) -> bool:
         """ "echt?? wat lief", "wow, how sweet!": a warm reaction to the answer, even with a question mark; it asks
