@@ -531,3 +531,14 @@ async def test_holding_on_to_the_plan_after_the_lines_brings_the_lines_back(pipe
     await pipeline.text(USER, "ik wil er niet meer zijn")
     replies = await pipeline.text(USER, "laat maar, ik heb het al besloten")
     assert replies[0].urgent and "113" in replies[0].text
+
+
+async def test_a_reply_that_tells_of_a_wound_confirms_the_quiet_alarm(pipeline: Pipeline, content: Content) -> None:
+    """ "t is nie erg hoor t bloedt al nie meer" after "do you mean you want to hurt yourself?": it happened."""
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    [quiet] = await pipeline.text(USER, "ik snij weer xd")
+    assert "113" in quiet.text and actions(quiet)[0].startswith("meant:"), "the lines quietly, with the question"
+    replies = await pipeline.text(USER, "t is nie erg hoor t bloedt al nie meer")
+    assert actions(replies[-1]) == ["safe:ok", "safe:notok"], "confirmed: the full path, asking how they are now"
+    assert all(content.ui("alarm_corrected", "nl")[:30] not in reply.text for reply in replies)

@@ -921,9 +921,12 @@ class Chat:
     async def _meant_reply(self, turn: Turn) -> list[Reply] | None:
         """A typed answer to "do you mean you want to hurt yourself?": a short yes or no, or a correction. A reply
         about the danger itself ("hes not here now", "wat gebeurt er als ik Veilig Thuis bel") is no "no": it is
-        answered for that danger (crisis.yml `after`), with the check-in."""
+        answered for that danger (crisis.yml `after`), with the check-in. A reply that tells of a wound ("t is nie
+        erg hoor t bloedt al nie meer") says it happened: a yes."""
         if self._read.is_correction(turn.text):
             return self._corrected(turn)
+        if turn.conversation.alarm in SUICIDE_FAMILY and self._read.tells_of_a_wound(turn.text):
+            return await self._crisis.confirmed(turn, True)
         if self._crisis.after_kind(turn.text) != "ask":
             turn.step = Step.SAFETY_CHECK
             return [self._crisis.after(turn)]

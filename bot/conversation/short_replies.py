@@ -18,6 +18,7 @@ class ShortReplies:
         self._no = content.words("no_words")
         self._skip_words = content.words("skip_words")
         self._acknowledgements = content.words("acknowledgement_words")
+        self._wounds = content.words("wound_words")
         self._corrections = tuple(content.words("correction_phrases"))
         self.after_crisis_words = content.words("after_crisis_words")
         self._appreciation = content.words("appreciation_words")
@@ -67,6 +68,10 @@ class ShortReplies:
         """ "ok", "nice", "top", "thx": a nod, not a goodbye."""
         words = self.short(text)
         return bool(words) and all(word in self._acknowledgements for word in words or ())
+
+    def tells_of_a_wound(self, text: str) -> bool:
+        """ "het bloedt al niet meer", "needed stitches": a wound named (`wound_words`)."""
+        return bool(set(follow_up.words(text)) & self._wounds)
 
     def opens_with_a_nod(self, text: str) -> bool:
         """A message that opens with a nod and goes on ("ok. en hoe regel ik …", "thanks, andere vraag …"); not a
