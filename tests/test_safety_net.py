@@ -149,6 +149,21 @@ def test_a_scope_around_alarming_words_keeps_the_alarm_off_and_is_reported(
 
 
 @pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("onze kleinzoon van 4 is sinds de inval erg stil geworden en eet bijna niks", "child_withdrawal"),
+        ("my daughter gets headaches every day since her dad went to prison", "child_withdrawal"),
+        ("mijn zoon van 16 hangt met verkeerde gasten en komt pas om 3 uur thuis", "child_behaviour"),
+        ("ik huil onder de douche zodat de kinderen het niet merken", "not_coping"),
+    ],
+)
+def test_a_worry_said_by_its_signs_is_a_worry(safety_net: SafetyNet, text: str, category: str) -> None:
+    """Silent for weeks, aches every day, out late with the wrong boys, crying out of sight: support, no alarm."""
+    assessment = safety_net.assess(text, learned=False)
+    assert (assessment.level, assessment.categories) == (RiskLevel.CONCERN, (category,))
+
+
+@pytest.mark.parametrize(
     ("text", "level"),
     [
         ("ik wil niet dood hoor, ik wil alleen dat het stil is in mijn hoofd", RiskLevel.CONCERN),
