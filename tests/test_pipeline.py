@@ -33,6 +33,13 @@ async def cases_of(database: Database) -> list[Case]:
         return list((await session.scalars(select(Case).order_by(Case.id))).all())
 
 
+async def after_the_lines(pipeline: Pipeline, role: str, danger: str) -> None:
+    """A conversation in which the user chose `role` and said `danger`: the crisis lines have just been sent."""
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, f"aud:{role}")
+    await pipeline.text(USER, danger)
+
+
 @pytest.fixture
 def pipeline(make_pipeline: MakePipeline) -> Pipeline:
     """No professionals' group: the default deployment."""
@@ -136,9 +143,7 @@ async def test_an_unclear_signal_of_violence_asks_about_that_danger_with_its_lin
 
 
 async def test_what_to_say_on_the_phone_is_answered_after_the_lines(pipeline: Pipeline, content: Content) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:parent")
-    await pipeline.text(USER, "mijn vriend slaat me en ik ben bang")
+    await after_the_lines(pipeline, "parent", "mijn vriend slaat me en ik ben bang")
     [say] = await pipeline.text(USER, "wat moet ik zeggen als ik bel")
     assert say.text == content.crisis_after("say", "violence", "parent", "nl")
 
@@ -165,9 +170,7 @@ async def test_not_being_able_to_call_after_the_lines_gets_the_chats(
 async def test_a_professionals_question_after_reporting_a_danger_gets_the_professionals_answer(
     pipeline: Pipeline, content: Content
 ) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:professional")
-    await pipeline.text(USER, "een moeder zei net dat ze een eind aan haar leven wil maken")
+    await after_the_lines(pipeline, "professional", "een moeder zei net dat ze een eind aan haar leven wil maken")
     [after] = await pipeline.text(USER, "wie kan ondertussen de kinderen ondersteunen?")
     assert after.text == content.crisis_after("ask", "suicide", "professional", "nl")
     assert "wijkteam" in after.text and not after.buttons  # the danger is the client's: no "how are you?" buttons
@@ -183,9 +186,7 @@ async def test_a_professionals_report_with_a_phrase_of_danger_keeps_the_lines(pi
 
 
 async def test_a_correction_ends_the_alarm_and_its_footer(pipeline: Pipeline, content: Content) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:youth")
-    await pipeline.text(USER, "ik wil dood")
+    await after_the_lines(pipeline, "youth", "ik wil dood")
     [corrected] = await pipeline.text(USER, "nee niet letterlijk hoor")
     assert corrected.text == content.ui("alarm_corrected", "nl")
     [answer] = await pipeline.text(USER, "hoe werkt bezoek")
@@ -218,9 +219,7 @@ async def test_a_question_after_the_crisis_lines_is_a_question_not_a_no(live_pip
 async def test_an_ordinary_question_sharing_a_word_with_after_crisis_questions_gets_its_own_answer(
     pipeline: Pipeline, content: Content
 ) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:youth")
-    await pipeline.text(USER, "ik wil dood")
+    await after_the_lines(pipeline, "youth", "ik wil dood")
     [visit] = await pipeline.text(USER, "kan ik papa nog bellen of alleen op bezoek?")
     assert content.ui("after_crisis_suicide", "nl") not in visit.text and "113" in visit.text  # the footer stays
     assert actions(visit) != ["safe:ok", "safe:notok"]
@@ -242,9 +241,7 @@ async def test_an_ordinary_question_sharing_a_word_with_after_crisis_questions_g
 async def test_another_question_after_the_lines_gets_its_own_answer(
     pipeline: Pipeline, content: Content, said: str
 ) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:youth")
-    await pipeline.text(USER, "ik wil niet meer leven")
+    await after_the_lines(pipeline, "youth", "ik wil niet meer leven")
     [answer] = await pipeline.text(USER, said)
     assert answer.text.startswith(content.answer("visit_rules", "youth", "nl").text[:60])
 
@@ -270,9 +267,7 @@ async def test_an_unsure_question_that_moves_on_after_the_lines_gets_its_own_ans
     make_pipeline: MakePipeline, content: Content, said: str, own_answer: bool
 ) -> None:
     pipeline = make_pipeline(scripted_nlu(_unsure_after_the_lines))
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:parent")
-    await pipeline.text(USER, "ik wil niet meer leven")
+    await after_the_lines(pipeline, "parent", "ik wil niet meer leven")
     replies = await pipeline.text(USER, said)
     lines = content.ui("after_crisis_suicide", "nl")
     assert (replies[0].text == lines) is not own_answer, replies[0].text
@@ -283,9 +278,7 @@ async def test_a_question_that_says_it_cannot_call_is_about_the_lines(
 ) -> None:
     """The model reads calls ("kan het ook anders?"), but the message says calling is not possible: the chats."""
     pipeline = make_pipeline(scripted_nlu(_unsure_after_the_lines))
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:parent")
-    await pipeline.text(USER, "ik wil niet meer leven")
+    await after_the_lines(pipeline, "parent", "ik wil niet meer leven")
     [reply] = await pipeline.text(USER, "ik wil niet bellen, de kinderen horen me. kan het ook anders?")
     assert reply.text == content.crisis_after("no_call", "suicide", "parent", "nl")
 
@@ -293,9 +286,7 @@ async def test_a_question_that_says_it_cannot_call_is_about_the_lines(
 async def test_a_correction_that_still_tells_of_distress_names_who_can_help(
     pipeline: Pipeline, content: Content
 ) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:parent")
-    await pipeline.text(USER, "ik wil niet meer leven")
+    await after_the_lines(pipeline, "parent", "ik wil niet meer leven")
     replies = await pipeline.text(USER, "nee nee zo bedoel ik het niet, ik slaap slecht en het is me allemaal te veel")
     assert replies[0].text.startswith(content.ui("alarm_corrected", "nl")[:30])
     assert replies[-1].text == content.ui("concern_no_desk", "nl", "parent")
@@ -317,9 +308,7 @@ async def test_who_can_be_reached_names_113_only_after_the_lines(pipeline: Pipel
 async def test_a_question_without_its_question_mark_after_the_lines_gets_its_own_answer(
     pipeline: Pipeline, content: Content
 ) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:youth")
-    await pipeline.text(USER, "ik wil dood")
+    await after_the_lines(pipeline, "youth", "ik wil dood")
     [visit] = await pipeline.text(USER, "ok. maar hoe kan ik papa bellen, of alleen op bezoek")
     assert content.ui("after_crisis_suicide", "nl") not in visit.text and "113" in visit.text
     [lines] = await pipeline.text(USER, "ok. maar papa bellen gaat niet")
@@ -327,9 +316,7 @@ async def test_a_question_without_its_question_mark_after_the_lines_gets_its_own
 
 
 async def test_whether_it_stays_secret_is_answered_after_the_lines(pipeline: Pipeline, content: Content) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:parent")
-    await pipeline.text(USER, "mijn vriend slaat me en ik ben bang")
+    await after_the_lines(pipeline, "parent", "mijn vriend slaat me en ik ben bang")
     # The scripted model reads "vertel" as explaining to a child; the question is whether the call stays secret.
     [secret] = await pipeline.text(USER, "maar je gaat het toch niet doorvertellen aan de politie")
     assert secret.text == content.crisis_after("secret", "violence", "parent", "nl")
@@ -338,9 +325,7 @@ async def test_whether_it_stays_secret_is_answered_after_the_lines(pipeline: Pip
 async def test_a_question_about_feelings_after_the_lines_gets_its_own_answer(
     pipeline: Pipeline, content: Content
 ) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:youth")
-    await pipeline.text(USER, "ik wil dood")
+    await after_the_lines(pipeline, "youth", "ik wil dood")
     replies = await pipeline.text(USER, "is het normaal dat ik zo slecht slaap")  # a question without its mark
     assert content.ui("after_crisis_suicide", "nl") not in replies[0].text
     assert replies[0].text.startswith(content.answer("feelings_overwhelmed", "youth", "nl").text[:40])
@@ -526,9 +511,7 @@ async def test_danger_again_right_after_the_lines_is_never_the_same_block_twice(
 
 
 async def test_holding_on_to_the_plan_after_the_lines_brings_the_lines_back(pipeline: Pipeline) -> None:
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:youth")
-    await pipeline.text(USER, "ik wil er niet meer zijn")
+    await after_the_lines(pipeline, "youth", "ik wil er niet meer zijn")
     replies = await pipeline.text(USER, "laat maar, ik heb het al besloten")
     assert replies[0].urgent and "113" in replies[0].text
 
