@@ -270,6 +270,30 @@ async def test_the_last_question_after_a_story_decides_the_topic_when_the_story_
     assert (await understander.understand(text)).intent == intent
 
 
+def _unplaced_story_then_question(text: str) -> list[tuple[str, float]]:
+    if text.startswith("Is it wrong"):  # the question alone: visits, clearly
+        return [("visit_rules", 0.7), ("feelings_loyalty", 0.3)]
+    if text.startswith("Is this"):  # a question about "this": privacy, for the model alone
+        return [("privacy", 0.7), ("feelings", 0.3)]
+    # the whole story: spread thin over feelings, no share for visits
+    return [("feelings_loyalty", 0.2), ("feelings", 0.19), ("stigma", 0.18), ("explain_offence", 0.18)]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("He's in prison for a fight. My kids still love him. Is it wrong to let them visit?", "visit_rules"),
+        # A question the model reads as privacy asks about the story, not about this bot.
+        ("He's in prison for a fight. My son bites at daycare. Is this connected?", "feelings_loyalty"),
+    ],
+)
+async def test_a_question_read_much_more_clearly_than_its_story_decides_the_topic(
+    safety_net: SafetyNet, text: str, intent: str
+) -> None:
+    understander = Understander(safety_net, scripted_nlu(_unplaced_story_then_question), 0.45, 0.5)
+    assert (await understander.understand(text)).intent == intent
+
+
 def _case_then_question(text: str) -> list[tuple[str, float]]:
     if text.startswith("valt dit"):  # the question alone
         return [("prof_meldcode", 0.95)]

@@ -81,6 +81,11 @@ QUESTION_MIN_WORDS = 3
 LAST_QUESTION_CLEAR = 0.75
 QUESTION_SHARE = 0.05
 QUESTION_SHARE_AMONG = 5
+# ... or when the question alone is read clearly and this much more surely than the whole message: a story the models
+# cannot place ("My partner's in prison for killing someone… my kids still love him.": 0.13) ending in a question
+# they can ("Is it wrong to let them visit?": visits, 0.63). On the eleven blind sets: topic right 1,205 -> 1,208 of
+# 1,421 (scripts in the round-15 note), the conversation suite unchanged.
+QUESTION_CLEARER_BY = 0.25
 # A message written as family: "my son", "mn pa", "onze kleindochter", "my 15yo".
 _FAMILY_VOICE = re.compile(
     r"\b(my|mijn|mn|m'n|our|onze|ons)\s+(\w+\s+)?(son|daughter|kids?|child(ren)?|boy|girl|husband|wife|partner|dad|"
@@ -307,8 +312,12 @@ class Understander:
             return understood
         if not asked.clear_at(self.threshold):
             return understood
-        if not opening and (
-            asked.confidence < LAST_QUESTION_CLEAR or asked.topic not in _topics_with_a_share(understood.ranking)
+        # (privacy is what this bot keeps: "Is this connected?" after a story asks about the story, not the bot)
+        clearer = asked.topic != "privacy" and asked.confidence - understood.confidence >= QUESTION_CLEARER_BY
+        if (
+            not opening
+            and not clearer
+            and (asked.confidence < LAST_QUESTION_CLEAR or asked.topic not in _topics_with_a_share(understood.ranking))
         ):
             return understood
         return replace(
