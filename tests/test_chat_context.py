@@ -551,6 +551,14 @@ async def test_an_elliptical_follow_up_naming_another_age_gets_the_answer_for_th
     assert teens.text.startswith(content.answer("explain_age_teen", "parent", "nl").text[:60])
 
 
+async def test_a_child_named_by_place_with_an_age_gets_the_answer_for_that_age(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "hoe vertel ik het mijn dochter van 7")
+    [youngest] = await pipeline.text(USER, "de jongste is 2 die snapt het toch niet")  # the model: unsure
+    assert content.answer("explain_age_under_4", "parent", "nl").text[:60] in youngest.text
+
+
 async def test_an_elliptical_question_is_never_a_goodbye(pipeline: Pipeline, content: Content) -> None:
     await pipeline.text(USER, "hoe werkt bezoek")
     [reply] = await pipeline.text(USER, "en voor mij?")

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.content import Content
+from bot.conversation import follow_up
 from bot.conversation.pipeline import Pipeline
 from bot.replies import Reply, Sender
 from bot.storage.models import Conversation, Database
@@ -162,3 +163,20 @@ async def test_the_same_long_answer_is_not_sent_twice_in_a_row(pipeline: Pipelin
     assert "regels" in again.text.split("\n\n", 1)[1], "with the part of the answer the question is about"
     assert len(again.text) < len(first.text)
     assert "menu" in actions(again)
+
+
+@pytest.mark.parametrize(
+    ("text", "leans"),
+    [
+        ("en de oudste?", True),
+        ("what about the middle one, she turns 14 next month", True),
+        ("de jongste is 4 die snapt het toch niet", True),
+        ("my eldest is 15", True),
+        ("the little one is only in daycare", True),
+        ("my little sister keeps saying its her fault", False),  # a sister, not one of several children
+        ("mijn dochter is 4", False),
+        ("what happens at the gate", False),
+    ],
+)
+def test_a_message_naming_a_child_by_place_or_asking_what_about_leans_on_the_one_before(text: str, leans: bool) -> None:
+    assert follow_up.elliptical(text) is leans

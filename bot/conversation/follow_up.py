@@ -26,6 +26,14 @@ CONTINUATIONS = frozenset((
     "en", "and", "maar", "but", "ook", "also", "dus", "so", "of", "or", "then", "dan", "dat", "that",
 ))  # fmt: skip
 _WORDS = re.compile(r"[^\W_]+")
+# "what about …", "how about …": a question about one more thing, after the one before.
+_ASKING_ABOUT = frozenset((("what", "about"), ("how", "about")))
+# A child named by their place among the children ("de jongste", "my eldest", "the little one"; not "my little sister"),
+# and the words before.
+_CHILD_BY_PLACE = frozenset((
+    "jongste", "oudste", "middelste", "kleinste", "youngest", "oldest", "eldest", "middle", "littlest",
+))  # fmt: skip
+_WHOSE_CHILD = frozenset(("de", "het", "the", "my", "mijn", "mn", "our", "onze", "ons"))
 
 
 def choices(slot: str) -> tuple[str, ...]:
@@ -122,9 +130,16 @@ def half_small_talk(understanding: Understanding, text: str) -> bool:
 
 
 def elliptical(text: str) -> bool:
-    """ "En op bezoek?", "and the oldest", "maar hoe dan": a message that leans on the one before."""
+    """ "En op bezoek?", "and the oldest", "maar hoe dan", "what about the middle one", "de jongste is 4 die snapt het
+    toch niet": a message that leans on the one before (a continuation first, or the child it is about named by
+    their place among the children, which only means something after the children were spoken of)."""
     said = words(text)
-    return bool(said) and said[0] in CONTINUATIONS
+    if not said:
+        return False
+    if said[0] in CONTINUATIONS or tuple(said[:2]) in _ASKING_ABOUT:
+        return True
+    opening = said[1:3] if said[0] in _WHOSE_CHILD else said[:2]
+    return bool(opening) and (opening[0] in _CHILD_BY_PLACE or opening == ["little", "one"])
 
 
 def store(conversation: Conversation, slot: str, value: str, text: str = "") -> None:
