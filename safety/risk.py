@@ -246,6 +246,9 @@ class Scope:
     """The scope applies only when the one at risk is one of these (worry: "other"); empty means anyone."""
     unless_self_word: bool = False
     """The scope does not apply when the writer speaks of themself in the clause ("waarom doe ik ...")."""
+    stops_at_own_clause: bool = False
+    """A cue before a match does not reach past "en ik", "and i": the writer goes on about themself ("mums inside for
+    6 years and i keep thinking everyone would be better off")."""
     silences_models: Literal["seen", "used", "sentence"] = "seen"
     """When a cue of this scope keeps a model (the learned layer, the NLU model) from raising the alarm alone:
     seen anywhere in the message ("lol"), or only when it actually dropped a phrase here (a "niet" three words
@@ -263,6 +266,8 @@ class _Message:
     cue_spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     cues_by_clause: dict[str, dict[int, list[tuple[int, int]]]] = field(default_factory=dict)
     self_clauses: frozenset[int] = frozenset()
+    own: frozenset[str] = frozenset()
+    """The words the writer names themself with ("ik", "i")."""
     used: set[str] = field(default_factory=set)
     """Scopes that changed a match (dropped it, made it ambiguous or a worry)."""
     dropped: dict[str, list[str]] = field(default_factory=dict)
@@ -398,7 +403,7 @@ class SafetyNet:
                 idiom = True
         own = self._persons.get("self", frozenset())
         own_clauses = frozenset(c for t, c in zip(tokens, clause_of, strict=True) if t in own)
-        message = _Message(tokens, clause_of, self_clauses=own_clauses)
+        message = _Message(tokens, clause_of, self_clauses=own_clauses, own=own)
         positions = token_positions(tokens)
         present = frozenset(positions)
         for scope in self._scopes:
@@ -617,6 +622,7 @@ def _parse_scope(name: str, spec: Mapping[str, Any], parse_all: Any) -> Scope:
         categories=frozenset(str(c) for c in spec.get("categories") or ()),
         subjects=frozenset(str(c) for c in spec.get("subjects") or ()),
         unless_self_word=bool(spec.get("unless_self_word", False)),
+        stops_at_own_clause=bool(spec.get("stops_at_own_clause", False)),
         silences_models=silences,  # type: ignore[arg-type]
     )
 
@@ -651,12 +657,21 @@ def _in_scope(scope: Scope, start: int, end: int, message: _Message) -> bool:
     for cue_start, cue_end in spans:
         if cue_start < end and start < cue_end:
             continue  # the cue is part of the match itself ("niet meer leven")
+        if scope.stops_at_own_clause and cue_end <= start and _own_clause_between(message, cue_end, start):
+            continue
         if scope.where != "before":
             return True
         between = message.tokens[cue_end:start]
         if cue_end <= start and start - cue_end <= scope.window and not _SCOPE_STOPS.intersection(between):
             return True
     return False
+
+
+def _own_clause_between(message: _Message, after: int, before: int) -> bool:
+    """ "en ik", "and i" between a cue and a match: a clause of the writer's own begins there."""
+    tokens = message.tokens
+    last = min(before, len(tokens) - 1)
+    return any(tokens[at] in _SCOPE_STOPS and tokens[at + 1] in message.own for at in range(after, last))
 
 
 def _summarise(hits: Sequence[_Hit], idiom: bool, cues: tuple[str, ...]) -> Assessment:
