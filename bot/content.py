@@ -87,6 +87,7 @@ GROUP_TEXTS: tuple[str, ...] = (
             "school_absence",
             "bullying",
             "worry_other",
+            "past_self_harm",
             "request",
         )
     ),

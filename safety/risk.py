@@ -246,6 +246,10 @@ class Scope:
     """The scope applies only when the one at risk is one of these (worry: "other"); empty means anyone."""
     unless_self_word: bool = False
     """The scope does not apply when the writer speaks of themself in the clause ("waarom doe ik ...")."""
+    concern_for: frozenset[str] = frozenset()
+    """Categories this (dropping) scope turns into a concern instead, when the writer speaks of themself: self-harm
+    in the past ("used to cut, clean two years, scared it comes back") is worth support, not the alarm."""
+    concern_category: str = WORRY_CATEGORY
     stops_at_own_clause: bool = False
     """A cue before a match does not reach past "en ik", "and i": the writer goes on about themself ("mums inside for
     6 years and i keep thinking everyone would be better off")."""
@@ -567,6 +571,10 @@ class SafetyNet:
             if not _in_scope(scope, start, end, message):
                 continue
             message.used.add(scope.name)
+            if scope.effect == "drop" and rule.category in scope.concern_for and subject == "self":
+                if level is RiskLevel.ACUTE:
+                    level, category = RiskLevel.CONCERN, scope.concern_category
+                continue
             if scope.effect == "drop":
                 if rule.level is RiskLevel.ACUTE:
                     message.dropped.setdefault(scope.name, []).append(rule.category)
@@ -623,6 +631,8 @@ def _parse_scope(name: str, spec: Mapping[str, Any], parse_all: Any) -> Scope:
         subjects=frozenset(str(c) for c in spec.get("subjects") or ()),
         unless_self_word=bool(spec.get("unless_self_word", False)),
         stops_at_own_clause=bool(spec.get("stops_at_own_clause", False)),
+        concern_for=frozenset(str(c) for c in spec.get("concern_for") or ()),
+        concern_category=str(spec.get("concern_category", WORRY_CATEGORY)),
         silences_models=silences,  # type: ignore[arg-type]
     )
 

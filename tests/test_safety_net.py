@@ -576,3 +576,22 @@ def test_visiting_alone_or_going_again_is_no_danger(safety_net: SafetyNet, messa
 def test_a_child_home_without_an_adult_is_still_unsafe(safety_net: SafetyNet) -> None:
     assessment = safety_net.assess("mijn broertje van 6 is thuis zonder volwassene, mama is opgepakt", learned=False)
     assert assessment.level is RiskLevel.ACUTE and assessment.subject == "child"
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("i used to hit myself when my mum was arrested but havent done it in ages", RiskLevel.CONCERN),
+        ("vroeger sneed ik mezelf, nu al een jaar niet meer", RiskLevel.CONCERN),
+        ("mijn dochter sneed zichzelf vroeger, nu gaat het goed", RiskLevel.NONE),  # someone else's past
+        ("vroeger sloeg hij me, nu zijn we veilig", RiskLevel.NONE),  # violence in the past: no worry of its own
+        ("i used to cut myself and i started again last week", RiskLevel.ACUTE),  # back again
+    ],
+)
+def test_the_writers_own_self_harm_in_the_past_is_a_concern_not_nothing(
+    safety_net: SafetyNet, text: str, level: RiskLevel
+) -> None:
+    assessment = safety_net.assess(text)
+    assert assessment.level is level
+    if level is RiskLevel.CONCERN:
+        assert assessment.categories == ("past_self_harm",)
