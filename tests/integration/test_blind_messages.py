@@ -44,6 +44,12 @@ SETS = {
     # neighbour, a childcare leader, a school nurse, a football trainer, a Polish-Dutch mother, a deaf teenager); first
     # measured before any change: acute 0.96, false alarms 0.0 % (+2.4 % quiet), concern 0.57, topic en 0.77 nl 0.76.
     "tests/data/blind_messages_10.yml": load_cases("tests/data/blind_messages_10.yml"),
+    # A twelfth (150), written blind in round 15 (a twin, a student of 19, a school concierge, a dentist's assistant, a
+    # mosque volunteer, a divorced father, a mother imprisoned abroad); first measured before any change for it:
+    # acute 0.71 (full alarm 0.57; NLU down 0.63; rules alone 0.51), false alarms 0.9 %, concern 0.74, topic en 0.84 /
+    # nl 0.82. Its ten missed dangers (a carer shaking a crying baby, a man in a child's bed, a drunk father driving off
+    # with his toddler, "ngl been cutting again", the offence silencing "better off if i wasnt here", ...) got frames.
+    "tests/data/blind_messages_11.yml": load_cases("tests/data/blind_messages_11.yml"),
 }
 
 
@@ -260,5 +266,12 @@ BARS = {
         "false_alarms": 0.03,
         "concern": 0.55,
         "topic": 0.70,
+    },
+    "tests/data/blind_messages_11.yml": {
+        "acute_caught": 0.95,
+        "acute_caught_nlu_down": 0.85,
+        "false_alarms": 0.03,
+        "concern": 0.60,
+        "topic": 0.72,
     },
 }
