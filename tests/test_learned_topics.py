@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content import Content
+from bot.conversation.answers import Answers
+from bot.conversation.privacy import Retention
+from bot.conversation.turn import Turn
+from bot.replies import Sender
+from bot.storage.models import Conversation
 from bot.understanding.learned_topics import RASA_SHARE, LearnedTopics, blend, cache_key
 from bot.understanding.nlu_client import Parse
 from bot.understanding.topics import topic_of
@@ -339,3 +347,25 @@ def _professionals_first(text: str) -> list[tuple[str, float]]:
 async def test_a_message_written_as_family_gets_a_familys_reading(safety_net: SafetyNet, text: str, topic: str) -> None:
     understander = Understander(safety_net, scripted_nlu(_professionals_first), 0.45, 0.5)
     assert (await understander.understand(text)).topic == topic
+
+
+@pytest.mark.parametrize(
+    ("intent", "question", "line"),
+    [
+        ("contact_video", "and can the guards listen?", "Staff may watch"),  # no word in common
+        ("contact_phone", "can i call him back", "can't call back"),
+    ],
+)
+def test_a_question_about_the_answer_just_given_gets_the_line_closest_in_meaning(
+    topics: LearnedTopics, intent: str, question: str, line: str
+) -> None:
+    content = Content.load()
+    answer = content.answer(intent, "parent", "en").text
+    conversation = Conversation(key="k" * 64, language="en", audience="parent", last_answer=intent)
+    turn = Turn(cast(AsyncSession, None), conversation, Sender("k" * 64), question)
+    answers = Answers(content, Retention(), closest_line=topics.closest)
+    reply = answers.recall(turn, intent)
+    assert reply.text.startswith(content.ui("answer_recalled", "en").format(label=content.label(intent, "en")))
+    assert line in reply.text and len(reply.text) < len(answer)
+    without = Answers(content, Retention()).recall(turn, intent)  # words alone: nothing fits, the whole is above
+    assert without.text.startswith(content.ui("answer_repeated", "en").split("{")[0])

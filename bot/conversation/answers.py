@@ -5,7 +5,7 @@ Everything a user reads comes from `responses/` through `Content`; this module o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot.content import AUDIENCES, Content
@@ -36,9 +36,16 @@ RECALLED_PARTS = 2
 
 class Answers:
     def __init__(
-        self, content: Content, retention: Retention, feedback: bool = False, ratings: Ratings | None = None
+        self,
+        content: Content,
+        retention: Retention,
+        feedback: bool = False,
+        ratings: Ratings | None = None,
+        closest_line: Callable[[str, Sequence[str]], int | None] | None = None,
     ) -> None:
         self.content = content
+        # A question about the answer just given that shares no word with it gets the line closest in meaning.
+        self._closest_line = closest_line
         self._feedback = feedback
         self._ratings = ratings or Ratings()
         self._retention = retention
@@ -164,6 +171,10 @@ class Answers:
         answer = self.content.answer(intent, audience, lang)
         label = self.content.label(intent, lang)
         quoted = follow_up.fitting_parts(answer.text, f"{turn.text} {about}", RECALLED_PARTS)
+        if not quoted and not cards and self._closest_line is not None:
+            lines = [line.strip() for line in answer.text.split("\n") if line.strip()]
+            closest = self._closest_line(turn.text, lines)
+            quoted = [lines[closest]] if closest is not None else []
         key = "answer_recalled" if quoted or cards else "answer_repeated"
         parts = [self.content.ui(key, lang).format(label=label), *quoted]
         found = self.content.cards(answer.organisations, audience, lang) if cards else []

@@ -88,7 +88,7 @@ class Pipeline:
         self._profiles = Profiles()
         retention = retention or Retention()
         self._ratings = Ratings()
-        self._answers = Answers(content, retention, feedback, self._ratings)
+        self._answers = Answers(content, retention, feedback, self._ratings, understander.closest_line)
         self._handoff = HandoffFlow(content, self._answers, desk, self._memory, understander.threshold, recorder)
         self._crisis = Crisis(content, self._answers, desk, self._handoff, recorder)
         self._rights = DataRights(content, database, desk, self._answers, self._memory, self._profiles, retention)

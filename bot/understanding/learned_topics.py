@@ -130,6 +130,7 @@ class LearnedTopics:
         self._encoder = encoder
         self._weights = weights
         self.key = key
+        self._lines: dict[str, Matrix] = {}  # answer lines' unit vectors, for `closest`
 
     @classmethod
     def load(cls, encoder: Encoder, data_dir: Path = NLU_DATA, cache_dir: Path = CACHE_DIR) -> LearnedTopics:
@@ -142,6 +143,17 @@ class LearnedTopics:
         weights = fit(encoder.for_training([line.text for line in lines], cache_dir), [line.intent for line in lines])
         weights.save(path)
         return cls(encoder, weights, key)
+
+    def closest(self, text: str, lines: Sequence[str]) -> int:
+        """Which of `lines` (an answer's bullets and sentences) is closest in meaning to `text`: "can the guards
+        listen?" and "Staff may watch, and the call may be recorded" share no word. The lines' vectors are kept."""
+        missing = [line for line in dict.fromkeys(lines) if line not in self._lines]
+        if missing:
+            for line, vector in zip(missing, self._encoder.encode(missing), strict=True):
+                self._lines[line] = vector / (np.linalg.norm(vector) + 1e-9)
+        asked = self._encoder.encode_one(text)[0]
+        asked = asked / (np.linalg.norm(asked) + 1e-9)
+        return int(np.argmax([float(self._lines[line] @ asked) for line in lines]))
 
     def ranking(self, text: str) -> tuple[tuple[str, float], ...]:
         """Every intent with its probability, best first."""

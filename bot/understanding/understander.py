@@ -208,6 +208,14 @@ class Understander:
         # so that the event loop goes on serving other chats, and the crisis lines, meanwhile.
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safety-net")
 
+    def closest_line(self, text: str, lines: Sequence[str]) -> int | None:
+        """The line of an answer closest in meaning to a question about it (see `LearnedTopics.closest`); None
+        without the embedding. Runs on the caller's thread: the message's vector is usually remembered from reading
+        it, and each answer line is embedded once."""
+        if self._topics is None or not lines or not text.strip():
+            return None
+        return self._topics.closest(text, lines)
+
     def is_acute(self, text: str) -> bool:
         """The rules alone (no embedding, no await): is this message acute? Used to let it jump a queue; the
         learned layer alone never raises the full alarm, so it is not needed for that."""
