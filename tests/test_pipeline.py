@@ -525,3 +525,9 @@ async def test_a_reply_that_tells_of_a_wound_confirms_the_quiet_alarm(pipeline: 
     replies = await pipeline.text(USER, "t is nie erg hoor t bloedt al nie meer")
     assert actions(replies[-1]) == ["safe:ok", "safe:notok"], "confirmed: the full path, asking how they are now"
     assert all(content.ui("alarm_corrected", "nl")[:30] not in reply.text for reply in replies)
+
+
+async def test_the_fear_that_he_finds_out_after_the_lines_gets_its_answer(pipeline: Pipeline, content: Content) -> None:
+    await after_the_lines(pipeline, "parent", "mijn vriend slaat me en ik ben bang")
+    [reply] = await pipeline.text(USER, "en als hij erachter komt dat ik heb gebeld?")
+    assert reply.text == content.crisis_after("found_out", "violence", "parent", "nl")
