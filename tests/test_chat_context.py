@@ -26,6 +26,8 @@ Ranking = list[tuple[str, float]]
 
 # What the scripted model reads in each message; anything else: unsure.
 READINGS: dict[str, Ranking] = {
+    # A family's question the model half read as a professional's, with privacy next.
+    "wie regelt die afspraak, wij of de gevangenis?": [("prof_prison_info", 0.6), ("privacy", 0.3)],
     "wat zijn de regels voor bezoek": [("visit_rules", 0.9)],
     "ze is 15": [("out_of_scope", 0.74), ("visit_rules", 0.03)],
     "hij is 8": [("out_of_scope", 0.6)],
@@ -723,3 +725,10 @@ async def test_how_many_children_live_with_this_gets_the_figure(make_pipeline: M
     pipeline = await as_role(make_pipeline, "professional")
     [reply] = await pipeline.text(USER, "and how many kids are we talking about in NL?")
     assert "25,000" in reply.text
+
+
+async def test_privacy_never_stands_in_for_a_professionals_reading_of_a_familys_question(
+    pipeline: Pipeline, content: Content
+) -> None:
+    [reply] = await pipeline.text(USER, "wie regelt die afspraak, wij of de gevangenis?")
+    assert content.answer("privacy", "parent", "nl").text[:40] not in reply.text

@@ -68,6 +68,9 @@ BARELY_OTHER = 0.6
 # A professionals' reading for a parent, carer or young person gives way to another reading this strong; and in a
 # professional's case conversation, a family's reading gives way to a professionals' reading this strong.
 NOT_FOR_THEM = 0.1
+# Readings that never stand in for a professionals' reading of a family's message: privacy is about this bot, never a
+# guess ("wie regelt die afspraak, wij of de gevangenis?" is no question about what the bot keeps).
+_NOT_A_FAMILY_READING = frozenset(("for_professionals", "crisis", "privacy", "out_of_scope", "greeting", "goodbye"))
 # An elliptical follow-up naming a thing the last topic's answers speak of stays in that topic when the model gave the
 # topic at least this share of its reading ("en mn telefoon?" after visits: mostly calls, a little what to bring).
 CONTEXT_SHARE = 0.05
@@ -649,7 +652,7 @@ class Chat:
         if topic_of(intent) != "for_professionals":
             return intent, sure
         for name, score in understanding.ranking:
-            if topic_of(name) not in ("for_professionals", "crisis", *follow_up.SMALL_TALK) and score >= NOT_FOR_THEM:
+            if topic_of(name) not in _NOT_A_FAMILY_READING and score >= NOT_FOR_THEM:
                 return name, True
         return intent, sure
 
