@@ -595,3 +595,10 @@ def test_the_writers_own_self_harm_in_the_past_is_a_concern_not_nothing(
     assert assessment.level is level
     if level is RiskLevel.CONCERN:
         assert assessment.categories == ("past_self_harm",)
+
+
+def test_being_scared_silences_the_models_only_where_it_made_a_worry_of_a_match(safety_net: SafetyNet) -> None:
+    """ "…he's shouting and smashing stuff, im scared": the writer's fear is no worry about someone else, and the
+    models may still read the danger; "bang dat papa doodgaat" is a worry, and the models keep quiet on it."""
+    assert "worry" not in safety_net.assess("he's shouting and smashing stuff, im scared").cues
+    assert "worry" in safety_net.assess("ik ben bang dat papa zichzelf iets aandoet in de gevangenis").cues
