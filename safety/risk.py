@@ -250,6 +250,7 @@ class Scope:
     """Categories this (dropping) scope turns into a concern instead, when the writer speaks of themself: self-harm
     in the past ("used to cut, clean two years, scared it comes back") is worth support, not the alarm."""
     concern_category: str = WORRY_CATEGORY
+    """The category of such a concern (the reason a professional sees): `past_self_harm` for the past scopes."""
     stops_at_own_clause: bool = False
     """A cue before a match does not reach past "en ik", "and i": the writer goes on about themself ("mums inside for
     6 years and i keep thinking everyone would be better off")."""

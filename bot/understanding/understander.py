@@ -83,8 +83,9 @@ QUESTION_SHARE = 0.05
 QUESTION_SHARE_AMONG = 5
 # ... or when the question alone is read clearly and this much more surely than the whole message: a story the models
 # cannot place ("My partner's in prison for killing someone… my kids still love him.": 0.13) ending in a question
-# they can ("Is it wrong to let them visit?": visits, 0.63). On the eleven blind sets: topic right 1,205 -> 1,208 of
-# 1,421 (scripts in the round-15 note), the conversation suite unchanged.
+# they can ("Is it wrong to let them visit?": visits, 0.63). On the ten blind sets of round 14, read as
+# tests/integration/test_blind_messages.py reads them: topic right 1,205 -> 1,208 of 1,421; the conversation suite
+# unchanged.
 QUESTION_CLEARER_BY = 0.25
 # A message written as family: "my son", "mn pa", "onze kleindochter", "my 15yo".
 _FAMILY_VOICE = re.compile(
