@@ -48,6 +48,8 @@ INTENT_TOPIC: dict[str, str] = {
     "stigma": "stigma",
     "stigma_school": "stigma",
     "stigma_friends": "stigma",
+    # What to say when people ask where he is; cover stories ("say he's working abroad"), and whether that is lying.
+    "stigma_what_to_say": "stigma",
     "stigma_bullying": "stigma",
     "feelings": "feelings",
     "feelings_overwhelmed": "feelings",
