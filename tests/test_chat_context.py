@@ -37,6 +37,9 @@ READINGS: dict[str, Ranking] = {
     "hoe vraag ik die bijstand aan": [("practical_money", 0.9)],
     "Tilburg": [("goodbye", 0.35), ("acknowledge", 0.28), ("thanks", 0.12)],
     "doei": [("goodbye", 0.95)],
+    # "hours?" after an answer naming organisations: the model reads a greeting.
+    "hours?": [("greet", 0.7), ("out_of_scope", 0.1)],
+    "wat is hun nummer?": [("greet", 0.3), ("contact_phone", 0.2)],
     "thx": [("acknowledge", 0.53), ("thanks", 0.42)],
     "hoe vertel ik het mijn dochter van 7": [("explain_to_child", 0.94)],
     "en op bezoek?": [("visit", 0.6), ("visit_rules", 0.1)],
@@ -254,6 +257,17 @@ async def test_a_question_pointing_back_gets_the_organisations_the_answer_named(
     await pipeline.text(USER, "kan papa iets sturen voor haar verjaardag")
     [reply] = await pipeline.text(USER, "hoe meld ik me daarvoor aan")
     assert "079-331 05 68" in reply.text, "Gevangenenzorg's card"
+
+
+async def test_asking_for_hours_or_a_number_gets_the_organisations_the_answer_named(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "kan papa iets sturen voor haar verjaardag")
+    [reply] = await pipeline.text(USER, "wat is hun nummer?")
+    assert "079-331 05 68" in reply.text, "Gevangenenzorg's card"
+    [reply] = await pipeline.text(USER, "hours?")
+    assert content.answer("greet", "parent", "nl").text[:60] not in reply.text
+    assert "079-331 05 68" in reply.text
 
 
 async def test_a_bare_how_is_about_the_last_answer_not_a_greeting(pipeline: Pipeline, content: Content) -> None:

@@ -109,6 +109,11 @@ _POINTING_BACK = frozenset((
     "daarvoor", "daarvan", "daarmee", "daaraan", "daarbij", "daar", "dat", "die", "dit", "ervoor", "erbij", "die",
     "that", "it", "this", "those", "there", "them",
 ))  # fmt: skip
+# Words asking how to reach the organisations just named: "hours?", "wat is hun nummer", "are they open at night?".
+_REACHING = frozenset((
+    "hours", "open", "opening", "openingstijden", "openingstijd", "bereikbaar", "bereiken", "reach", "nummer",
+    "telefoonnummer", "number", "website", "site", "email", "mail", "adres", "address", "kantoortijden", "tijden",
+))  # fmt: skip
 # Words pointing at what was just said, never at the bot itself ("dit", "this"): "en mag dat anoniem?".
 _THAT = frozenset(("dat", "daar", "daarvoor", "daarbij", "that", "it", "those"))
 _QUESTION_START = frozenset((
@@ -712,8 +717,8 @@ class Chat:
         answer = self._content.answer(last, turn.audience, turn.language).text
         if follow_up.fitting_parts(answer, turn.text, 1) and not (sure and understanding.topic == topic):
             return [self._answers.recall(turn, last)]
-        if question and set(said) & _POINTING_BACK:
-            return [self._answers.recall(turn, last, cards=True)]
+        if question and set(said) & (_POINTING_BACK | _REACHING):
+            return [self._answers.recall(turn, last, cards=True)]  # "hours?": where the answer pointed to
         return None
 
     def _fits_last_better(self, turn: Turn) -> bool:
