@@ -55,6 +55,8 @@ class RiskLevel(enum.IntEnum):
 
 
 Subject = Literal["self", "child", "other"]
+# Someone else's, inside a self-harm phrase ("cuts on her arm"); not "zijn", which is also the verb "to be".
+_POSSESSIVES = frozenset(("haar", "her", "his", "their"))
 Effect = Literal["drop", "ambiguous", "concern"]
 Where = Literal["before", "clause", "message"]
 WORRY_CATEGORY = "worry_other"
@@ -330,6 +332,7 @@ class SafetyNet:
         self._gap_stops = gap_stops
         self._scopes = scopes
         self._persons = persons or {}
+        self._possessives = frozenset(token for word in _POSSESSIVES for token in normaliser.tokens(word))
         self._clause_words = clause_words
         self._symbols = symbols or {}
         self.learned = learned
@@ -547,6 +550,8 @@ class SafetyNet:
         inside = tokens[start:end]
         if any(word in self._persons.get("self", ()) for word in inside):
             return "self"
+        if self._possessives.intersection(inside) and any(word in self._persons.get("child", ()) for word in tokens):
+            return "child"  # "sneetjes op haar onderarm", told of a girl of 14: her cuts, not the writer's
         for at in range(start - 1, max(start - 8, -1), -1):
             if message.clause_of[at] != clause:
                 break

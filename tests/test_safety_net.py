@@ -602,3 +602,20 @@ def test_being_scared_silences_the_models_only_where_it_made_a_worry_of_a_match(
     models may still read the danger; "bang dat papa doodgaat" is a worry, and the models keep quiet on it."""
     assert "worry" not in safety_net.assess("he's shouting and smashing stuff, im scared").cues
     assert "worry" in safety_net.assess("ik ben bang dat papa zichzelf iets aandoet in de gevangenis").cues
+
+
+@pytest.mark.parametrize(
+    ("text", "subject"),
+    [
+        ("Ik ben de stiefvader van een meisje van 14. Gisteren zag ik sneetjes op haar onderarm", "child"),
+        ("my stepson is 15 and I noticed fresh cuts on his arms", "child"),
+        ("ik heb sneetjes in mijn arm gemaakt", "self"),
+        ("ik wil er niet meer zijn", "self"),
+    ],
+)
+def test_cuts_on_her_arm_told_of_a_child_are_the_childs(safety_net: SafetyNet, text: str, subject: str) -> None:
+    """A possessive inside the phrase ("op haar onderarm") with a child named in the message: the child's danger,
+    not the writer's (whose nearest word before the phrase, "zag ik", would say so)."""
+    assessment = safety_net.assess(text)
+    assert assessment.level is RiskLevel.ACUTE
+    assert assessment.subject == subject
