@@ -20,6 +20,9 @@ from bot.config import ROOT
 RESPONSES = ROOT / "responses"
 LANGUAGES: tuple[str, ...] = ("nl", "en")
 AUDIENCES: tuple[str, ...] = ("parent", "youth", "professional")
+# Whose danger it may be besides the writer's own (safety.risk Subject), and the dangers where that changes the lines.
+SOMEONE: tuple[str, ...] = ("child", "other")
+SUICIDE_CATEGORIES = frozenset(("suicidal", "self_harm"))
 # Every text the code asks ui.yml for (`Content.ui`, `.button`, `.words`): renaming or deleting one of these keys in
 # ui.yml fails `make content` and start-up, naming the key. Texts per audience are checked for every audience they
 # have; `tests/test_content.py` fails when the code uses a ui.yml key that is not listed here.
@@ -29,7 +32,7 @@ UI_TEXTS: tuple[str, ...] = (
     "ask_child_age", "ask_first_visit", "ask_municipality", "audience_chosen", "cards_header", "change_role",
     "check_in", "choose_role_reminder", "concern_no_desk", "concern_offer", "concern_offer_professional",
     "confirm_risk_self", "confirm_risk_violence", "crisis_again", "crisis_again_more", "crisis_check_in_suicide",
-    "crisis_check_in_violence",
+    "crisis_check_in_violence", "crisis_check_in_someone",
     "crisis_no_desk", "crisis_no_desk_again", "crisis_offer", "day_and_night_lines", "edit_not_relayed",
     "emoji_only", "feedback_thanks", "forget_confirm", "forget_confirm_live", "forget_done", "forget_done_chat",
     "forget_done_group",
@@ -384,8 +387,10 @@ class Content:
                         _text(self._crisis["lines"][line][language], f"crisis.yml line {line}")
                 for language in LANGUAGES:
                     self.crisis_lines((category,), audience, language)
+                    for about in SOMEONE:
+                        self.crisis_lines((category,), audience, language, about)
         for kind, _ in self.crisis_after_kinds():
-            for family in ("violence", "child", "suicide"):
+            for family in ("violence", "child", "suicide", "someone"):
                 for audience in AUDIENCES:
                     for language in LANGUAGES:
                         self.crisis_after(kind, family, audience, language)
@@ -673,7 +678,11 @@ class Content:
         """The answer of one kind after the crisis lines, for a family of danger (violence, child, suicide) and an
         audience; a child's danger falls back to violence. None when crisis.yml has no such text."""
         entry = (self._crisis.get("after") or {}).get(kind) or {}
-        texts = entry.get(family) or (entry.get("violence") if family == "child" else None)
+        fallback = {"child": "violence", "someone": "suicide"}.get(family)
+        texts = entry.get(family)
+        if family == "someone" and texts and (audience or "parent") not in texts:
+            texts = None  # written for the parent and the young person: a professional's falls back
+        texts = texts or (entry.get(fallback) if fallback else None)
         if not texts:
             return None
         node = texts.get(audience or "parent") or texts.get("parent")
@@ -681,19 +690,28 @@ class Content:
             return None
         return _text(node[language], f"crisis.yml after.{kind}.{family}")
 
-    def crisis_lines(self, categories: tuple[str, ...], audience: str | None, language: str) -> str:
+    def crisis_lines(
+        self, categories: tuple[str, ...], audience: str | None, language: str, about: str | None = None
+    ) -> str:
         """The crisis text for one or more categories, each line listed once. For a user whose role is not known
-        (yet), the lines for every audience: nobody misses the one meant for them."""
+        (yet), the lines for every audience: nobody misses the one meant for them. `about`: whose self-harm or
+        suicidal danger it is when not the writer's own ("child", "other"): the intro speaks to the one who worries,
+        and a child's own line is added (crisis.yml `someone`)."""
         crisis = self._crisis
         audiences = (audience,) if audience is not None else AUDIENCES
+        someone = crisis.get("someone") if about in SOMEONE and set(categories) <= SUICIDE_CATEGORIES else None
         names: list[str] = []
         for category in categories or ("suicidal",):
             per_audience = crisis["categories"].get(category) or crisis["categories"]["suicidal"]
             for each in audiences:
                 names.extend(name for name in per_audience[each] if name not in names)
+        if someone is not None and about == "child":
+            names.extend(name for name in someone.get("child_lines") or () if name not in names)
         lines = [f"• {_text(crisis['lines'][name][language], f'crisis.yml {name}')}" for name in names]
         intro_for = audience or "youth"
-        intro = _text(crisis["intro"][intro_for][language], f"crisis.yml intro.{intro_for}")
+        intros = (someone or {}).get("intro") or {}
+        node = intros.get(intro_for) or crisis["intro"][intro_for]
+        intro = _text(node[language], f"crisis.yml intro.{intro_for}")
         return intro + "\n\n" + "\n".join(lines)
 
 

@@ -177,6 +177,27 @@ async def test_a_professionals_question_after_reporting_a_danger_gets_the_profes
     assert content.crisis_after("ask", "suicide", "parent", "nl") is None  # a family gets the lines of ui.yml
 
 
+async def test_a_parent_telling_of_a_childs_cuts_gets_lines_for_the_one_who_worries(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """A stepfather who saw fresh cuts on his stepdaughter's arm: the lines speak to him and add the child's own line;
+    what follows is what to do for her, not "how are you?" to him. The writer's own self-harm keeps its lines."""
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    first, *_ = await pipeline.text(USER, "het meisje is 14. gisteren zag ik sneetjes op haar onderarm")
+    assert first.text.startswith(content.crisis_lines(("self_harm",), "parent", "nl", "child")[:60])
+    assert "0800-0432" in first.text and "113" in first.text
+    [after] = await pipeline.text(USER, "wie moet ik bellen")
+    assert after.text == content.crisis_after("ask", "someone", "parent", "nl")
+    assert not after.buttons  # the danger is the child's: no "how are you?" buttons for the writer
+    other = Sender("o" * 64)
+    await pipeline.command(other, "start")
+    await pipeline.action(other, "aud:parent")
+    own, *_ = await pipeline.text(other, "ik heb weer sneetjes in mijn arm gemaakt")
+    assert own.text.startswith(content.crisis_lines(("self_harm",), "parent", "nl")[:60])
+    assert not own.text.startswith(content.crisis_lines(("self_harm",), "parent", "nl", "child")[:60])
+
+
 async def test_a_professionals_report_with_a_phrase_of_danger_keeps_the_lines(pipeline: Pipeline) -> None:
     await pipeline.command(USER, "start")
     await pipeline.action(USER, "aud:professional")

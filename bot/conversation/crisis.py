@@ -35,15 +35,25 @@ def again_key(last_answer: str | None) -> str:
     return AGAIN[1] if last_answer == AGAIN[0] else AGAIN[0]
 
 
-def again_reply(content: Content, categories: tuple[str, ...], audience: str | None, lang: str, key: str) -> Reply:
+def again_reply(
+    content: Content, categories: tuple[str, ...], audience: str | None, lang: str, key: str, about: str | None = None
+) -> Reply:
     """The crisis lines once more, after a short, more direct line (a repeat is never the same block)."""
-    lines = crisis_reply(content, categories, audience, lang)
+    lines = crisis_reply(content, categories, audience, lang, about)
     return Reply(content.ui(key, lang) + "\n\n" + lines.text, urgent=True)
 
 
-def crisis_reply(content: Content, categories: tuple[str, ...], audience: str | None, language: str) -> Reply:
-    """The crisis lines for the risk and the audience; for a user whose role is not known, the lines for everyone."""
-    return Reply(content.crisis_lines(categories or ("suicidal",), audience, language), urgent=True)
+def crisis_reply(
+    content: Content, categories: tuple[str, ...], audience: str | None, language: str, about: str | None = None
+) -> Reply:
+    """The crisis lines for the risk and the audience; for a user whose role is not known, the lines for everyone.
+    `about`: whose danger it is when not the writer's own (see `alarm_about`)."""
+    return Reply(content.crisis_lines(categories or ("suicidal",), audience, language, about), urgent=True)
+
+
+def alarm_about(categories: tuple[str, ...], subject: str) -> str | None:
+    """Whose self-harm or suicidal danger it is, when not the writer's own ("child", "other"); None otherwise."""
+    return subject if subject != "self" and categories and set(categories) <= SUICIDE_FAMILY else None
 
 
 async def send_first(reply: Reply, emit: Emit | None) -> list[Reply]:
@@ -74,14 +84,17 @@ class Crisis:
         conversation.safety_check = True
         conversation.safety_declines = 0
         conversation.alarm = category
+        if turn.understanding is not None:
+            conversation.alarm_about = alarm_about(categories, turn.understanding.subject)
+        about = conversation.alarm_about
         await self._recorder.crisis(turn.session, category, conversation.audience, turn.language)
         conversation.pending_intent = None
         replies: list[Reply] = []
         if not turn.crisis_sent:
             if again:
-                lines = again_reply(self._content, categories, conversation.audience, turn.language, key)
+                lines = again_reply(self._content, categories, conversation.audience, turn.language, key, about)
             else:
-                lines = crisis_reply(self._content, categories, conversation.audience, turn.language)
+                lines = crisis_reply(self._content, categories, conversation.audience, turn.language, about)
             replies = await send_first(lines, turn.emit)
         conversation.last_answer = key if again else None
         if again and not self._desk.live:
@@ -164,7 +177,7 @@ class Crisis:
         does, or how to get help when nobody may know. The violence lines after violence, 113 after suicide."""
         conversation, lang = turn.conversation, turn.language
         kind = self.after_kind(turn.text)
-        family = _family(conversation.alarm)
+        family = _family(conversation.alarm, conversation.alarm_about)
         key = f"{AFTER_CRISIS}_{kind}"
         text = self._content.crisis_after(kind, family, conversation.audience, lang)
         if text is None:
@@ -173,14 +186,15 @@ class Crisis:
         if conversation.last_answer == key:  # said just now: a short check-in, not the same text again
             text = self._content.ui("check_in", lang)
         conversation.last_answer = key
-        if conversation.audience == "professional":
+        if conversation.audience == "professional" or family == "someone":
             return Reply(text)  # the danger was someone else's: no "how are you?" buttons
         return Reply(text, self.feeling_buttons(lang))
 
     def check_in(self, turn: Turn) -> Reply:
         """Right after the lines, a message only the topic model reads as danger ("not tonight, I promise"): a short
         check-in with the key numbers for this danger, not the whole block again."""
-        family = "violence" if _family(turn.conversation.alarm) in ("violence", "child") else "suicide"
+        family = _family(turn.conversation.alarm, turn.conversation.alarm_about)
+        family = "violence" if family == "child" else family
         turn.step = Step.SAFETY_CHECK
         turn.conversation.last_answer = None
         text = self._content.ui(f"crisis_check_in_{family}", turn.language)
@@ -199,17 +213,20 @@ class Crisis:
         """ "Nee, niet letterlijk": the alarm ends; the lines stay above in the chat, the footer goes."""
         conversation = turn.conversation
         conversation.safety_check = False
-        conversation.alarm = None
+        conversation.alarm = conversation.alarm_about = None
         conversation.last_answer = ALARM_CORRECTED  # the conversation goes on from here: what follows is a follow-up
         turn.step = Step.CHAT
         return [Reply(self._content.ui("alarm_corrected", turn.language), self._answers.menu_buttons(conversation))]
 
 
-def _family(alarm: str | None) -> str:
-    """The family of danger an alarm belongs to, for the answers after the lines."""
+def _family(alarm: str | None, about: str | None = None) -> str:
+    """The family of danger an alarm belongs to, for the answers after the lines: "someone" for self-harm or suicidal
+    danger told of someone else (what to do for him or her; it falls back to "suicide")."""
     if alarm == "child_unsafe":
         return "child"
-    return "violence" if alarm == "violence" else "suicide"
+    if alarm == "violence":
+        return "violence"
+    return "someone" if about is not None else "suicide"
 
 
 def is_risk(level: RiskLevel) -> bool:

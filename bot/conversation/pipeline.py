@@ -27,7 +27,15 @@ from bot.conversation import actions
 from bot.conversation.actions import Question
 from bot.conversation.answers import Answers
 from bot.conversation.chat import Chat
-from bot.conversation.crisis import SUICIDE_FAMILY, Crisis, again_key, again_reply, crisis_reply, send_first
+from bot.conversation.crisis import (
+    SUICIDE_FAMILY,
+    Crisis,
+    again_key,
+    again_reply,
+    alarm_about,
+    crisis_reply,
+    send_first,
+)
 from bot.conversation.flood import DEFAULT_LIMIT, DEFAULT_WINDOW, FloodGuard, Verdict
 from bot.conversation.handoff_flow import HandoffFlow
 from bot.conversation.privacy import Retention
@@ -200,11 +208,12 @@ class Pipeline:
         profile = self._profiles.get(sender.key)
         lang = language.detect(text) or (profile.language if profile else start_language(sender.language_code))
         audience = profile.audience if profile else None
+        about = alarm_about(assessment.categories, assessment.subject)  # "sneetjes op haar arm": a carer's worry
         if profile is not None and profile.alarm:  # again, right after the lines: said more directly, not the same
             key = again_key(profile.last_answer)
-            reply = again_reply(self._content, assessment.categories, audience, lang, key)
+            reply = again_reply(self._content, assessment.categories, audience, lang, key, about)
         else:
-            reply = crisis_reply(self._content, assessment.categories, audience, lang)
+            reply = crisis_reply(self._content, assessment.categories, audience, lang, about)
         return _First(await send_first(reply, emit), sent=True)
 
     def _in_context(self, sender: Sender, text: str, assessment: Assessment) -> Assessment:
@@ -249,7 +258,10 @@ class Pipeline:
             if live is not None:  # never braked: every message of a handoff reaches the professional
                 crisis = None
                 if understanding.risk is RiskLevel.ACUTE and not understanding.ambiguous and not crisis_sent:
-                    crisis = crisis_reply(self._content, understanding.categories, conversation.audience, turn.language)
+                    about = alarm_about(understanding.categories, understanding.subject)
+                    crisis = crisis_reply(
+                        self._content, understanding.categories, conversation.audience, turn.language, about
+                    )
                 replies = await self._handoff.during(turn, live, crisis)
             else:
                 await self._memory.remember(session, sender.key, text)

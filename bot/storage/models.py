@@ -75,6 +75,9 @@ class Conversation(Base):
     """The answer (intent) the bot gave last, so the same long answer is not given twice in a row."""
     alarm: Mapped[str | None] = mapped_column(String(16), default=None)
     """What the last alarm was about (a crisis category), so that later lines fit it; cleared on a correction."""
+    alarm_about: Mapped[str | None] = mapped_column(String(8), default=None)
+    """Whose danger a self-harm or suicide alarm was when not the writer's own: "child" or "other" (a parent told of
+    a daughter's cuts), so that what follows speaks to the one who worries; cleared with the alarm."""
     safety_check: Mapped[bool] = mapped_column(default=False)
     safety_declines: Mapped[int] = mapped_column(Integer, default=0)
     referral: Mapped[str | None] = mapped_column(String(64), default=None)
