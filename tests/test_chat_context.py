@@ -39,6 +39,9 @@ READINGS: dict[str, Ranking] = {
     "doei": [("goodbye", 0.95)],
     # "hours?" after an answer naming organisations: the model reads a greeting.
     "hours?": [("greet", 0.7), ("out_of_scope", 0.1)],
+    # A reaction and a bare question the model reads as a goodbye, naming no leaving.
+    "kut kort": [("goodbye", 0.8), ("acknowledge", 0.1)],
+    "hoe lang?": [("goodbye", 0.6), ("thanks", 0.2)],
     "wat is hun nummer?": [("greet", 0.3), ("contact_phone", 0.2)],
     "thx": [("acknowledge", 0.53), ("thanks", 0.42)],
     "hoe vertel ik het mijn dochter van 7": [("explain_to_child", 0.94)],
@@ -660,6 +663,21 @@ async def test_a_question_the_model_reads_as_a_goodbye_is_no_goodbye(
     assert content.answer("goodbye", "youth", "en").text[:40] not in reply.text
     [leaving] = await pipeline.text(USER, "ok thanks, can i come back later?")
     assert leaving.text.startswith(content.answer("goodbye", "youth", "en").text[:40]), "naming leaving: a goodbye"
+
+
+async def test_a_reaction_or_bare_question_read_as_a_goodbye_names_no_leaving_and_ends_nothing(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "kut kort" after the answer on calls, "hoe lang?": the model reads a goodbye, but nobody said bye."""
+    goodbye = content.answer("goodbye", "parent", "nl").text[:30]
+    await pipeline.text(USER, "kunnen we videobellen")
+    [reaction] = await pipeline.text(USER, "kut kort")
+    assert goodbye not in reaction.text
+    assert reaction.text == content.ui("acknowledged", "nl")
+    [question] = await pipeline.text(USER, "hoe lang?")
+    assert goodbye not in question.text
+    [leaving] = await pipeline.text(USER, "doei")
+    assert leaving.text.startswith(goodbye)
 
 
 async def test_a_longer_question_read_as_a_role_change_is_answered(pipeline: Pipeline, content: Content) -> None:

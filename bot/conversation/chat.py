@@ -391,6 +391,8 @@ class Chat:
         else:
             if understanding.topic in ("goodbye", "greeting") and self._asks_beyond_small_talk(turn):
                 sure = False  # "and for me?", "tbh do i have to go": a question, never a goodbye
+            elif intent == "goodbye" and not self._read.says_leaving(turn.text):
+                return [self._answers.menu(conversation, "acknowledged")]  # "kut kort": a reaction, no farewell
             intent, sure = self._for_audience(turn, intent, sure)
             named_alternative = None if sure else self._named_alternative(turn)
             if named_alternative is not None:
@@ -841,13 +843,10 @@ class Chat:
         text, understanding = turn.text, turn.understanding
         if follow_up.elliptical(text) and "?" in text:
             return True
-        return (
-            understanding is not None
-            and understanding.topic == "goodbye"
-            and len(follow_up.words(text)) >= SMALL_TALK_QUESTION_WORDS
-            and asks_something(text)
-            and not self._read.says_leaving(text)
-        )
+        if understanding is None or understanding.topic != "goodbye" or self._read.says_leaving(text):
+            return False
+        # a question of a few words ("tbh do i have to go"), or a short one with its question mark ("hoe lang?")
+        return asks_something(text) and (len(follow_up.words(text)) >= SMALL_TALK_QUESTION_WORDS or "?" in text)
 
     def _asks_person_after_lines(self, turn: Turn, sure: bool) -> bool:
         """After the lines, a request for a person here ("can i talk to a real person") is that request (/hulp),
@@ -1074,7 +1073,8 @@ def _how_long_for_that(said: list[str]) -> bool:
     (the model alone reads "how long" as the length of a sentence)."""
     folded = " ".join(said)
     asks_how_long = any(f" {phrase} " in f" {folded} " for phrase in _HOW_LONG)
-    return asks_how_long and bool(set(said) & _IT_JUST_SAID) and not set(said) & _SENTENCE_WORDS
+    bare = len(said) <= 3  # "hoe lang?", "en hoe lang dan": only the question, about what was just said
+    return asks_how_long and (bare or bool(set(said) & _IT_JUST_SAID)) and not set(said) & _SENTENCE_WORDS
 
 
 def _wants_to_know_one_thing(said: list[str], at: int) -> bool:
