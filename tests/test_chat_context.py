@@ -39,6 +39,9 @@ READINGS: dict[str, Ranking] = {
     "doei": [("goodbye", 0.95)],
     # "hours?" after an answer naming organisations: the model reads a greeting.
     "hours?": [("greet", 0.7), ("out_of_scope", 0.1)],
+    # After the answer on letters: "they" are the prison, not this bot; the model reads privacy.
+    "hoe stuur ik een brief naar de gevangenis": [("contact_letters", 0.95)],
+    "lezen ze die?": [("privacy", 0.8), ("contact_letters", 0.1)],
     # A reaction and a bare question the model reads as a goodbye, naming no leaving.
     "kut kort": [("goodbye", 0.8), ("acknowledge", 0.1)],
     "hoe lang?": [("goodbye", 0.6), ("thanks", 0.2)],
@@ -757,6 +760,16 @@ async def test_how_many_children_live_with_this_gets_the_figure(make_pipeline: M
     pipeline = await as_role(make_pipeline, "professional")
     [reply] = await pipeline.text(USER, "and how many kids are we talking about in NL?")
     assert "25,000" in reply.text
+
+
+async def test_a_short_question_about_the_thing_just_named_is_not_about_this_bots_privacy(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "lezen ze die?" after the answer on letters: whether the prison reads post, not what this bot keeps."""
+    await pipeline.text(USER, "hoe stuur ik een brief naar de gevangenis")
+    [reply] = await pipeline.text(USER, "lezen ze die?")
+    assert content.answer("privacy", "parent", "nl").text[:40] not in reply.text
+    assert content.label("contact_letters", "nl") in reply.text, "a reminder of the answer on letters"
 
 
 async def test_privacy_never_stands_in_for_a_professionals_reading_of_a_familys_question(

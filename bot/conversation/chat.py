@@ -109,6 +109,8 @@ _POINTING_BACK = frozenset((
     "daarvoor", "daarvan", "daarmee", "daaraan", "daarbij", "daar", "dat", "die", "dit", "ervoor", "erbij", "die",
     "that", "it", "this", "those", "there", "them",
 ))  # fmt: skip
+# Others than this bot, in a short question about what was just named ("lezen ze die?", "will they read it?").
+_THEY = frozenset(("ze", "zij", "hun", "they", "them"))
 # Words asking how to reach the organisations just named: "hours?", "wat is hun nummer", "are they open at night?".
 _REACHING = frozenset((
     "hours", "open", "opening", "openingstijden", "openingstijd", "bereikbaar", "bereiken", "reach", "nummer",
@@ -702,6 +704,8 @@ class Chat:
         if not self._content.has_answer(last):  # after the crisis lines: what was said then is no answer to lean on
             return None
         topic = self._answers.topic(last)
+        if self._privacy_of_that(turn, topic):
+            return [self._answers.recall(turn, last)]  # "will they read it?" after letters: that answer's part on it
         if _how_long_for_that(said) and understanding.topic != topic:
             return [self._answers.recall(turn, last)]  # "and how long does that take?": what was just discussed
         if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic):
@@ -823,9 +827,11 @@ class Chat:
         at the last answer instead ("dit", "this" may mean the bot itself)."""
         understanding = turn.understanding
         assert understanding is not None
-        if understanding.topic != "privacy" or last_topic == "privacy" or not follow_up.elliptical(turn.text):
+        short = len(follow_up.words(turn.text)) <= ELLIPTICAL_WORDS  # "will they read it?" after letters
+        leaning = follow_up.elliptical(turn.text) or short
+        if understanding.topic != "privacy" or last_topic == "privacy" or not leaning:
             return False
-        return bool(set(follow_up.words(turn.text)) & _THAT)
+        return bool(set(follow_up.words(turn.text)) & (_THAT | _THEY))
 
     def _asks_beyond_role(self, text: str) -> bool:
         """A longer question the model read as a role change that names no change of role ("heb ik als oma ook
