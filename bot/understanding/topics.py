@@ -82,6 +82,8 @@ INTENT_TOPIC: dict[str, str] = {
     "prof_suspicion": "for_professionals",
     "prof_case_consult": "for_professionals",
     "prof_legal_basis": "for_professionals",
+    # What a child or parent told a professional: confidential, and when it may be shared (the meldrecht).
+    "prof_confidentiality": "for_professionals",
     "prof_prison_consent": "for_professionals",
     "prof_refuses_help": "for_professionals",
     "talk_to_human": "talk_to_human",
