@@ -50,6 +50,15 @@ SETS = {
     # nl 0.82. Its ten missed dangers (a carer shaking a crying baby, a man in a child's bed, a drunk father driving off
     # with his toddler, "ngl been cutting again", the offence silencing "better off if i wasnt here", ...) got frames.
     "tests/data/blind_messages_11.yml": load_cases("tests/data/blind_messages_11.yml"),
+    # A thirteenth and a fourteenth (150 each), written blind in round 16 by two helpers, one after the other (a
+    # stepfather, a pharmacist, a childcare worker, a Polish mother, a brother of 21 as guardian; then a bus driver, a
+    # bailiff, a school receptionist, a deacon, an Eritrean mother, a trans teen). First measured before anything was
+    # changed for them: acute 0.83 (0.71 at once; NLU down 0.80; rules alone 0.57), concern 0.57, topic en 0.80 /
+    # nl 0.80; and acute 0.86 (0.57; 0.77; 0.54), concern 0.71, topic en 0.67 / nl 0.72. Their missed dangers (a
+    # farewell sent and then silence, cuts seen on a child's arm, a threat to withdraw a statement, a child alone for
+    # days or not collected, a bus steered into the canal, a "game" that must not be told, ...) got general frames.
+    "tests/data/blind_messages_12.yml": load_cases("tests/data/blind_messages_12.yml"),
+    "tests/data/blind_messages_13.yml": load_cases("tests/data/blind_messages_13.yml"),
 }
 
 
@@ -273,5 +282,20 @@ BARS = {
         "false_alarms": 0.03,
         "concern": 0.60,
         "topic": 0.72,
+    },
+    "tests/data/blind_messages_12.yml": {
+        "acute_caught": 0.95,
+        "acute_caught_nlu_down": 0.93,
+        "false_alarms": 0.03,
+        "concern": 0.60,
+        "topic": 0.72,
+    },
+    # Its writer's topic labels differ most from the bot's readings (en 0.67 / nl 0.72 at the first run and now).
+    "tests/data/blind_messages_13.yml": {
+        "acute_caught": 0.95,
+        "acute_caught_nlu_down": 0.93,
+        "false_alarms": 0.03,
+        "concern": 0.62,
+        "topic": 0.62,
     },
 }
