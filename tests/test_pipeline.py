@@ -196,6 +196,8 @@ async def test_a_parent_telling_of_a_childs_cuts_gets_lines_for_the_one_who_worr
     own, *_ = await pipeline.text(other, "ik heb weer sneetjes in mijn arm gemaakt")
     assert own.text.startswith(content.crisis_lines(("self_harm",), "parent", "nl")[:60])
     assert not own.text.startswith(content.crisis_lines(("self_harm",), "parent", "nl", "child")[:60])
+    [after_own] = await pipeline.text(other, "wie moet ik bellen")
+    assert after_own.text != content.crisis_after("ask", "someone", "parent", "nl"), "the writer's own: the 113 lines"
 
 
 async def test_a_professionals_report_with_a_phrase_of_danger_keeps_the_lines(pipeline: Pipeline) -> None:

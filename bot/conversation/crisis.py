@@ -84,7 +84,8 @@ class Crisis:
         conversation.safety_check = True
         conversation.safety_declines = 0
         conversation.alarm = category
-        if turn.understanding is not None:
+        if turn.understanding is not None and turn.understanding.risk is RiskLevel.ACUTE:
+            # the message that raised it says whose danger it is ("ja" to the check question keeps what was said)
             conversation.alarm_about = alarm_about(categories, turn.understanding.subject)
         about = conversation.alarm_about
         await self._recorder.crisis(turn.session, category, conversation.audience, turn.language)
@@ -121,6 +122,8 @@ class Crisis:
         conversation = turn.conversation
         category = categories[0] if categories else "suicidal"
         conversation.alarm = category
+        if turn.understanding is not None:  # never the last alarm's: whose danger this one is
+            conversation.alarm_about = alarm_about(categories, turn.understanding.subject)
         turn.step = Step.CONFIRM_RISK
         # Unclear whether a self-harm signal is meant, or whether it hides violence at home: the 113 lines and the
         # Veilig Thuis lines. A signal of violence or an unsafe child asks about that danger and gives its lines
