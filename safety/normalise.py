@@ -32,23 +32,34 @@ def _collapse(token: str) -> str:
     return _REPEATS.sub(r"\1", token)
 
 
+_STRETCHED = re.compile(r"([a-z])\1{2,}")
+
+
+def _unstretched(token: str) -> tuple[str, ...]:
+    """The ways a chat spelling may be stretched ("kwiiil", "fffff"): a run of three or more letters as one or as two.
+    A word's own double letters stay ("woont" is not "wont", "uur" is not "ur")."""
+    return (token, _STRETCHED.sub(r"\1", token), _STRETCHED.sub(r"\1\1", token))
+
+
 class Normaliser:
     """Turns text into a list of comparable tokens, expanding chat spellings from a lookup table."""
 
     def __init__(self, spellings: Mapping[str, str]) -> None:
         self._spellings: dict[str, list[str]] = {}
         for written, meant in spellings.items():
-            self._spellings[_collapse(_fold(str(written)))] = [
+            self._spellings[_fold(str(written))] = [
                 _collapse(word) for word in _NOT_WORD.split(_fold(str(meant))) if word
             ]
 
     def tokens(self, text: str) -> list[str]:
-        """Tokens of ``text``: folded, apostrophes dropped ("m'n" -> "mn"), repeats collapsed, spellings expanded."""
-        # Collapsing repeats in the whole text at once equals collapsing each token: a run of one letter never
-        # crosses the separators between tokens.
-        folded = _collapse(_APOSTROPHES.sub("", _fold(text)))
+        """Tokens of ``text``: folded, apostrophes dropped ("m'n" -> "mn"), spellings expanded (also stretched:
+        "kwiiil"), repeats collapsed. A spelling is looked up before the collapse, so that a word's own double letters
+        never make it a chat spelling ("hij woont bij ons" would read "hij will not bij ons")."""
+        folded = _APOSTROPHES.sub("", _fold(text))
         result: list[str] = []
         for token in _NOT_WORD.split(folded):
-            if token:
-                result.extend(self._spellings.get(token, [token]))
+            if not token:
+                continue
+            meant = next((self._spellings[form] for form in _unstretched(token) if form in self._spellings), None)
+            result.extend(meant if meant is not None else [_collapse(token)])
         return result
