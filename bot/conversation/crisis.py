@@ -7,7 +7,7 @@ check-in that reads only short, clear replies.
 
 from __future__ import annotations
 
-from bot.content import Content
+from bot.content import SUICIDE_CATEGORIES, Content
 from bot.conversation import actions, follow_up
 from bot.conversation.answers import Answers
 from bot.conversation.handoff_flow import HandoffFlow
@@ -20,7 +20,7 @@ from bot.storage.cases import CaseReason, CaseStatus
 from handoff.desk import Desk
 from safety.risk import RiskLevel
 
-SUICIDE_FAMILY = frozenset(("suicidal", "self_harm"))
+SUICIDE_FAMILY = SUICIDE_CATEGORIES  # the dangers whose lines are 113's
 AFTER_CRISIS = "after_crisis"
 """Stored as the last answer when the bot said who to call after the crisis lines."""
 ALARM_CORRECTED = "alarm_corrected"
