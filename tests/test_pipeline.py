@@ -328,6 +328,17 @@ async def test_who_can_be_reached_names_113_only_after_the_lines(pipeline: Pipel
     assert "113" in person.text and "0800-0432" in person.text
 
 
+async def test_asking_for_a_person_who_speaks_english_after_the_lines_is_asking_for_a_person(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "is there a person who speaks english?": "who" after "a person" asks for one, not whom to call."""
+    await after_the_lines(pipeline, "parent", "mijn vriend slaat me en ik ben bang")
+    [person] = await pipeline.text(USER, "thank you. is there a person who speak english?")
+    assert content.answer("talk_to_human", "parent", "en").text[:30] in person.text, "a person, not the lines again"
+    [whom] = await pipeline.text(USER, "who should i call?")
+    assert content.answer("talk_to_human", "parent", "en").text[:30] not in whom.text, "whom to call: the lines"
+
+
 async def test_a_question_without_its_question_mark_after_the_lines_gets_its_own_answer(
     pipeline: Pipeline, content: Content
 ) -> None:

@@ -129,6 +129,8 @@ _CLAUSE_BREAK = re.compile(r"[.!;:\n]+")
 _LEAD_INS = frozenset(("ok", "oke", "oké", "okay", "oki", "maar", "en", "but", "and", "so", "dus", "nou", "well"))
 # Words that make a request after the crisis lines a question about whom to call, not a request for a person here.
 _CALL_WORDS = frozenset(("bel", "bellen", "call", "phone", "ring", "112", "113", "wie", "who", "nummer", "number"))
+# Words for a person that a relative "who" follows ("a person who speaks English", "iemand wie …" in chat Dutch).
+_SOMEONE_BEFORE_WHO = frozenset(("person", "someone", "somebody", "anyone", "anybody", "people", "iemand", "mens"))
 # After the lines, these name the help itself: a question with them is about what to do now, whatever its topic.
 _HELP_WORDS = frozenset((
     "112", "113", "politie", "police", "veilig", "huisarts", "doctor", "gp", "kindertelefoon", "wie", "who",
@@ -859,7 +861,8 @@ class Chat:
         not a question about whom to call; "wie moet ik bellen" stays a question about the numbers."""
         understanding = turn.understanding
         assert understanding is not None
-        if set(follow_up.words(turn.text)) & _CALL_WORDS:
+        said = follow_up.words(turn.text)
+        if set(said) & _CALL_WORDS and not _only_a_relative_who(said):
             return False
         kind = self._crisis.after_kind(turn.text)
         if kind == "no_call":
@@ -1072,6 +1075,13 @@ class Chat:
 
     async def _cmd_unknown(self, turn: Turn) -> list[Reply]:
         return [self._answers.menu(turn.conversation, "unknown_command")]
+
+
+def _only_a_relative_who(said: list[str]) -> bool:
+    """ "is there a person who speaks english?": the only call word is "who" after a person, asking for one; "who
+    should i call" asks whom to call."""
+    callers = [at for at, word in enumerate(said) if word in _CALL_WORDS]
+    return all(said[at] in ("who", "wie") and at > 0 and said[at - 1] in _SOMEONE_BEFORE_WHO for at in callers)
 
 
 def _how_long_for_that(said: list[str]) -> bool:
