@@ -56,10 +56,12 @@ class Normaliser:
         "kwiiil"), repeats collapsed. A spelling is looked up before the collapse, so that a word's own double letters
         never make it a chat spelling ("hij woont bij ons" would read "hij will not bij ons")."""
         folded = _APOSTROPHES.sub("", _fold(text))
+        stretched = _STRETCHED.search(folded) is not None  # most messages stretch nothing: one lookup per token
         result: list[str] = []
         for token in _NOT_WORD.split(folded):
             if not token:
                 continue
-            meant = next((self._spellings[form] for form in _unstretched(token) if form in self._spellings), None)
+            forms = _unstretched(token) if stretched else (token,)
+            meant = next((self._spellings[form] for form in forms if form in self._spellings), None)
             result.extend(meant if meant is not None else [_collapse(token)])
         return result
