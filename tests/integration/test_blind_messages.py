@@ -59,6 +59,11 @@ SETS = {
     # days or not collected, a bus steered into the canal, a "game" that must not be told, ...) got general frames.
     "tests/data/blind_messages_12.yml": load_cases("tests/data/blind_messages_12.yml"),
     "tests/data/blind_messages_13.yml": load_cases("tests/data/blind_messages_13.yml"),
+    # A fifteenth (150), written blind in round 17 (a Cape Verdean grandfather, a deaf mother, a Syrian aunt, a gay
+    # father, a 16-year-old apprentice, a lowercase 13-year-old, a swimming teacher, a speech therapist, a midwife).
+    # First measured before anything was changed for it: acute 0.89 (0.66 at once; NLU down 0.86; rules alone 0.54),
+    # false alarms 2.6 % (+0.9 % quiet), concern 0.69, topic en 0.67 / nl 0.70.
+    "tests/data/blind_messages_14.yml": load_cases("tests/data/blind_messages_14.yml"),
 }
 
 
@@ -296,6 +301,13 @@ BARS = {
         "acute_caught_nlu_down": 0.93,
         "false_alarms": 0.03,
         "concern": 0.62,
+        "topic": 0.62,
+    },
+    "tests/data/blind_messages_14.yml": {
+        "acute_caught": 0.85,
+        "acute_caught_nlu_down": 0.80,
+        "false_alarms": 0.04,
+        "concern": 0.60,
         "topic": 0.62,
     },
 }
