@@ -306,6 +306,27 @@ async def test_a_question_about_who_can_be_reached_gets_the_lines_it_is_about(
     assert "Een volwassene die je vertrouwt" not in reply.text, "only the lines the question is about"
 
 
+async def test_yes_please_to_who_can_be_reached_gives_those_lines_and_how(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """ "ja graag" after hearing nobody is here: the lines again and that the user calls them, not "anything else?"."""
+    pipeline = await as_role(make_pipeline, "youth")
+    await pipeline.text(USER, "kan ik met een mens praten")
+    [reply] = await pipeline.text(USER, "ja graag")
+    assert reply.text.startswith(content.ui("no_desk_yes", "nl"))
+    assert "Kindertelefoon: gratis 0800-0432" in reply.text
+
+
+async def test_asking_for_opening_hours_after_who_can_be_reached_is_about_those_lines(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "are they only open office hours? I work until 6": the line with office hours, whatever the model read."""
+    await pipeline.text(USER, "kan ik met een mens praten")
+    [reply] = await pipeline.text(USER, "zijn ze alleen open tijdens kantooruren? ik werk tot 6")
+    assert reply.text.startswith(content.ui("no_desk_detail", "nl"))
+    assert "0800-5463-000" in reply.text
+
+
 async def test_a_carer_s_question_half_read_as_a_professional_s_gets_a_carer_s_answer(
     pipeline: Pipeline, content: Content
 ) -> None:

@@ -116,6 +116,8 @@ _REACHING = frozenset((
     "hours", "open", "opening", "openingstijden", "openingstijd", "bereikbaar", "bereiken", "reach", "nummer",
     "telefoonnummer", "number", "website", "site", "email", "mail", "adres", "address", "kantoortijden", "tijden",
 ))  # fmt: skip
+# A yes that takes up an offer ("ja graag", "yes please"), not an acknowledgement ("ok", "thanks").
+_YES_PLEASE = frozenset(("ja", "jaa", "jawel", "jazeker", "graag", "yes", "yess", "yeah", "yep", "please", "ya"))
 # Words pointing at what was just said, never at the bot itself ("dit", "this"): "en mag dat anoniem?".
 _THAT = frozenset(("dat", "daar", "daarvoor", "daarbij", "that", "it", "those"))
 _QUESTION_START = frozenset((
@@ -340,6 +342,9 @@ class Chat:
         follow_up.notice(conversation, turn.text, understanding)
         if (conversation.safety_check or conversation.alarm) and self._read.is_correction(turn.text):
             return self._corrected(turn)
+        said = follow_up.words(turn.text)
+        if conversation.last_answer == NO_DESK and 0 < len(said) <= 3 and said[0] in _YES_PLEASE and "?" not in turn.text:
+            return [self._handoff.reachable_all(turn)]  # "ja graag" to who can be reached now: they, and how
         if self._read.is_acknowledgement(turn.text) or self._read.is_appreciation(turn.text):
             return [self._answers.menu(conversation, "acknowledged")]
         if not understanding.nlu_available:
@@ -697,8 +702,10 @@ class Chat:
                 conversation.pending_intent = None  # the rules for that child answer the visit question
                 return self._visit_age(turn, age)
         if last == NO_DESK and 0 < len(said) <= ELLIPTICAL_WORDS:
-            # "is it free? my mum checks the phone bill" after hearing who can be reached now: the lines it is about
+            # "is it free? my mum checks the phone bill" after hearing who can be reached now: the lines it is about;
+            # asking for hours or a number ("are they only open office hours?") is about them whatever the model read
             other = sure and understanding.topic not in (*follow_up.SMALL_TALK, "out_of_scope", "talk_to_human")
+            other = other and not set(said) & _REACHING
             detail = self._handoff.reachable_detail(turn) if _asks(turn.text) and not other else None
             return [detail] if detail is not None else None
         if last is None or last == NO_DESK or not said or not self._short_follow_up(turn.text):

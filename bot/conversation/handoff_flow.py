@@ -48,6 +48,14 @@ class HandoffFlow:
         text = self._content.ui("no_desk_again" if again else _note(turn), turn.language, turn.audience)
         return Reply(f"{lead}\n\n{text}" if lead else text, self._answers.menu_buttons(turn.conversation))
 
+    def reachable_all(self, turn: Turn) -> Reply:
+        """"Yes please" to the note on who can be reached now: those lines again, under a line saying the user calls
+        or chats with them (the bot cannot do it for them)."""
+        note = self._content.ui(_note(turn), turn.language, turn.audience)
+        lines = [line for line in note.split("\n") if line.startswith("•")]
+        text = "\n".join((self._content.ui("no_desk_yes", turn.language), *lines))
+        return Reply(text, self._answers.menu_buttons(turn.conversation))
+
     def reachable_detail(self, turn: Turn) -> Reply | None:
         """A question about the note on who can be reached now ("is it free? my mum checks the phone bill"): the
         lines of that note it is about, under a short reminder; None when no line shares a word with it."""

@@ -279,9 +279,9 @@ def _is_press(action: str, wanted: str) -> bool:
     return action == wanted
 
 
-def summary(results: list[DialogueResult], replies: bool = False) -> list[str]:
+def summary(results: list[DialogueResult], replies: bool = False, transcripts: bool = False) -> list[str]:
     """Pass rates per category, language and file, then every failing turn (what was said, what went wrong, and with
-    `replies` what the bot answered)."""
+    `replies` what the bot answered; with `transcripts` every turn of a failing dialogue, passed ones too)."""
     lines: list[str] = []
     per: Counter[str] = Counter()
     passed: Counter[str] = Counter()
@@ -295,6 +295,8 @@ def summary(results: list[DialogueResult], replies: bool = False) -> list[str]:
         for turn in result.turns:
             if turn.failures:
                 lines.append(f"  FAIL {result.id} turn {turn.turn} {turn.said[:60]!r}: {'; '.join(turn.failures)}")
-                if replies:
-                    lines.append(f"       bot: {turn.reply[:400]!r}")
+            elif transcripts and not result.passed:
+                lines.append(f"  ok   {result.id} turn {turn.turn} {turn.said[:60]!r}")
+            if (replies and turn.failures) or (transcripts and not result.passed):
+                lines.append(f"       bot: {turn.reply[:400]!r}")
     return lines

@@ -37,7 +37,9 @@ async def test_the_blind_dialogues_pass(bot: RunningBot, content: Content, capsy
     dialogues = load(only=only)
     assert len({dialogue["id"] for dialogue in dialogues}) == len(dialogues) >= (1 if only else 400)
     results = await Runner(bot, content).run_all(dialogues)
-    lines = summary(results, replies=bool(os.environ.get("DIALOGUES_REPLIES")))  # DIALOGUES_REPLIES=1: the bot's too
+    # DIALOGUES_REPLIES=1: the bot's replies to failing turns too; =all: every turn of a failing dialogue
+    shown = os.environ.get("DIALOGUES_REPLIES", "")
+    lines = summary(results, replies=bool(shown), transcripts=shown == "all")
     with capsys.disabled():  # printed by `make test`, not only when the test fails
         print("\nConversation suite (blind dialogues, tests/dialogues/):\n" + "\n".join(lines))
     rate = sum(result.passed for result in results) / len(results)
