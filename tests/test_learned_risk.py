@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from safety.learned import LearnedRisk, cache_key, neighbour_shares, training_examples
+from safety.learned import LearnedRisk, cache_key, neighbour_shares, training_examples, written_messages
 from safety.risk import RiskLevel, SafetyNet
 
 
@@ -40,6 +40,26 @@ def test_the_cache_key_follows_the_training_data(tmp_path: Path) -> None:
     assert same == cache_key(training_examples(examples_file))
     copy.write_text(copy.read_text(encoding="utf-8") + "  - een nieuwe regel\n", encoding="utf-8")
     assert cache_key(training_examples(copy)) != same
+
+
+def test_written_messages_are_training_lines_with_the_safety_net_s_category_names(tmp_path: Path) -> None:
+    (tmp_path / "written_x.yml").write_text(
+        "cases:\n"
+        "- {text: 'heb vroeger gesneden, nu al een jaar niet', language: nl, risk: concern,"
+        " category: self_harm_past, topic: feelings}\n"
+        "- {text: 'mn broertje is al 2 dagen alleen thuis', language: nl, risk: acute, category: child_unsafe,"
+        " topic: crisis}\n"
+        "- {text: 'hoe laat is het bezoek', language: nl, risk: none, category: none, topic: visit}\n",
+        encoding="utf-8",
+    )
+    [past, alone, visit] = written_messages(tmp_path)
+    assert (past.level, past.category) == (RiskLevel.CONCERN, "past_self_harm")
+    assert (alone.level, alone.category, alone.topic) == (RiskLevel.ACUTE, "child_unsafe", "crisis")
+    assert (visit.level, visit.category) == (RiskLevel.NONE, "")
+    without = training_examples(written=None)
+    added = [(e.text, e.level, e.category) for e in training_examples(written=tmp_path)[len(without) :]]
+    assert added == [(m.text, m.level, m.category) for m in (past, alone, visit)]
+    assert cache_key(training_examples(written=tmp_path)) != cache_key(without)
 
 
 def test_the_learned_layer_raises_what_the_rules_miss_but_only_quietly_when_unsure(learned: LearnedRisk) -> None:
