@@ -342,8 +342,7 @@ class Chat:
         follow_up.notice(conversation, turn.text, understanding)
         if (conversation.safety_check or conversation.alarm) and self._read.is_correction(turn.text):
             return self._corrected(turn)
-        said = follow_up.words(turn.text)
-        if conversation.last_answer == NO_DESK and 0 < len(said) <= 3 and said[0] in _YES_PLEASE and "?" not in turn.text:
+        if conversation.last_answer == NO_DESK and _takes_up_offer(turn.text):
             return [self._handoff.reachable_all(turn)]  # "ja graag" to who can be reached now: they, and how
         if self._read.is_acknowledgement(turn.text) or self._read.is_appreciation(turn.text):
             return [self._answers.menu(conversation, "acknowledged")]
@@ -1123,6 +1122,12 @@ def _question_after_a_report(text: str) -> str:
     if len(sentences) < 2 or _asks(sentences[0]):
         return text
     return " ".join(sentences[1:])
+
+
+def _takes_up_offer(text: str) -> bool:
+    """A short yes that takes up what was just offered ("ja graag", "yes please"), not a question."""
+    said = follow_up.words(text)
+    return 0 < len(said) <= 3 and said[0] in _YES_PLEASE and "?" not in text
 
 
 def _asks(text: str) -> bool:

@@ -49,7 +49,7 @@ class HandoffFlow:
         return Reply(f"{lead}\n\n{text}" if lead else text, self._answers.menu_buttons(turn.conversation))
 
     def reachable_all(self, turn: Turn) -> Reply:
-        """"Yes please" to the note on who can be reached now: those lines again, under a line saying the user calls
+        """ "Yes please" to the note on who can be reached now: those lines again, under a line saying the user calls
         or chats with them (the bot cannot do it for them)."""
         note = self._content.ui(_note(turn), turn.language, turn.audience)
         lines = [line for line in note.split("\n") if line.startswith("•")]
