@@ -45,7 +45,7 @@ UI_TEXTS: tuple[str, ...] = (
     "mydata_cases", "mydata_cases_none", "mydata_child_age", "mydata_first_visit_no", "mydata_first_visit_yes",
     "mydata_footer", "mydata_intro", "mydata_language", "mydata_municipality", "mydata_none", "mydata_role",
     "mydata_safety_check", "mydata_step", "mydata_updated", "nlu_down", "no_desk", "no_desk_after_lines",
-    "no_desk_again", "no_desk_detail", "non_text",
+    "no_desk_again", "no_desk_detail", "no_desk_yes", "non_text",
     "park_offer", "prison_pointer", "professional_named", "professional_unnamed", "safety_check",
     "safety_check_again", "safety_footer", "safety_footer_violence", "several_ages_intro", "slow_down", "stopped",
     "tentative_lead",
