@@ -407,6 +407,10 @@ class Content:
         for key in UI_WORDS:
             if not isinstance(self._ui[key], list) or not self._ui[key]:
                 raise ContentError(f"ui.yml {key}: expected a list of words")
+            if any(isinstance(word, bool) for word in self._ui[key]):
+                # YAML reads an unquoted yes, no, on or off as true or false: that word would never match ("yes"
+                # and "no" were lost from the yes and no words that way)
+                raise ContentError(f'ui.yml {key}: put yes, no, on and off in quotes ("yes")')
         for key in UI_BUTTONS:
             if key not in self._ui["buttons"]:
                 raise ContentError(f"ui.yml: the button buttons.{key} is missing (the bot uses it)")

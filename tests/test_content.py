@@ -15,6 +15,7 @@ import yaml
 
 from bot.config import ROOT
 from bot.content import AUDIENCES, LANGUAGES, PHONE, UI_TEXTS, UI_WORDS, Content, ContentError
+from bot.conversation.short_replies import ShortReplies
 from bot.understanding.topics import ANSWERED_INTENTS, INTENT_TOPIC, MENU_TOPICS
 
 DOMAIN_INTENTS = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
@@ -126,6 +127,21 @@ def test_a_missing_youth_text_is_caught(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ContentError, match=r"visit\.youth\.en"):
         Content.load(folder)
+
+
+def test_an_unquoted_yes_in_a_word_list_is_caught(tmp_path: Path) -> None:
+    folder = _copy_responses(tmp_path)
+    path = folder / "ui.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace('"yes", yeah', "yes, yeah"), encoding="utf-8")
+    with pytest.raises(ContentError, match="yes_words"):
+        Content.load(folder)
+
+
+def test_yes_and_no_are_read_in_english_too(content: Content) -> None:
+    read = ShortReplies(content)
+    assert read.yes_no("yes") is True
+    assert read.yes_no("no") is False
+    assert read.says_leaving("ok i'm off")
 
 
 def test_a_missing_source_is_caught(tmp_path: Path) -> None:
