@@ -6,18 +6,14 @@ are what the bot held when it was last measured, so that a change that makes und
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 
-from bot.understanding.learned_topics import LearnedTopics
 from bot.understanding.nlu_client import NluClient
-from bot.understanding.understander import Understander, Understanding
 from safety.learned import LearnedRisk
-from safety.risk import RiskLevel, SafetyNet
 from tests.conftest import load_cases
+from tests.integration.blind_figures import read_three_ways
 
 pytestmark = pytest.mark.integration
 
@@ -67,73 +63,6 @@ SETS = {
 }
 
 
-@dataclass
-class Figures:
-    acute_caught: float
-    """Acute messages that got the crisis lines, at once or quietly with a check question."""
-    acute_alarm: float
-    """Acute messages that got the full alarm at once."""
-    false_alarms: float
-    """Harmless messages (risk none or concern) that got the full alarm."""
-    quiet: float
-    """Harmless messages that got the lines quietly with a check question."""
-    concern: float
-    topic: dict[str, float]
-    figurative: float
-    """Figurative English lines that got the full alarm."""
-    misses: list[str]
-
-    def line(self, name: str) -> str:
-        topics = " ".join(f"{language} {value:.2f}" for language, value in sorted(self.topic.items()))
-        return (
-            f"{name:<26} acute caught {self.acute_caught:.2f} (full alarm {self.acute_alarm:.2f}); "
-            f"false alarms {self.false_alarms:.1%} (+{self.quiet:.1%} quiet); concern {self.concern:.2f}; "
-            f"topic {topics or '-'}; figurative EN alarms {self.figurative:.1%}"
-        )
-
-
-async def measure(understander: Understander, cases: list[dict[str, str]], with_topics: bool) -> Figures:
-    counts: Counter[str] = Counter()
-    topic_right: Counter[str] = Counter()
-    topic_total: Counter[str] = Counter()
-    misses: list[str] = []
-    for case in cases:
-        result: Understanding = await understander.understand(case["text"])
-        acute = result.risk is RiskLevel.ACUTE
-        alarm = acute and not result.ambiguous
-        if case["risk"] == "acute":
-            counts["acute"] += 1
-            counts["acute_caught"] += acute
-            counts["acute_alarm"] += alarm
-            if not acute:
-                misses.append(f"missed: {case['text']}")
-        else:
-            counts["harmless"] += 1
-            counts["false_alarm"] += alarm
-            counts["quiet"] += acute and not alarm
-            if alarm:
-                misses.append(f"false alarm: {case['text']}")
-        if case["risk"] == "concern":
-            counts["concern"] += 1
-            counts["concern_caught"] += result.risk is not RiskLevel.NONE
-        if case.get("kind") == "figurative_en":
-            counts["figurative"] += 1
-            counts["figurative_alarm"] += alarm
-        if with_topics and case["risk"] != "acute":
-            topic_total[case["language"]] += 1
-            topic_right[case["language"]] += result.topic == case["topic"]
-    return Figures(
-        counts["acute_caught"] / counts["acute"],
-        counts["acute_alarm"] / counts["acute"],
-        counts["false_alarm"] / counts["harmless"],
-        counts["quiet"] / counts["harmless"],
-        counts["concern_caught"] / counts["concern"],
-        {language: topic_right[language] / topic_total[language] for language in topic_total},
-        counts["figurative_alarm"] / max(counts["figurative"], 1),
-        misses,
-    )
-
-
 @pytest.fixture(scope="module")
 def learned() -> LearnedRisk:
     return LearnedRisk.load()
@@ -151,11 +80,8 @@ async def test_the_blind_single_messages(
     path: str, nlu: NluClient, learned: LearnedRisk, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cases = SETS[path]
-    net = SafetyNet.from_yaml(learned=learned)
-    topics = LearnedTopics.load(learned.encoder)
-    full = await measure(Understander(net, nlu, 0.45, 0.5, topics), cases, with_topics=True)
-    down = await measure(Understander(net, None, 0.45, 0.5, topics), cases, with_topics=False)
-    rules = await measure(Understander(SafetyNet.from_yaml(), None, 0.45, 0.5), cases, with_topics=False)
+    readings = await read_three_ways(cases, nlu, learned)
+    full, down, rules = readings.full, readings.nlu_down, readings.rules
     with capsys.disabled():
         print(f"\nBlind single messages ({len(cases)}, {path}):")
         print(full.line("all (rules+learned+NLU)"))
