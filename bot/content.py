@@ -60,7 +60,7 @@ UI_WORDS: tuple[str, ...] = (
     "veilig_thuis_phrases", "appreciation_words", "exclamation_words",
     "self_named_words", "youth_named_words", "parent_named_words", "professional_named_words", "leaving_words",
     "role_change_words", "id_words", "topic_switch_phrases", "obliged_phrases", "visit_words", "how_many_phrases",
-    "wound_words",
+    "wound_words", "go_on_words", "go_on_then_words", "go_on_filler_words",
 )  # fmt: skip
 UI_BUTTONS: tuple[str, ...] = (
     "parent", "youth", "professional", "switch_language", "menu", "skip", "safe_ok", "safe_not_ok",

@@ -57,6 +57,9 @@ READINGS: dict[str, Ranking] = {
     "how": [("greet", 0.32), ("out_of_scope", 0.25), ("acknowledge", 0.2)],
     "kan ik met een mens praten": [("talk_to_human", 0.99)],
     "ja": [("acknowledge", 0.55), ("goodbye", 0.13)],
+    # Asking what comes next, and a nod with "dan" in it: the model reads both as a nod.
+    "ok en dan?": [("acknowledge", 0.7), ("greet", 0.1)],
+    "oké dan": [("acknowledge", 0.8)],
     "hallo?": [("greet", 0.99)],
     "pleegmoeder, ze denkt dat het haar schuld is": [("prof_bring_up", 0.6), ("explain_my_fault", 0.3)],
     "hulp met de formulieren voor bezoek, kan iemand bellen": [("visit_rules", 0.64), ("talk_to_human", 0.25)],
@@ -281,6 +284,18 @@ async def test_a_bare_how_is_about_the_last_answer_not_a_greeting(pipeline: Pipe
     [reply] = await pipeline.text(USER, "how")
     assert content.answer("greet", "parent", "nl").text[:60] not in reply.text
     assert content.label("contact_video", "nl") in reply.text
+
+
+async def test_asking_what_comes_next_gets_the_answer_the_last_one_points_to(
+    pipeline: Pipeline, content: Content
+) -> None:
+    following = content.answer("contact_video", "parent", "nl").follow_up[0]
+    await pipeline.text(USER, "kunnen we videobellen")
+    [nod] = await pipeline.text(USER, "oké dan")
+    assert content.answer(following, "parent", "nl").text[:80] not in nod.text, "'ok then' is a nod"
+    [reply] = await pipeline.text(USER, "ok en dan?")
+    assert content.answer(following, "parent", "nl").text[:80] in reply.text
+    assert content.answer("contact_video", "parent", "nl").text[:80] not in reply.text
 
 
 async def test_hello_after_hearing_nobody_is_here_names_who_can_be_reached(

@@ -162,6 +162,15 @@ class Answers:
             return None
         return self.recall(turn, intent)
 
+    def next_after(self, turn: Turn, intent: str) -> list[Reply] | None:
+        """ "en dan?", "what else?" after an answer: the answer it points to first (its first follow-up for this
+        user), not the same answer again. None when it points nowhere."""
+        if not self.content.has_answer(intent):
+            return None
+        following = self.content.answer(intent, turn.audience, turn.language).follow_up
+        target = next((t for t in following if t != intent and self.content.has_answer(t)), None)
+        return None if target is None else self.for_intent(turn, target, ask=False)
+
     def recall(self, turn: Turn, intent: str, *, cards: bool = False, about: str = "") -> Reply:
         """A question about the answer just given, or the same question again ("per dag?", "wat zet ik bij de
         omschrijving?"): a short reminder with the part of that answer that fits the question, never all of it;

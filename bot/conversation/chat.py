@@ -344,6 +344,10 @@ class Chat:
             return self._corrected(turn)
         if conversation.last_answer == NO_DESK and _takes_up_offer(turn.text):
             return [self._handoff.reachable_all(turn)]  # "ja graag" to who can be reached now: they, and how
+        if conversation.last_answer is not None and self._read.asks_to_go_on(turn.text):
+            following = self._answers.next_after(turn, conversation.last_answer)  # "ok and then?": what comes next
+            if following is not None:
+                return following
         if self._read.is_acknowledgement(turn.text) or self._read.is_appreciation(turn.text):
             return [self._answers.menu(conversation, "acknowledged")]
         if not understanding.nlu_available:

@@ -10,6 +10,7 @@ from bot.conversation import follow_up
 SHORT_REPLY_WORDS = 4
 # Words of acknowledgement_words that are a nod only with another ("dank je", "thank you", "got it", "dank u wel").
 _PARTS_OF_A_NOD = frozenset(("je", "u", "wel", "you", "it", "got"))
+_AND = frozenset(("en", "and"))
 
 
 class ShortReplies:
@@ -26,6 +27,9 @@ class ShortReplies:
         self._leaving = content.words("leaving_words")
         self._role_change = content.words("role_change_words")
         self._topic_switch = tuple(content.words("topic_switch_phrases"))
+        self._go_on = content.words("go_on_words")
+        self._go_on_then = content.words("go_on_then_words")
+        self._go_on_filler = content.words("go_on_filler_words")
 
     def short(self, text: str) -> list[str] | None:
         """The words of a short reply that may answer a question; None for a question or a longer message."""
@@ -63,6 +67,17 @@ class ShortReplies:
     def skip(self, text: str) -> bool:
         words = set(follow_up.words(text))
         return bool(words & self._skip_words) and len(words) <= 5
+
+    def asks_to_go_on(self, text: str) -> bool:
+        """ "en dan?", "ok and then?", "what else?", "vertel verder": what comes after the answer just given. "ok dan",
+        "thanks then" are nods."""
+        words = follow_up.words(text)
+        if not words or len(words) > SHORT_REPLY_WORDS + 1:
+            return False
+        if not set(words) <= self._go_on | self._go_on_then | self._go_on_filler | self._acknowledgements:
+            return False
+        leaning = "?" in text or bool(set(words) & _AND)
+        return bool(set(words) & self._go_on) or (leaning and bool(set(words) & self._go_on_then))
 
     def is_acknowledgement(self, text: str) -> bool:
         """ "ok", "nice", "top", "thx": a nod, not a goodbye."""
