@@ -60,6 +60,11 @@ SETS = {
     # First measured before anything was changed for it: acute 0.89 (0.66 at once; NLU down 0.86; rules alone 0.54),
     # false alarms 2.6 % (+0.9 % quiet), concern 0.69, topic en 0.67 / nl 0.70.
     "tests/data/blind_messages_14.yml": load_cases("tests/data/blind_messages_14.yml"),
+    # A sixteenth (150), written blind in round 18 (a Turkish-Dutch mother, a Ukrainian partner, a Moluccan grandmother,
+    # a lorry driver, an ICU nurse, an Urk fisherman, a HALT officer, a prison chaplain, an interpreter). First measured
+    # before anything was changed for it: acute 0.89 (0.29 at once; NLU down 0.91; rules alone 0.31), false alarms
+    # 4.3 % (+0.0 % quiet), concern 0.71, topic en 0.75 / nl 0.64.
+    "tests/data/blind_messages_15.yml": load_cases("tests/data/blind_messages_15.yml"),
 }
 
 
@@ -235,5 +240,14 @@ BARS = {
         "false_alarms": 0.04,
         "concern": 0.60,
         "topic": 0.62,
+    },
+    # Its false alarms at the first run: a child bullied out of a game clan, a neighbour asking about children alone
+    # on the gallery at night, old self-harm "coming up again", a past beating, a team's question about the meldcode.
+    "tests/data/blind_messages_15.yml": {
+        "acute_caught": 0.85,
+        "acute_caught_nlu_down": 0.85,
+        "false_alarms": 0.05,
+        "concern": 0.62,
+        "topic": 0.56,
     },
 }
