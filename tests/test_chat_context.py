@@ -30,6 +30,10 @@ READINGS: dict[str, Ranking] = {
     "wie regelt die afspraak, wij of de gevangenis?": [("prof_prison_info", 0.6), ("privacy", 0.3)],
     "wat zijn de regels voor bezoek": [("visit_rules", 0.9)],
     "ze is 15": [("out_of_scope", 0.74), ("visit_rules", 0.03)],
+    # Three children's ages with a question about ID, then one of them named by place: the model reads other visits.
+    "mijn kinderen zijn 4, 9 en 15, hebben ze allemaal een ID nodig voor bezoek?": [("visit_rules", 0.9)],
+    "en de middelste?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
+    "en de oudste?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
     "hij is 8": [("out_of_scope", 0.6)],
     "mag ik mijn neefje meenemen op bezoek": [("visit", 0.9)],
     "hij is 10": [("greet", 0.6), ("out_of_scope", 0.2)],
@@ -191,6 +195,16 @@ async def test_a_child_s_age_after_visits_gets_the_id_rule_for_that_age(pipeline
     assert content.ui("ask_municipality", "nl", "parent") not in reply.text, "no question about where one lives"
     [younger] = await pipeline.text(USER, "hij is 8")
     assert younger.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=8))
+
+
+async def test_a_child_named_by_place_after_the_id_rules_gets_the_rule_for_that_child(
+    pipeline: Pipeline, content: Content
+) -> None:
+    await pipeline.text(USER, "mijn kinderen zijn 4, 9 en 15, hebben ze allemaal een ID nodig voor bezoek?")
+    [middle] = await pipeline.text(USER, "en de middelste?")
+    assert middle.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=9))
+    [oldest] = await pipeline.text(USER, "en de oudste?")
+    assert oldest.text.startswith(content.ui("visit_age_id", "nl", "parent").format(age=15))
 
 
 async def test_a_child_s_age_while_the_first_visit_question_waits_gets_the_rules_for_that_age(

@@ -725,6 +725,9 @@ class Chat:
         age = _child_age_about_visits(turn.text, said, topic)
         if age is None and topic == "visit" and self._id_words.intersection(said):
             age = conversation.child_age  # "moet hij een ID hebben?" about the child of 5 named before
+        pointed = len(said) <= ELLIPTICAL_AGE_WORDS and follow_up.elliptical(turn.text)
+        if age is None and topic == "visit" and pointed and follow_up.focus(conversation, turn.text):
+            age = conversation.child_age  # "and the middle one?" after the ID rules for "4, 9 and 15"
         if age is not None:
             return self._visit_age(turn, age)
         if sure and understanding.topic == topic and understanding.intent != last and not self._fits_last_better(turn):

@@ -167,10 +167,12 @@ def ages(conversation: Conversation) -> list[int]:
 
 OLDEST = frozenset(("oudste", "oudsten", "grootste", "oldest", "eldest", "older", "big"))
 YOUNGEST = frozenset(("jongste", "kleine", "kleinste", "youngest", "little", "younger", "baby", "small"))
+MIDDLE = frozenset(("middelste", "middle"))
 
 
 def focus(conversation: Conversation, text: str) -> bool:
-    """ "En de oudste?": the child the user now means, among the ages they gave. True when it changed."""
+    """ "En de oudste?", "and the middle one?": the child the user now means, among the ages they gave. True when it
+    changed."""
     said, known = set(words(text)), ages(conversation)
     if len(known) < 2:
         return False
@@ -179,6 +181,9 @@ def focus(conversation: Conversation, text: str) -> bool:
         return True
     if said & YOUNGEST:
         conversation.child_age = known[0]
+        return True
+    if said & MIDDLE and len(known) >= 3:
+        conversation.child_age = known[len(known) // 2]
         return True
     return False
 
