@@ -72,7 +72,7 @@ train: $(NLU_VENV)/.installed $(BOT_VENV)/.installed ## Train the NLU model, the
 			--out models --fixed-model-name nlu --quiet && echo "$$hash" > models/nlu.hash; \
 	fi
 	@$(PY) -m safety.learned  # the learned risk layer: trained only when its examples changed (cached by hash)
-	@$(PY) -m bot.understanding.learned_topics  # the embedding reading of the intents: trained only when the NLU data changed
+	@$(PY) -m bot.understanding.learned_topics  # the embedding readings of the intents: trained only when the NLU data or the written messages changed
 
 validate: $(NLU_VENV)/.installed ## Check the NLU data and domain with `rasa data validate`
 	@set -o pipefail; $(RASA) data validate --domain domain.yml --data nlu/data --config nlu/config.yml --quiet 2>&1 \

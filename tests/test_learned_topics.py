@@ -17,7 +17,7 @@ from bot.conversation.privacy import Retention
 from bot.conversation.turn import Turn
 from bot.replies import Sender
 from bot.storage.models import Conversation
-from bot.understanding.learned_topics import RASA_SHARE, LearnedTopics, blend, cache_key
+from bot.understanding.learned_topics import RASA_SHARE, LearnedTopics, blend, cache_key, written_lines
 from bot.understanding.nlu_client import Parse
 from bot.understanding.topics import topic_of
 from bot.understanding.understander import Ranking, Understander, Understanding, _readings_agree
@@ -64,6 +64,31 @@ def test_the_cache_key_follows_the_nlu_data(tmp_path: Path) -> None:
 def test_the_embedding_reads_the_question_behind_new_wording(topics: LearnedTopics, text: str, topic: str) -> None:
     best, _ = topics.ranking(text)[0]
     assert topic_of(best) == topic
+
+
+def test_the_topic_reading_learns_from_written_questions_but_not_from_dangers_or_small_talk(tmp_path: Path) -> None:
+    (tmp_path / "written.yml").write_text(
+        """cases:
+- {text: "mag mijn zoon van 15 alleen op bezoek bij zijn vader", risk: none, category: none, topic: visit}
+- {text: "sinds zn vader vastzit plast hij weer in bed", risk: concern, category: child_behaviour, topic: feelings}
+- {text: "ik heb de pillen al klaargelegd", risk: acute, category: suicidal, topic: crisis}
+- {text: "ik wil dood", risk: acute, category: suicidal, topic: feelings}
+- {text: "hoi", risk: none, category: none, topic: greeting}
+""",
+        encoding="utf-8",
+    )
+    lines = written_lines(tmp_path)
+    assert [(line.intent, line.text[:8]) for line in lines] == [("visit", "mag mijn"), ("feelings", "sinds zn")]
+
+
+def test_the_danger_reading_is_the_nlu_lines_alone_and_the_topic_reading_knows_the_written_messages(
+    topics: LearnedTopics,
+) -> None:
+    text = "sinds zijn vader vastzit is mijn zoon van 6 bang in het donker en wil hij niet meer alleen slapen"
+    danger, topical = topics.readings(text)
+    assert danger == topics.ranking(text)
+    assert LearnedTopics.load(Encoder(), written=None).ranking(text) == danger
+    assert topical != danger
 
 
 def test_a_message_is_embedded_once_for_the_risk_layer_and_the_topic_reading() -> None:

@@ -250,10 +250,12 @@ class Understander:
             except NluUnavailable:
                 parse = None
         learned: Ranking = ()
+        topical: Ranking = ()
         danger_reading: Ranking = ()
         if self._topics is not None and text.strip():
-            # The embedding reading, on the worker thread: the vector is the one the learned risk layer just made.
-            learned = await asyncio.get_running_loop().run_in_executor(self._worker, self._topics.ranking, text)
+            # The embedding readings, on the worker thread: the vector is the one the learned risk layer just made.
+            loop = asyncio.get_running_loop()
+            learned, topical = await loop.run_in_executor(self._worker, self._topics.readings, text)
             danger_reading = await self._reading_of_report(text, learned)
         if parse is None:
             assessment = _readings_agree(text, assessment, danger_reading)
@@ -270,11 +272,19 @@ class Understander:
             )
         if learned:
             assessment = _readings_agree(text, assessment, danger_reading, parse.ranking)
-        blended = blend(parse.ranking, learned) if learned else None
+        blended = blend(parse.ranking, topical) if learned else None
         topic_crisis = _crisis_share(danger_reading)[0] if learned else None
         understood = self._for_a_family(
             text,
-            self._combine(parse, assessment, detected, blended, topic_crisis, long_message=long_enough(text)),
+            self._combine(
+                parse,
+                assessment,
+                detected,
+                blended,
+                topic_crisis,
+                long_message=long_enough(text),
+                danger_blend=blend(parse.ranking, learned) if learned else None,
+            ),
             blended or parse.ranking,
         )
         return await self._question_asked(text, understood)
@@ -375,11 +385,13 @@ class Understander:
         topic_crisis: float | None = None,
         *,
         long_message: bool = False,
+        danger_blend: Ranking | None = None,
     ) -> Understanding:
         """`blended`: the Rasa model's ranking averaged with the embedding reading; it decides the topic, the worry
         and the suggestions (within the topic, a general answer gives way to the Rasa model's sure finer one). The
         Rasa ranking alone goes on in `ranking`, which the conversation reads short follow-ups against (its shares
-        and thresholds were set on that model's scores)."""
+        and thresholds were set on that model's scores). `danger_blend`: the same with the reading of the NLU lines
+        alone (no written messages), whose sureness of another topic may overrule the learned layer's lone alarm."""
         reading = blended or parse.ranking
         risk, categories = assessment.level, assessment.categories
         ambiguous, subject = assessment.ambiguous, assessment.subject
@@ -403,7 +415,8 @@ class Understander:
             # A weak rule hit that the model confirms; a quiet alarm of the readings (the Rasa model's share already
             # counted in it) only when the embedding readings lean to crisis too.
             ambiguous = assessment.learned_only and not self._embeddings_lean(assessment, topic_crisis)
-        if assessment.learned_only and not model_crisis and _best_by_topic(reading)[1] >= LEARNED_OVERRULED_AT:
+        overruling = danger_blend or reading
+        if assessment.learned_only and not model_crisis and _best_by_topic(overruling)[1] >= LEARNED_OVERRULED_AT:
             # Only the learned layer saw danger, and the model is sure the message is about something else
             # ("mijn zoon zit vast en de kinderen wonen bij mij"): the two readings of the same text disagree, and
             # with no phrase behind the alarm the topic model's reading wins. Without the NLU service it stands.
