@@ -201,6 +201,14 @@ class Phrase:
         return None
 
 
+def _word(item: Any) -> str:
+    """A word or phrase of the file; YAML reads an unquoted yes, no, on or off as true or false, which would never
+    match anything (the word "no" was silently lost that way)."""
+    if isinstance(item, bool):
+        raise ValueError(f"risk phrases: put yes, no, on and off in quotes (found {item!r} in a list of words)")
+    return str(item)
+
+
 def _alternatives(part: str, source: str, normaliser: Normaliser) -> tuple[tuple[str, bool], ...]:
     """``arm*|pols|wrist*``: each alternative one word (after the chat spellings), a trailing ``*`` a prefix."""
     options: list[tuple[str, bool]] = []
@@ -350,20 +358,21 @@ class SafetyNet:
         normaliser = Normaliser(data.get("spelling") or {})
 
         def parse_all(items: Iterable[Any]) -> tuple[Phrase, ...]:
-            return tuple(Phrase.parse(str(item), normaliser) for item in items or ())
+            return tuple(Phrase.parse(_word(item), normaliser) for item in items or ())
 
         rules: list[_Rule] = []
         for level in (RiskLevel.ACUTE, RiskLevel.CONCERN):
             for category, phrases in (data.get(level.label) or {}).items():
-                plain = [str(p) for p in phrases if " & " not in str(p)]
-                groups = tuple(parse_all(str(p).split(" & ")) for p in phrases if " & " in str(p))
+                words = [_word(p) for p in phrases]
+                plain = [p for p in words if " & " not in p]
+                groups = tuple(parse_all(p.split(" & ")) for p in words if " & " in p)
                 rules.append(_Rule(level, str(category), parse_all(plain), groups))
-        gap_stops = frozenset(token for word in data.get("gap_stops") or [] for token in normaliser.tokens(str(word)))
+        gap_stops = frozenset(token for word in data.get("gap_stops") or [] for token in normaliser.tokens(_word(word)))
         persons = {
-            str(who): frozenset(t for word in words for t in normaliser.tokens(str(word)))
+            str(who): frozenset(t for word in words for t in normaliser.tokens(_word(word)))
             for who, words in (data.get("persons") or {}).items()
         }
-        clause_words = frozenset(t for word in data.get("clause_words") or [] for t in normaliser.tokens(str(word)))
+        clause_words = frozenset(t for word in data.get("clause_words") or [] for t in normaliser.tokens(_word(word)))
         scopes = [_parse_scope(str(name), spec, parse_all) for name, spec in (data.get("scopes") or {}).items()]
         symbols = {str(k): str(v) for k, v in (data.get("symbols") or {}).items()}
         after = dict(data.get("after_alarm") or {})

@@ -272,6 +272,20 @@ def test_together_phrases_need_every_part(safety_net: SafetyNet) -> None:
     assert safety_net.assess("zeg tegen papa dat ik van hem hou. vaarwel").alarm
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"gap_stops": ["niet", False]},
+        {"acute": {"suicidal": ["ik wil ... dood", True]}},
+        {"scopes": {"x": {"where": "before", "effect": "drop", "cues": ["niet", False]}}},
+    ],
+)
+def test_an_unquoted_yes_or_no_in_a_list_of_words_is_refused_when_loading(data: dict[str, object]) -> None:
+    """YAML reads an unquoted no as false: the word would silently never count."""
+    with pytest.raises(ValueError, match="quotes"):
+        SafetyNet.from_mapping(data)
+
+
 def test_a_scope_syntax_error_is_refused_when_loading() -> None:
     with pytest.raises(ValueError, match="scope"):
         SafetyNet.from_mapping({"scopes": {"x": {"where": "somewhere", "cues": ["niet"]}}})
