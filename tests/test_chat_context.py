@@ -307,9 +307,11 @@ async def test_asking_what_comes_next_gets_the_answer_the_last_one_points_to(
     await pipeline.text(USER, "kunnen we videobellen")
     [nod] = await pipeline.text(USER, "oké dan")
     assert content.answer(following, "parent", "nl").text[:80] not in nod.text, "'ok then' is a nod"
-    [reply] = await pipeline.text(USER, "ok en dan?")
+    reminder, reply = await pipeline.text(USER, "ok en dan?")
     assert content.answer(following, "parent", "nl").text[:80] in reply.text
-    assert content.answer("contact_video", "parent", "nl").text[:80] not in reply.text
+    steps = "• De gedetineerde"
+    assert steps in content.answer("contact_video", "parent", "nl").text and steps in reminder.text, "how it goes"
+    assert content.answer("contact_video", "parent", "nl").text[:80] not in reminder.text + reply.text, "not all again"
 
 
 async def test_hello_after_hearing_nobody_is_here_names_who_can_be_reached(

@@ -32,6 +32,8 @@ LOCAL_POINTERS = frozenset(("sociaal_wijkteam", "cjg"))
 NO_FEEDBACK_TOPICS = frozenset(("greeting", "goodbye", "privacy", "talk_to_human", "out_of_scope", "crisis"))
 # At most this many paragraphs of an answer are quoted back for a question about it.
 RECALLED_PARTS = 2
+# An answer's paragraph with at least this many bullets is its list of steps, recalled on "and then?".
+MIN_STEPS = 3
 
 
 class Answers:
@@ -163,13 +165,23 @@ class Answers:
         return self.recall(turn, intent)
 
     def next_after(self, turn: Turn, intent: str) -> list[Reply] | None:
-        """ "en dan?", "what else?" after an answer: the answer it points to first (its first follow-up for this
-        user), not the same answer again. None when it points nowhere."""
+        """ "en dan?", "ok and then?" after an answer: a short reminder of how it goes (that answer's list of steps,
+        when it has one), then the answer it points to first (its first follow-up for this user); never the same
+        answer again. None when it points nowhere."""
         if not self.content.has_answer(intent):
             return None
-        following = self.content.answer(intent, turn.audience, turn.language).follow_up
-        target = next((t for t in following if t != intent and self.content.has_answer(t)), None)
-        return None if target is None else self.for_intent(turn, target, ask=False)
+        answer = self.content.answer(intent, turn.audience, turn.language)
+        target = next((t for t in answer.follow_up if t != intent and self.content.has_answer(t)), None)
+        if target is None:
+            return None
+        paragraphs = [part.strip() for part in answer.text.split("\n\n") if part.strip()]
+        steps = max(paragraphs, key=lambda part: part.count("•"), default="")
+        following = self.for_intent(turn, target, ask=False)
+        if steps.count("•") < MIN_STEPS:
+            return following
+        label = self.content.label(intent, turn.language)
+        reminder = Reply("\n\n".join([self.content.ui("answer_recalled", turn.language).format(label=label), steps]))
+        return [reminder, *following]
 
     def recall(self, turn: Turn, intent: str, *, cards: bool = False, about: str = "") -> Reply:
         """A question about the answer just given, or the same question again ("per dag?", "wat zet ik bij de
