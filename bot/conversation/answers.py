@@ -174,8 +174,7 @@ class Answers:
         target = next((t for t in answer.follow_up if t != intent and self.content.has_answer(t)), None)
         if target is None:
             return None
-        paragraphs = [part.strip() for part in answer.text.split("\n\n") if part.strip()]
-        steps = max(paragraphs, key=lambda part: part.count("•"), default="")
+        steps = max(follow_up.paragraphs_of(answer.text), key=lambda part: part.count("•"), default="")
         following = self.for_intent(turn, target, ask=False)
         if steps.count("•") < MIN_STEPS:
             return following

@@ -234,12 +234,17 @@ def shared_words(answer: str, question: str) -> int:
     return len(content_words(question) & stems(answer))
 
 
+def paragraphs_of(answer: str) -> list[str]:
+    """An answer's paragraphs (blocks between blank lines), stripped, in order."""
+    return [part.strip() for part in answer.split("\n\n") if part.strip()]
+
+
 def fitting_parts(answer: str, question: str, most: int) -> list[str]:
     """The paragraphs of an answer that share the most words with a question about it, in the answer's order."""
     asked = content_words(question)
     if not asked:
         return []
-    paragraphs = [part.strip() for part in answer.split("\n\n") if part.strip()]
+    paragraphs = paragraphs_of(answer)
     scores = [len(asked & stems(part)) for part in paragraphs]
     best = sorted((index for index, score in enumerate(scores) if score), key=lambda i: -scores[i])[:most]
     return [paragraphs[index] for index in sorted(best)]
