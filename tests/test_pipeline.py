@@ -565,3 +565,25 @@ async def test_the_fear_that_he_finds_out_after_the_lines_gets_its_answer(pipeli
     await after_the_lines(pipeline, "parent", "mijn vriend slaat me en ik ben bang")
     [reply] = await pipeline.text(USER, "en als hij erachter komt dat ik heb gebeld?")
     assert reply.text == content.crisis_after("found_out", "violence", "parent", "nl")
+
+
+async def test_a_grandmother_asking_to_take_the_children_home_after_the_lines_gets_its_answer(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "Mag ik ze gewoon ophalen? Ik ben maar de oma." after the lines for children at risk: ask Veilig Thuis, 112
+    in danger; not an unsure reply about visits."""
+    await after_the_lines(pipeline, "parent", "de nieuwe vriend van mijn schoondochter slaat de kinderen")
+    [reply] = await pipeline.text(USER, "Mag ik ze gewoon ophalen? Ik ben maar de oma.")
+    assert reply.text == content.crisis_after("take_in", "child", "parent", "nl")
+    assert "0800-2000" in reply.text
+
+
+async def test_a_question_about_reporting_to_the_police_after_a_threat_gets_its_answer(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """A threat through someone outside, then "the police officer says I should report it, won't that make it
+    worse?": how reporting works and who helps, not the worry about the prisoner or the 113 line."""
+    await after_the_lines(pipeline, "parent", "mijn ex bedreigt me vanuit de gevangenis, zijn broer komt ons pakken")
+    [reply] = await pipeline.text(USER, "De wijkagent zegt dat ik aangifte moet doen. Maar wordt het dan niet juist erger?")
+    assert reply.text == content.crisis_after("report", "violence", "parent", "nl")
+    assert "0800-0113" not in reply.text
