@@ -46,6 +46,8 @@ READINGS: dict[str, Ranking] = {
     # After the answer on letters: "they" are the prison, not this bot; the model reads privacy.
     "hoe stuur ik een brief naar de gevangenis": [("contact_letters", 0.95)],
     "lezen ze die?": [("privacy", 0.8), ("contact_letters", 0.1)],
+    "can i send my dad a letter": [("contact_letters", 0.95)],
+    "will the guards read it tho": [("privacy", 0.57), ("thanks", 0.04)],
     # A reaction and a bare question the model reads as a goodbye, naming no leaving.
     "kut kort": [("goodbye", 0.8), ("acknowledge", 0.1)],
     "hoe lang?": [("goodbye", 0.6), ("thanks", 0.2)],
@@ -822,6 +824,17 @@ async def test_a_short_question_about_the_thing_just_named_is_not_about_this_bot
     [reply] = await pipeline.text(USER, "lezen ze die?")
     assert content.answer("privacy", "parent", "nl").text[:40] not in reply.text
     assert content.label("contact_letters", "nl") in reply.text, "a reminder of the answer on letters"
+    assert "Post kan worden geopend" in reply.text, "the part that says who may open it"
+
+
+async def test_whether_staff_read_it_gets_the_part_on_opened_post_though_it_shares_no_word(
+    make_pipeline: MakePipeline,
+) -> None:
+    """ "will the guards read it tho" after letters: the part on post being opened, not the closest-sounding line."""
+    pipeline = await as_role(make_pipeline, "youth")
+    await pipeline.text(USER, "can i send my dad a letter")
+    [reply] = await pipeline.text(USER, "will the guards read it tho")
+    assert "post may be opened" in reply.text
 
 
 async def test_privacy_never_stands_in_for_a_professionals_reading_of_a_familys_question(

@@ -208,6 +208,7 @@ class Chat:
         self._differs_words = content.words("differs_words")
         self._id_words = content.words("id_words")
         self._differs_terms = " ".join(sorted(content.words("differs_answer_words")))
+        self._watched_terms = " ".join(sorted(content.words("watched_answer_words")))
         self._birthday_words = content.words("birthday_words")
         self._turning_words = content.words("turning_words")
         self._gift_words = content.words("gift_words")
@@ -717,7 +718,8 @@ class Chat:
             return None
         topic = self._answers.topic(last)
         if self._privacy_of_that(turn, topic):
-            return [self._answers.recall(turn, last)]  # "will they read it?" after letters: that answer's part on it
+            # "will they read it?" after letters: that answer's part on who opens or hears what
+            return [self._answers.recall(turn, last, about=self._watched_terms)]
         if _how_long_for_that(said) and understanding.topic != topic:
             return [self._answers.recall(turn, last)]  # "and how long does that take?": what was just discussed
         if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic):
