@@ -55,7 +55,7 @@ UI_TEXTS: tuple[str, ...] = (
 )  # fmt: skip
 UI_WORDS: tuple[str, ...] = (
     "yes_words", "no_words", "skip_words", "acknowledgement_words", "correction_phrases", "after_crisis_words",
-    "child_words", "knowing_words", "differs_words", "differs_answer_words",
+    "child_words", "knowing_words", "differs_words", "differs_answer_words", "watched_answer_words",
     "birthday_words", "turning_words", "gift_words", "shame_words",
     "veilig_thuis_phrases", "appreciation_words", "exclamation_words",
     "self_named_words", "youth_named_words", "parent_named_words", "professional_named_words", "leaving_words",

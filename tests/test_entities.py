@@ -29,6 +29,8 @@ PRISONS = (
         ("onze puber praat er niet over", 14),
         ("ja ik weet het maar de kleine is pas 5", 5),  # a word softening the age
         ("my son is only 6 and asks every day", 6),
+        ("en die van 2 dan die snapt er toch niks van", 2),  # one of the children named before, by age
+        ("mag die van 17 alleen op bezoek", 17),
     ],
 )
 def test_a_child_s_age_is_found_in_a_sentence(text: str, age: int) -> None:
@@ -45,6 +47,7 @@ def test_a_child_s_age_is_found_in_a_sentence(text: str, age: int) -> None:
         "hoe vertel ik het mijn kinderen",
         "ik ben 35 en op",
         "mijn zoon is al 3 jaar niet bij hem geweest",  # "al": time, not an age
+        "die van 5 uur is handiger",  # a time of day
     ],
 )
 def test_numbers_that_are_not_a_child_s_age_are_left_alone(text: str) -> None:

@@ -584,6 +584,8 @@ async def test_a_question_about_reporting_to_the_police_after_a_threat_gets_its_
     """A threat through someone outside, then "the police officer says I should report it, won't that make it
     worse?": how reporting works and who helps, not the worry about the prisoner or the 113 line."""
     await after_the_lines(pipeline, "parent", "mijn ex bedreigt me vanuit de gevangenis, zijn broer komt ons pakken")
-    [reply] = await pipeline.text(USER, "De wijkagent zegt dat ik aangifte moet doen. Maar wordt het dan niet juist erger?")
+    [reply] = await pipeline.text(
+        USER, "De wijkagent zegt dat ik aangifte moet doen. Maar wordt het dan niet juist erger?"
+    )
     assert reply.text == content.crisis_after("report", "violence", "parent", "nl")
     assert "0800-0113" not in reply.text

@@ -60,6 +60,8 @@ _AGE_PATTERNS = (
         + r"\s*(\d{1,2})\b"
         + _NOT_AN_AGE
     ),
+    # "en die van 2 dan", "mag die van 17 alleen op bezoek": one of the children named before, by age
+    re.compile(r"\b(?:die|diegene|degene)\s+van\s+(\d{1,2})\b" + _NOT_AN_AGE),
     # "she's seven", "he is 7", "hij is 5", "ze is 12 jaar"
     re.compile(r"\b(?:she|he)(?:'s|\u2019s| is)\s+(\d{1,2})\b" + _NOT_AN_AGE),
     re.compile(
