@@ -30,6 +30,7 @@ UI_TEXTS: tuple[str, ...] = (
     "acknowledged", "after_crisis_suicide", "after_crisis_violence", "alarm_corrected", "answer_recalled",
     "answer_for_parent", "answer_for_professional", "answer_for_youth", "answer_repeated",
     "ask_child_age", "ask_first_visit", "ask_municipality", "audience_chosen", "cards_header", "change_role",
+    "role_switched",
     "check_in", "choose_role_reminder", "concern_no_desk", "concern_offer", "concern_offer_professional",
     "confirm_risk_self", "confirm_risk_violence", "crisis_again", "crisis_again_more", "crisis_check_in_suicide",
     "crisis_check_in_violence", "crisis_check_in_someone",
@@ -60,7 +61,8 @@ UI_WORDS: tuple[str, ...] = (
     "veilig_thuis_phrases", "appreciation_words", "exclamation_words",
     "self_named_words", "youth_named_words", "parent_named_words", "professional_named_words", "leaving_words",
     "role_change_words", "id_words", "topic_switch_phrases", "obliged_phrases", "visit_words", "how_many_phrases",
-    "wound_words", "go_on_words", "go_on_then_words", "go_on_filler_words",
+    "wound_words", "go_on_words", "go_on_then_words", "go_on_filler_words", "role_youth_words", "role_carer_words",
+    "role_own_family_words", "role_professional_words",
 )  # fmt: skip
 UI_BUTTONS: tuple[str, ...] = (
     "parent", "youth", "professional", "switch_language", "menu", "skip", "safe_ok", "safe_not_ok",

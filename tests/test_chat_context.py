@@ -47,6 +47,14 @@ READINGS: dict[str, Ranking] = {
     "hoe stuur ik een brief naar de gevangenis": [("contact_letters", 0.95)],
     "lezen ze die?": [("privacy", 0.8), ("contact_letters", 0.1)],
     "can i send my dad a letter": [("contact_letters", 0.95)],
+    # The one typing says who they are, with the change of role named: the model reads a role change or a visit.
+    "wait this is actually her son typing lol. im 13, mum's asleep. can i go see dad with my uncle instead of mum": [
+        ("change_role", 0.6),
+        ("visit_rules", 0.3),
+    ],
+    "sorry, verkeerde knop. ik werk wel in de zorg, maar het gaat om mijn eigen man. onze dochter is 7": [
+        ("change_role", 0.7),
+    ],
     "will the guards read it tho": [("privacy", 0.57), ("thanks", 0.04)],
     # A reaction and a bare question the model reads as a goodbye, naming no leaving.
     "kut kort": [("goodbye", 0.8), ("acknowledge", 0.1)],
@@ -735,6 +743,38 @@ async def test_a_reaction_or_bare_question_read_as_a_goodbye_names_no_leaving_an
     assert goodbye not in question.text
     [leaving] = await pipeline.text(USER, "doei")
     assert leaving.text.startswith(goodbye)
+
+
+async def test_saying_who_is_typing_switches_the_role_and_answers_for_it(
+    make_pipeline: MakePipeline, database: Database, content: Content
+) -> None:
+    """ "wait this is actually her son typing, im 13" on a parent's conversation: the role is a young person's now,
+    said in one line, and the question in the same message is answered for him (never "your child")."""
+    pipeline = await as_role(make_pipeline, "parent")
+    await pipeline.text(USER, "wat zijn de regels voor bezoek")
+    replies = await pipeline.text(
+        USER,
+        "wait this is actually her son typing lol. im 13, mum's asleep. can i go see dad with my uncle instead of mum",
+    )
+    assert (await stored(database)).audience == "youth"
+    assert replies[0].text == content.ui("role_switched", "en", "youth")
+    assert "aud:youth" not in actions(replies[-1]), "no role buttons: the role is said"
+    assert all("your child" not in reply.text for reply in replies)
+
+
+async def test_the_wrong_button_named_with_ones_own_family_gives_the_last_answer_for_a_carer(
+    make_pipeline: MakePipeline, database: Database, content: Content
+) -> None:
+    """A professional's button, then "wrong button, it's about my own husband, our daughter is 7": a carer now, and
+    the answer just given again for a carer."""
+    pipeline = await as_role(make_pipeline, "professional")
+    await pipeline.text(USER, "hoe vertel ik het mijn dochter van 7")
+    replies = await pipeline.text(
+        USER, "sorry, verkeerde knop. ik werk wel in de zorg, maar het gaat om mijn eigen man. onze dochter is 7"
+    )
+    assert (await stored(database)).audience == "parent"
+    assert replies[0].text == content.ui("role_switched", "nl", "parent")
+    assert len(replies) > 1 and "aud:parent" not in actions(replies[-1])
 
 
 async def test_a_longer_question_read_as_a_role_change_is_answered(pipeline: Pipeline, content: Content) -> None:

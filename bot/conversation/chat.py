@@ -288,6 +288,24 @@ class Chat:
             return [self._crisis.check_in(turn)]
         return await self._crisis.respond(turn, categories)
 
+    async def _role_switched(self, turn: Turn, audience: str) -> list[Reply]:
+        """The role named in words with a change of role ("wait this is actually her son typing lol. im 13", "sorry,
+        verkeerde knop, het gaat om mijn eigen man"): the role switches at once, said in one line. A question in the
+        same message is answered for the new role; else the answer just given is given again for it; else the menu."""
+        conversation = turn.conversation
+        conversation.audience = audience
+        note = Reply(self._content.ui("role_switched", turn.language, audience))
+        understanding = turn.understanding
+        assert understanding is not None
+        if understanding.intent == "change_role":
+            turn.understanding = understanding.without("change_role")
+        if asks_something(turn.text):
+            return [note, *await self._chat(turn)]
+        last = conversation.last_answer
+        if last is not None and self._content.has_answer(last) and topic_of(last) != "for_professionals":
+            return [note, *self._answers.for_intent(turn, last)]
+        return [note, self._answers.menu(conversation)]
+
     def _corrected(self, turn: Turn) -> list[Reply]:
         """ "Nee, zo bedoel ik het niet": the alarm ends; a correction that still tells of distress ("… ik bedoel dat
         ik alles alleen moet doen") also gets who can help with that."""
@@ -345,6 +363,9 @@ class Chat:
             return self._corrected(turn)
         if conversation.last_answer == NO_DESK and _takes_up_offer(turn.text):
             return [self._handoff.reachable_all(turn)]  # "ja graag" to who can be reached now: they, and how
+        said_role = self._read.role_said(turn.text)
+        if said_role is not None and said_role != conversation.audience:
+            return await self._role_switched(turn, said_role)  # "wait this is actually her son typing, im 13"
         if conversation.last_answer is not None and self._read.asks_to_go_on(turn.text):
             following = self._answers.next_after(turn, conversation.last_answer)  # "ok and then?": what comes next
             if following is not None:

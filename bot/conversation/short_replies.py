@@ -3,6 +3,8 @@ longer message, or any question, is a message of its own ("moet ik 112 bellen? i
 
 from __future__ import annotations
 
+import re
+
 from bot.content import Content
 from bot.conversation import follow_up
 
@@ -11,6 +13,19 @@ SHORT_REPLY_WORDS = 4
 # Words of acknowledgement_words that are a nod only with another ("dank je", "thank you", "got it", "dank u wel").
 _PARTS_OF_A_NOD = frozenset(("je", "u", "wel", "you", "it", "got"))
 _AND = frozenset(("en", "and"))
+# Saying who one is ("ik ben", "i am", "this is her son"), with at most a few small words before the role word.
+_SELF = r"\b(?:ik ben|ben ik|i am|im|i m|this is|dit is|hier is|het is|its|it s)"
+_BETWEEN = (
+    r"(?: (?:actually|eigenlijk|really|echt|gewoon|just|wel|her|his|their|the|a|an|de|het|een|zijn|haar|hun|oldest|"
+    r"eldest|youngest|oudste|jongste))*"
+)
+# A young person's age said of oneself ("im 13", "ik ben pas 12"): 8 to 17.
+_OWN_AGE = re.compile(_SELF + r"(?: (?:actually|eigenlijk|only|just|pas|net|maar))* (\d{1,2})\b")
+_YOUNGEST_OWN_AGE, _OLDEST_OWN_AGE = 8, 17
+
+
+def _after_self(names: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(_SELF + _BETWEEN + r" (?:" + "|".join(sorted(map(re.escape, names))) + r")\b")
 
 
 class ShortReplies:
@@ -30,6 +45,11 @@ class ShortReplies:
         self._go_on = content.words("go_on_words")
         self._go_on_then = content.words("go_on_then_words")
         self._go_on_filler = content.words("go_on_filler_words")
+        own_family = "|".join(sorted(map(re.escape, content.words("role_own_family_words"))))
+        self._own_family = re.compile(r"\b(?:mijn|my) (?:eigen|own) (?:" + own_family + r")\b")
+        self._said_youth = _after_self(content.words("role_youth_words"))
+        self._said_carer = _after_self(content.words("role_carer_words"))
+        self._said_professional = _after_self(content.words("role_professional_words"))
 
     def short(self, text: str) -> list[str] | None:
         """The words of a short reply that may answer a question; None for a question or a longer message."""
@@ -114,6 +134,23 @@ class ShortReplies:
     def names_role_change(self, text: str) -> bool:
         """Whether a message names changing the role ("verkeerde rol", "actually i'm the teacher", "wrong button")."""
         return bool(set(follow_up.words(text)) & self._role_change)
+
+    def role_said(self, text: str) -> str | None:
+        """The role a message names for the one typing, with a change of role named ("wait this is actually her son
+        typing lol. im 13", "sorry, verkeerde knop, het gaat om mijn eigen man"); None when it names none."""
+        if not self.names_role_change(text):
+            return None
+        folded = " ".join(follow_up.words(text))
+        if self._own_family.search(folded):
+            return "parent"  # "ik werk wel in de zorg, maar het gaat om mijn eigen man": the family's own question
+        age = _OWN_AGE.search(folded)
+        if self._said_youth.search(folded) or (age and _YOUNGEST_OWN_AGE <= int(age.group(1)) <= _OLDEST_OWN_AGE):
+            return "youth"
+        if self._said_carer.search(folded):
+            return "parent"
+        if self._said_professional.search(folded):
+            return "professional"
+        return None
 
     def switches_topic(self, text: str) -> bool:
         """Whether a message says it asks something else ("andere vraag", "btw", "on another note")."""
