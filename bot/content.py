@@ -62,7 +62,7 @@ UI_WORDS: tuple[str, ...] = (
     "self_named_words", "youth_named_words", "parent_named_words", "professional_named_words", "leaving_words",
     "role_change_words", "id_words", "topic_switch_phrases", "obliged_phrases", "visit_words", "how_many_phrases",
     "wound_words", "go_on_words", "go_on_then_words", "go_on_filler_words", "role_youth_words", "role_carer_words",
-    "role_own_family_words", "role_professional_words",
+    "role_own_family_words", "role_professional_words", "happening_now_phrases",
 )  # fmt: skip
 UI_BUTTONS: tuple[str, ...] = (
     "parent", "youth", "professional", "switch_language", "menu", "skip", "safe_ok", "safe_not_ok",

@@ -882,3 +882,24 @@ async def test_privacy_never_stands_in_for_a_professionals_reading_of_a_familys_
 ) -> None:
     [reply] = await pipeline.text(USER, "wie regelt die afspraak, wij of de gevangenis?")
     assert content.answer("privacy", "parent", "nl").text[:40] not in reply.text
+
+
+async def test_a_professionals_case_only_the_model_reads_as_danger_gets_guidance_but_danger_now_gets_the_lines(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """A professional's case that only the model reads as violence, told in general: a professional's guidance (the
+    answer it reads next, never "I can't help with that"); told as happening right now: the crisis lines."""
+    case = "a girl in my group says things about her mums new boyfriend that worry me a lot"
+    now = "right now the mum has locked the girl in the garden shed and she has been screaming for twenty minutes"
+    script = {
+        case: [("crisis_violence", 0.9), ("prof_suspicion", 0.08)],
+        now: [("crisis_violence", 0.9), ("prof_suspicion", 0.08)],
+    }
+    pipeline = make_pipeline(scripted_nlu(lambda text: script.get(text, [("out_of_scope", 0.9)])))
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:professional")
+    [guidance] = await pipeline.text(USER, case)
+    assert content.answer("prof_suspicion", "professional", "en").text[:60] in guidance.text
+    replies = await pipeline.text(USER, now)
+    assert "112" in replies[0].text and "Veilig Thuis" in replies[0].text
+    assert not replies[0].text.startswith(content.answer("prof_suspicion", "professional", "en").text[:60])

@@ -251,8 +251,10 @@ class Chat:
         assert understanding is not None
         if understanding.risk is RiskLevel.ACUTE and self._fragment_read_as_crisis(turn):
             understanding = turn.understanding = understanding.calmed()
-        if understanding.risk is RiskLevel.ACUTE and not self._professional_question(turn):
-            return await self._danger(turn, understanding)
+        if understanding.risk is RiskLevel.ACUTE:
+            if not self._professional_question(turn):
+                return await self._danger(turn, understanding)
+            understanding = turn.understanding = understanding.calmed()  # the guidance it reads, not the crisis intent
         alarm = conversation.alarm
         if conversation.safety_check and alarm in SUICIDE_FAMILY and self._understander.holds_on(turn.text, alarm):
             return await self._crisis.respond(turn, (alarm,))  # "ik heb het al besloten": the danger, held on to
@@ -331,6 +333,8 @@ class Chat:
             return False
         if not (understanding.model_raised or understanding.readings_only):
             return False  # a phrase of the safety net ("left a goodbye note"), if only a weak one: the lines stay
+        if self._read.happening_now(turn.text):
+            return False  # "right now the mum has locked her in the shed": danger now, the lines
         guidance = [name for name, _ in understanding.ranking[:3] if name.startswith("prof_")]
         return bool(guidance)
 

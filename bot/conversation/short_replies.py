@@ -45,6 +45,7 @@ class ShortReplies:
         self._go_on = content.words("go_on_words")
         self._go_on_then = content.words("go_on_then_words")
         self._go_on_filler = content.words("go_on_filler_words")
+        self._now = tuple(content.words("happening_now_phrases"))
         own_family = "|".join(sorted(map(re.escape, content.words("role_own_family_words"))))
         self._own_family = re.compile(r"\b(?:mijn|my) (?:eigen|own) (?:" + own_family + r")\b")
         self._said_youth = _after_self(content.words("role_youth_words"))
@@ -151,6 +152,11 @@ class ShortReplies:
         if self._said_professional.search(folded):
             return "professional"
         return None
+
+    def happening_now(self, text: str) -> bool:
+        """Whether a message tells of something going on now ("right now", "op dit moment", "vannacht")."""
+        folded = f" {' '.join(follow_up.words(text))} "
+        return any(f" {phrase} " in folded for phrase in self._now)
 
     def switches_topic(self, text: str) -> bool:
         """Whether a message says it asks something else ("andere vraag", "btw", "on another note")."""
