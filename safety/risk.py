@@ -64,6 +64,10 @@ NEGATION = "negation"
 """The scope of a negation ("niet", "not"): a phrase it drops may still be meant when every reading says crisis."""
 
 
+# Dangers that a reading may name one for the other: harm to oneself, and harm by others (a child's danger is violence).
+_DANGER_FAMILY = {"suicidal": "self", "self_harm": "self", "violence": "others", "child_unsafe": "others"}
+
+
 @dataclass(frozen=True)
 class Assessment:
     level: RiskLevel
@@ -92,6 +96,19 @@ class Assessment:
     def alarm(self) -> bool:
         """The full alarm: acute and not ambiguous."""
         return self.level is RiskLevel.ACUTE and not self.ambiguous
+
+    def explained_for(self, category: str) -> bool:
+        """Whether a scope explains the words away for a danger of this category, so that a model alone must not
+        raise it: any scope but a negation; a negation only for the danger it dropped ("ik wil niet dood, ik wil
+        alleen rust"), or one of its family (harm to oneself; harm by others), not for another one the models read
+        ("de hond naar het asiel, zodat die niet alleen in huis zit" drops a child alone, not the goodbye around it)."""
+        if not self.cues:
+            return False
+        if set(self.cues) != {NEGATION} or not self.negated:
+            return True
+        return any(
+            _DANGER_FAMILY.get(dropped, dropped) == _DANGER_FAMILY.get(category, category) for dropped in self.negated
+        )
 
 
 ALTERNATIVE = "|"
@@ -614,9 +631,12 @@ class SafetyNet:
             if all(hit.weak for hit in acute_hits) and verdict.acute_score < self.learned.doubt_below:
                 return replace(result, ambiguous=True)
             return result
-        if assessment.level is RiskLevel.ACUTE or assessment.cues or assessment.idiom:
-            return result  # already ambiguous, or a scope explains the words: the model must not overrule it
-        if verdict.level is RiskLevel.ACUTE and long_enough(text):
+        if assessment.level is RiskLevel.ACUTE or assessment.idiom:
+            return result  # already ambiguous, or an idiom explains the words: the model must not overrule it
+        raised = verdict.level is RiskLevel.ACUTE
+        if assessment.cues and not (raised and not assessment.explained_for(verdict.category)):
+            return result  # a scope explains the words: the model must not overrule it
+        if raised and long_enough(text):
             sure = verdict.acute_score >= self.learned.alarm_above
             return replace(
                 result, level=RiskLevel.ACUTE, categories=(verdict.category,), ambiguous=not sure, learned_only=True

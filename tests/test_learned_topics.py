@@ -122,6 +122,19 @@ def test_a_scope_that_explains_the_words_keeps_the_readings_from_raising_anythin
     assert _readings_agree(TEXT, _calm(0.9, cues=("offence",)), learned, learned).level is RiskLevel.NONE
 
 
+def test_a_negation_keeps_the_readings_from_raising_only_the_danger_it_dropped() -> None:
+    """ "ik wil niet dood, ik wil alleen rust": the readings of suicide yield to the negation; "the dog to the shelter,
+    so that it won't be home alone" drops a child alone, not the goodbye the readings find around it."""
+    learned = (("crisis_suicidal", 0.6), ("feelings", 0.4))
+
+    def negated(category: str) -> Assessment:
+        return Assessment(RiskLevel.NONE, learned_score=0.9, cues=("negation",), negated=(category,))
+
+    assert _readings_agree(TEXT, negated("suicidal"), learned).level is RiskLevel.NONE
+    other = _readings_agree(TEXT, negated("child_unsafe"), learned)
+    assert other.level is RiskLevel.ACUTE and other.ambiguous and other.categories == ("suicidal",)
+
+
 def test_a_learned_only_alarm_stands_only_when_the_readings_agree() -> None:
     raised = Assessment(RiskLevel.ACUTE, ("suicidal",), ambiguous=True, learned_score=0.76, learned_only=True)
     assert _readings_agree(TEXT, raised, (("stigma", 0.99), ("crisis_suicidal", 0.01))).level is RiskLevel.NONE

@@ -466,6 +466,27 @@ class _WorriedReading:
         return LearnedVerdict(RiskLevel.CONCERN, "not_coping", 0.0, 0.9)
 
 
+class _GoodbyeReading:
+    """A learned layer that reads a suicidal goodbye in everything, sure enough to raise it quietly."""
+
+    doubt_below = 0.2
+    alarm_above = 1.01
+
+    def assess(self, text: str) -> LearnedVerdict:
+        return LearnedVerdict(RiskLevel.ACUTE, "suicidal", 0.93, 0.0)
+
+
+def test_a_negation_silences_the_learned_layer_only_for_the_danger_it_dropped() -> None:
+    net = SafetyNet.from_yaml(learned=cast(LearnedRisk, _GoodbyeReading()))
+    dog = (
+        "Vandaag heb ik de hond naar het asiel gebracht zodat die straks niet alleen in huis zit. "
+        "Ik wil alleen dat iemand het weet."
+    )
+    other = net.assess(dog)
+    assert other.level is RiskLevel.ACUTE and other.ambiguous and other.categories == ("suicidal",)
+    assert net.assess("ik wil niet dood, ik wil alleen dat het een keer rustig is thuis").level is not RiskLevel.ACUTE
+
+
 def test_the_learned_layers_concern_counts_only_on_a_message_long_enough_to_read() -> None:
     net = SafetyNet.from_yaml(learned=cast(LearnedRisk, _WorriedReading()))
     assert net.assess("okk thx").level is RiskLevel.NONE

@@ -561,7 +561,8 @@ def _readings_agree(
     `READINGS_AGREE_AT` on average, the lines are shown quietly with the check question, whose answer decides;
     otherwise an alarm only the learned risk layer raised is dropped. Never on a very short message, or where the
     rules saw a scope that explains the words (past, joke, worry, offence, ...) or an idiom; a negation alone yields
-    to readings that all reach `UNANIMOUS_DESPITE_NEGATION_AT`."""
+    to readings that all reach `UNANIMOUS_DESPITE_NEGATION_AT`, and explains nothing when it dropped another danger
+    than the one the readings find (`Assessment.explained_for`)."""
     score = assessment.learned_score
     if not learned or score is None:
         return assessment
@@ -579,15 +580,17 @@ def _readings_agree(
         return replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False)
     if assessment.level is RiskLevel.ACUTE or assessment.idiom or not long_enough(text):
         return assessment
-    if assessment.cues and (set(assessment.cues) != {NEGATION} or min(every) < UNANIMOUS_DESPITE_NEGATION_AT):
+    read = _crisis_share(blend(rasa, learned) if rasa else learned)[1]
+    explained = assessment.explained_for(read)
+    if explained and (set(assessment.cues) != {NEGATION} or min(every) < UNANIMOUS_DESPITE_NEGATION_AT):
         return assessment
     # The embedding readings generalise past wording the Rasa model never saw, so its low score on a new phrasing
     # is no evidence against them: either mean may decide.
     if max(sum(embedded) / len(embedded), sum(every) / len(every)) < READINGS_AGREE_AT:
         return assessment
-    # A phrase the negation dropped names the danger better than the readings' likelier category.
-    read = _crisis_share(blend(rasa, learned) if rasa else learned)[1]
-    category = assessment.negated[0] if assessment.negated else read
+    # A phrase the negation dropped names the danger better than the readings' likelier category, when the readings
+    # hold on to that very danger.
+    category = assessment.negated[0] if explained and assessment.negated else read
     return replace(assessment, level=RiskLevel.ACUTE, categories=(category,), ambiguous=True, learned_only=True)
 
 
