@@ -65,6 +65,12 @@ SETS = {
     # before anything was changed for it: acute 0.89 (0.29 at once; NLU down 0.91; rules alone 0.31), false alarms
     # 4.3 % (+0.0 % quiet), concern 0.71, topic en 0.75 / nl 0.64.
     "tests/data/blind_messages_15.yml": load_cases("tests/data/blind_messages_15.yml"),
+    # A seventeenth (150), written blind in round 19 (a dairy farmer, a ferry deckhand, a chip-shop owner, a tram
+    # driver, an optician, a driving instructor, a nail-salon owner, a 9-year-old locked in his room). First measured
+    # before anything was changed for it: acute 0.71 (0.29 at once; NLU down 0.69; rules alone 0.23), false alarms
+    # 0.9 % (+1.7 % quiet), concern 0.71, topic en 0.73 / nl 0.59. Its misses suggested themes for new training lines
+    # of the learned layer (safety/learned_examples_indirect.yml), so its later figures are not blind.
+    "tests/data/blind_messages_16.yml": load_cases("tests/data/blind_messages_16.yml"),
 }
 
 
@@ -249,5 +255,13 @@ BARS = {
         "false_alarms": 0.05,
         "concern": 0.62,
         "topic": 0.56,
+    },
+    # Now: acute 0.86 (NLU down 0.83), false alarms 0.9 % (+1.7 % quiet), concern 0.71, topic en 0.73 / nl 0.59.
+    "tests/data/blind_messages_16.yml": {
+        "acute_caught": 0.80,
+        "acute_caught_nlu_down": 0.77,
+        "false_alarms": 0.03,
+        "concern": 0.62,
+        "topic": 0.52,
     },
 }
