@@ -34,6 +34,7 @@ READINGS: dict[str, Ranking] = {
     "mijn kinderen zijn 4, 9 en 15, hebben ze allemaal een ID nodig voor bezoek?": [("visit_rules", 0.9)],
     "en de middelste?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
     "en de oudste?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
+    "en de grote?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
     "hij is 8": [("out_of_scope", 0.6)],
     "mag ik mijn neefje meenemen op bezoek": [("visit", 0.9)],
     "hij is 10": [("greet", 0.6), ("out_of_scope", 0.2)],
@@ -215,6 +216,8 @@ async def test_a_child_named_by_place_after_the_id_rules_gets_the_rule_for_that_
     assert middle.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=9))
     [oldest] = await pipeline.text(USER, "en de oudste?")
     assert oldest.text.startswith(content.ui("visit_age_id", "nl", "parent").format(age=15))
+    [big] = await pipeline.text(USER, "en de grote?")
+    assert content.ui("visit_age_id", "nl", "parent").format(age=15) in big.text, "'the big one': the oldest"
 
 
 async def test_a_child_s_age_while_the_first_visit_question_waits_gets_the_rules_for_that_age(

@@ -169,6 +169,7 @@ async def test_the_same_long_answer_is_not_sent_twice_in_a_row(pipeline: Pipelin
     ("text", "leans"),
     [
         ("en de oudste?", True),
+        ("En de grote? Het is zijn vader niet", True),  # "the big one": the oldest
         ("what about the middle one, she turns 14 next month", True),
         ("de jongste is 4 die snapt het toch niet", True),
         ("my eldest is 15", True),

@@ -31,7 +31,7 @@ _ASKING_ABOUT = frozenset((("what", "about"), ("how", "about")))
 # A child named by their place among the children ("de jongste", "my eldest", "the little one"; not "my little sister"),
 # and the words before.
 _CHILD_BY_PLACE = frozenset((
-    "jongste", "oudste", "middelste", "kleinste", "youngest", "oldest", "eldest", "middle", "littlest",
+    "jongste", "oudste", "middelste", "kleinste", "grote", "youngest", "oldest", "eldest", "middle", "littlest",
 ))  # fmt: skip
 _WHOSE_CHILD = frozenset(("de", "het", "the", "my", "mijn", "mn", "our", "onze", "ons"))
 
@@ -165,7 +165,7 @@ def ages(conversation: Conversation) -> list[int]:
     return [conversation.child_age] if conversation.child_age is not None else []
 
 
-OLDEST = frozenset(("oudste", "oudsten", "grootste", "oldest", "eldest", "older", "big"))
+OLDEST = frozenset(("oudste", "oudsten", "grootste", "grote", "oldest", "eldest", "older", "big"))
 YOUNGEST = frozenset(("jongste", "kleine", "kleinste", "youngest", "little", "younger", "baby", "small"))
 MIDDLE = frozenset(("middelste", "middle"))
 
