@@ -16,7 +16,7 @@ import yaml
 from bot.config import ROOT
 from bot.content import AUDIENCES, LANGUAGES, PHONE, UI_TEXTS, UI_WORDS, Content, ContentError
 from bot.conversation.short_replies import ShortReplies
-from bot.understanding.topics import ANSWERED_INTENTS, INTENT_TOPIC, MENU_TOPICS
+from bot.understanding.topics import ANSWERED_INTENTS, INTENT_TOPIC, MENU_TOPICS, topic_of
 
 DOMAIN_INTENTS = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["intents"]
 PHONE_LIKE = re.compile(r"(?<![\w-])0\d{2,3}-[\d -]*\d")
@@ -111,6 +111,22 @@ def test_answers_are_chat_sized(content: Content) -> None:
         for audience in AUDIENCES:
             for language in LANGUAGES:
                 assert len(content.answer(intent, audience, language).text) < 1200, (intent, audience, language)
+
+
+def test_only_the_goodbye_says_goodbye(content: Content) -> None:
+    """An answer in the middle of a conversation never reads as a farewell ("Saying goodbye: …" in the visit
+    preparation read like the bot leaving): "bye", "doei" and "tot ziens" belong to the goodbye answer alone."""
+    farewell = re.compile(r"bye|\bdoei\b|tot ziens", re.IGNORECASE)
+    for intent in ANSWERED_INTENTS:
+        if topic_of(intent) == "goodbye":
+            continue
+        for audience in AUDIENCES:
+            for language in LANGUAGES:
+                assert not farewell.search(content.answer(intent, audience, language).text), (
+                    intent,
+                    audience,
+                    language,
+                )
 
 
 def _copy_responses(tmp_path: Path) -> Path:
