@@ -536,23 +536,22 @@ class Chat:
                 return shame
         if present & self._gift_words and self._birthday(said):
             return BIRTHDAY_PRESENT  # also when the model only half read it: the words name it
-        folded = f" {' '.join(said)} "
         family = conversation.audience == "parent" and not conversation.alarm and topic != "crisis"
-        if family and any(f" {phrase} " in folded for phrase in self._veilig_thuis):
+        if family and follow_up.says_any(said, self._veilig_thuis):
             return VEILIG_THUIS_FOR_FAMILIES
-        if self._asks_if_they_must_go(turn, folded, present):
+        if self._asks_if_they_must_go(turn, said, present):
             return NOT_OBLIGED
-        if not conversation.alarm and any(f" {phrase} " in folded for phrase in self._how_many):
+        if not conversation.alarm and follow_up.says_any(said, self._how_many):
             return HOW_MANY
         return None
 
-    def _asks_if_they_must_go(self, turn: Turn, folded: str, present: set[str]) -> bool:
+    def _asks_if_they_must_go(self, turn: Turn, said: list[str], present: set[str]) -> bool:
         """ "tbh do i have to go", "moet ik echt mee?", "do i have to bring them?" about visits (named, or the last
         answer on visits or contact): whether a child must keep going, read by the model as a goodbye or a crisis."""
         conversation = turn.conversation
         if conversation.audience == "professional" or conversation.alarm:
             return False
-        if not any(f" {phrase} " in folded for phrase in self._obliged):
+        if not follow_up.says_any(said, self._obliged):
             return False
         last = conversation.last_answer
         about_visits = last is not None and self._content.has_answer(last) and self._answers.topic(last) in _CONTACT
@@ -1127,8 +1126,7 @@ def _only_a_relative_who(said: list[str]) -> bool:
 def _how_long_for_that(said: list[str]) -> bool:
     """ "and how long does that take?", "hoe lang duurt t voor hij hem krijgt": how long the thing just discussed takes
     (the model alone reads "how long" as the length of a sentence)."""
-    folded = " ".join(said)
-    asks_how_long = any(f" {phrase} " in f" {folded} " for phrase in _HOW_LONG)
+    asks_how_long = follow_up.says_any(said, _HOW_LONG)
     bare = len(said) <= 3  # "hoe lang?", "en hoe lang dan": only the question, about what was just said
     return asks_how_long and (bare or bool(set(said) & _IT_JUST_SAID)) and not set(said) & _SENTENCE_WORDS
 

@@ -206,9 +206,9 @@ class Crisis:
     def after_kind(self, text: str) -> str:
         """Which question after the crisis lines this is (crisis.yml `after`): the first kind whose phrase occurs,
         else "ask" (who to call now)."""
-        folded = f" {' '.join(follow_up.words(text))} "
+        said = follow_up.words(text)
         for kind, phrases in self._content.crisis_after_kinds():
-            if any(f" {phrase} " in folded for phrase in phrases):
+            if follow_up.says_any(said, phrases):
                 return kind
         return "ask"
 

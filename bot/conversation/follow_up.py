@@ -4,6 +4,7 @@ municipality), what it already knows, and reading a typed reply to the question.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 
 from bot.content import SLOT_CHOICES
 from bot.storage.models import Conversation
@@ -190,6 +191,12 @@ def focus(conversation: Conversation, text: str) -> bool:
 
 def words(text: str) -> list[str]:
     return [word.casefold() for word in _WORDS.findall(text)]
+
+
+def says_any(said: Sequence[str], phrases: Iterable[str]) -> bool:
+    """Whether words of a message (`words`) hold one of these phrases, each as whole words ("andere vraag")."""
+    spaced = f" {' '.join(said)} "
+    return any(f" {phrase} " in spaced for phrase in phrases)
 
 
 # Words too common to tell which part of an answer a question is about.

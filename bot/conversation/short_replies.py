@@ -155,10 +155,8 @@ class ShortReplies:
 
     def happening_now(self, text: str) -> bool:
         """Whether a message tells of something going on now ("right now", "op dit moment", "vannacht")."""
-        folded = f" {' '.join(follow_up.words(text))} "
-        return any(f" {phrase} " in folded for phrase in self._now)
+        return follow_up.says_any(follow_up.words(text), self._now)
 
     def switches_topic(self, text: str) -> bool:
         """Whether a message says it asks something else ("andere vraag", "btw", "on another note")."""
-        folded = f" {' '.join(follow_up.words(text))} "
-        return any(f" {phrase} " in folded for phrase in self._topic_switch)
+        return follow_up.says_any(follow_up.words(text), self._topic_switch)
