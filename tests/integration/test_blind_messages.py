@@ -71,6 +71,11 @@ SETS = {
     # 0.9 % (+1.7 % quiet), concern 0.71, topic en 0.73 / nl 0.59. Its misses suggested themes for new training lines
     # of the learned layer (safety/learned_examples_indirect.yml), so its later figures are not blind.
     "tests/data/blind_messages_16.yml": load_cases("tests/data/blind_messages_16.yml"),
+    # An eighteenth (150), written blind in round 20 (a tower-crane driver, a quarry fence, a boy with his father's car
+    # keys, a mother who bites her arm, a daughter locked in the stair cupboard, a gun arranged by a cousin). First
+    # measured before anything was changed for it: acute 0.80 (0.31 at once; NLU down 0.80; rules alone 0.20), false
+    # alarms 3.5 % (+5.2 % quiet), concern 0.69, topic en 0.68 / nl 0.73.
+    "tests/data/blind_messages_17.yml": load_cases("tests/data/blind_messages_17.yml"),
 }
 
 
@@ -263,5 +268,12 @@ BARS = {
         "false_alarms": 0.03,
         "concern": 0.62,
         "topic": 0.52,
+    },
+    "tests/data/blind_messages_17.yml": {
+        "acute_caught": 0.74,
+        "acute_caught_nlu_down": 0.74,
+        "false_alarms": 0.05,
+        "concern": 0.62,
+        "topic": 0.62,
     },
 }
