@@ -904,5 +904,20 @@ async def test_a_professionals_case_only_the_model_reads_as_danger_gets_guidance
     [guidance] = await pipeline.text(USER, case)
     assert content.answer("prof_suspicion", "professional", "en").text[:60] in guidance.text
     replies = await pipeline.text(USER, now)
+    print(replies[0].text)
     assert "112" in replies[0].text and "Veilig Thuis" in replies[0].text
     assert not replies[0].text.startswith(content.answer("prof_suspicion", "professional", "en").text[:60])
+
+
+async def test_a_professionals_case_about_to_happen_gets_the_lines(make_pipeline: MakePipeline) -> None:
+    """A case the model reads as danger that is about to happen (the child goes home to it in ten minutes) gets the
+    crisis lines, like danger happening now, also in Dutch."""
+    soon = "ze zei dat de vriend van mama haar in bad helpt terwijl ze dat niet wil. over tien minuten zet ik haar thuis af"
+    pipeline = make_pipeline(
+        scripted_nlu(lambda text: [("crisis_violence", 0.9), ("prof_suspicion", 0.08)] if text == soon else [])
+    )
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:professional")
+    replies = await pipeline.text(USER, soon)
+    assert "112" in replies[0].text and "Veilig Thuis" in replies[0].text
+    assert "meldcode" not in replies[0].text  # the lines at once, not the guidance for a suspicion
