@@ -20,6 +20,9 @@ from bot.config import ROOT
 RESPONSES = ROOT / "responses"
 LANGUAGES: tuple[str, ...] = ("nl", "en")
 AUDIENCES: tuple[str, ...] = ("parent", "youth", "professional")
+# The family of danger whose answers after the lines serve another's: a child's danger is answered with the violence
+# texts, someone else's suicidal danger with the 113 texts.
+FAMILY_FALLBACK = {"child": "violence", "someone": "suicide"}
 # Whose danger it may be besides the writer's own (safety.risk Subject), and the dangers where that changes the lines.
 SOMEONE: tuple[str, ...] = ("child", "other")
 SUICIDE_CATEGORIES = frozenset(("suicidal", "self_harm"))
@@ -680,11 +683,16 @@ class Content:
         after = self._crisis.get("after") or {}
         return tuple((str(kind), tuple(str(p) for p in entry.get("phrases") or ())) for kind, entry in after.items())
 
+    def crisis_named_lines(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Per family of danger, the words that name its line (crisis.yml `named_lines`: "113" for suicide)."""
+        named = self._crisis.get("named_lines") or {}
+        return tuple((str(family), tuple(str(word) for word in words)) for family, words in named.items())
+
     def crisis_after(self, kind: str, family: str, audience: str | None, language: str) -> str | None:
         """The answer of one kind after the crisis lines, for a family of danger (violence, child, suicide) and an
         audience; a child's danger falls back to violence. None when crisis.yml has no such text."""
         entry = (self._crisis.get("after") or {}).get(kind) or {}
-        fallback = {"child": "violence", "someone": "suicide"}.get(family)
+        fallback = FAMILY_FALLBACK.get(family)
         texts = entry.get(family)
         if family == "someone" and texts and (audience or "parent") not in texts:
             texts = None  # written for the parent and the young person: a professional's falls back

@@ -167,6 +167,19 @@ async def test_not_being_able_to_call_after_the_lines_gets_the_chats(
     assert "chat" in reply.text and "gratis" in reply.text
 
 
+async def test_a_question_after_the_lines_that_names_a_line_gets_that_lines_answer(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """After lines for violence, "als ik 113 bel, bellen ze dan mn moeder?" is about 113: its answer says 113 is
+    anonymous, not the violence lines' text; a question naming no line keeps the alarm's own family."""
+    await after_the_lines(pipeline, "youth", "mijn vriend slaat me en ik ben bang")
+    [named] = await pipeline.text(USER, "als ik 113 bel bellen ze dan mn moeder")
+    assert named.text == content.crisis_after("secret", "suicide", "youth", "nl")
+    assert "anoniem" in named.text and "113" in named.text
+    [unnamed] = await pipeline.text(USER, "wat moet ik zeggen als ik bel")
+    assert unnamed.text == content.crisis_after("say", "violence", "youth", "nl")
+
+
 async def test_a_professionals_question_after_reporting_a_danger_gets_the_professionals_answer(
     pipeline: Pipeline, content: Content
 ) -> None:

@@ -7,7 +7,7 @@ check-in that reads only short, clear replies.
 
 from __future__ import annotations
 
-from bot.content import SUICIDE_CATEGORIES, Content
+from bot.content import FAMILY_FALLBACK, SUICIDE_CATEGORIES, Content
 from bot.conversation import actions, follow_up
 from bot.conversation.answers import Answers
 from bot.conversation.handoff_flow import HandoffFlow
@@ -180,7 +180,7 @@ class Crisis:
         does, or how to get help when nobody may know. The violence lines after violence, 113 after suicide."""
         conversation, lang = turn.conversation, turn.language
         kind = self.after_kind(turn.text)
-        family = _family(conversation.alarm, conversation.alarm_about)
+        family = self._line_named(turn.text, _family(conversation.alarm, conversation.alarm_about))
         key = f"{AFTER_CRISIS}_{kind}"
         text = self._content.crisis_after(kind, family, conversation.audience, lang)
         if text is None:
@@ -202,6 +202,15 @@ class Crisis:
         turn.conversation.last_answer = None
         text = self._content.ui(f"crisis_check_in_{family}", turn.language)
         return Reply(text, self.feeling_buttons(turn.language))
+
+    def _line_named(self, text: str, family: str) -> str:
+        """The family of danger a question after the lines is about: the alarm's, unless the question names the line
+        of another family ("als ik 113 bel, bellen ze dan mn moeder?" after lines read as a child's danger)."""
+        said = follow_up.words(text)
+        for named, words in self._content.crisis_named_lines():
+            if follow_up.says_any(said, words) and FAMILY_FALLBACK.get(family, family) != named:
+                return named
+        return family
 
     def after_kind(self, text: str) -> str:
         """Which question after the crisis lines this is (crisis.yml `after`): the first kind whose phrase occurs,
