@@ -912,7 +912,7 @@ async def test_a_professionals_case_only_the_model_reads_as_danger_gets_guidance
 async def test_a_professionals_case_about_to_happen_gets_the_lines(make_pipeline: MakePipeline) -> None:
     """A case the model reads as danger that is about to happen (the child goes home to it in ten minutes) gets the
     crisis lines, like danger happening now, also in Dutch."""
-    soon = "ze zei dat de vriend van mama haar in bad helpt terwijl ze dat niet wil. over tien minuten zet ik haar thuis af"
+    soon = "ze zei dat mama's vriend haar in bad helpt terwijl ze dat niet wil. over tien minuten breng ik haar thuis"
     pipeline = make_pipeline(
         scripted_nlu(lambda text: [("crisis_violence", 0.9), ("prof_suspicion", 0.08)] if text == soon else [])
     )
