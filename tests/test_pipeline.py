@@ -328,6 +328,23 @@ async def test_a_correction_that_still_tells_of_distress_names_who_can_help(
     assert replies[-1].text == content.ui("concern_no_desk", "nl", "parent")
 
 
+async def test_a_correction_that_says_what_it_was_about_gets_that_answered(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """ "nee niet zo!! niet dood ofzo. ik bedoel op die school …": the alarm ends, and what the message was about
+    (whispering at school since everyone knows) is answered, not only "what can I help you with?"."""
+    correction = (
+        "nee niet zo!! niet dood ofzo. ik bedoel op die school. sinds iedereen weet dat mn moeder vastzit fluisteren ze"
+        " als ik de kantine inloop"
+    )
+    script = {"ik wil er gewoon niet meer zijn": [("crisis_suicidal", 0.9)], correction: [("stigma_school", 0.9)]}
+    pipeline = make_pipeline(scripted_nlu(lambda text: script.get(text, [("out_of_scope", 0.9)])))
+    await after_the_lines(pipeline, "youth", "ik wil er gewoon niet meer zijn")
+    replies = await pipeline.text(USER, correction)
+    assert replies[0].text.startswith(content.ui("alarm_corrected", "nl")[:30])
+    assert replies[-1].text.startswith(content.answer("stigma_school", "youth", "nl").text[:40])
+
+
 async def test_who_can_be_reached_names_113_only_after_the_lines(pipeline: Pipeline) -> None:
     await pipeline.command(USER, "start")
     await pipeline.action(USER, "aud:youth")

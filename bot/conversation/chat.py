@@ -42,6 +42,8 @@ FOLLOW_UP_WORDS = 8
 # readings (not the safety net's phrases, and the Rasa model under this crisis share) saw a crisis in it.
 FRAGMENT_WORDS = 15
 FRAGMENT_CRISIS_SHARE = 0.5
+# After a correction ("nee niet letterlijk"), intents that are no question of their own.
+NOT_ASKED_AFTER_CORRECTION = frozenset({"greet", "goodbye", "thanks", "acknowledge", "out_of_scope", "change_role"})
 # A professional's whole question for local help is answered with where to refer a family (local help included).
 REFERRAL_ANSWER = "prof_refer"
 ELLIPTICAL_WORDS = 12
@@ -309,11 +311,24 @@ class Chat:
         return [note, self._answers.menu(conversation)]
 
     def _corrected(self, turn: Turn) -> list[Reply]:
-        """ "Nee, zo bedoel ik het niet": the alarm ends; a correction that still tells of distress ("… ik bedoel dat
-        ik alles alleen moet doen") also gets who can help with that."""
+        """ "Nee, zo bedoel ik het niet": the alarm ends; a correction that goes on to say what it was about ("… ik
+        bedoel op die school, ze fluisteren als ik de kantine inloop") gets that answered, and one that still tells
+        of distress ("… ik bedoel dat ik alles alleen moet doen") also gets who can help with that."""
         replies = self._crisis.correction(turn)
         understanding = turn.understanding
-        if understanding is not None and understanding.risk is RiskLevel.CONCERN:
+        if understanding is None:
+            return replies
+        asked = understanding.intent
+        if (
+            asked is not None
+            and len(follow_up.words(turn.text)) > FRAGMENT_WORDS
+            and understanding.clear_at(self._understander.threshold)
+            and self._content.has_answer(asked)
+            and asked not in NOT_ASKED_AFTER_CORRECTION
+        ):
+            # "nee niet zo!! ik bedoel op die school. sinds iedereen het weet fluisteren ze": what it was about
+            replies += self._answers.for_intent(turn, asked, ask=False)
+        if understanding.risk is RiskLevel.CONCERN:
             replies.append(self._concern(turn, understanding.categories))
         return replies
 
