@@ -35,6 +35,10 @@ READINGS: dict[str, Ranking] = {
     "en de middelste?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
     "en de oudste?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
     "en de grote?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
+    # Three children named with their ages, then one of them named alone.
+    "Noor is 2, Daan van 6 en Sven (15). hebben ze allemaal een ID nodig voor bezoek?": [("visit_rules", 0.9)],
+    "en Sven?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
+    "en Noor?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
     "hij is 8": [("out_of_scope", 0.6)],
     "mag ik mijn neefje meenemen op bezoek": [("visit", 0.9)],
     "hij is 10": [("greet", 0.6), ("out_of_scope", 0.2)],
@@ -218,6 +222,18 @@ async def test_a_child_named_by_place_after_the_id_rules_gets_the_rule_for_that_
     assert oldest.text.startswith(content.ui("visit_age_id", "nl", "parent").format(age=15))
     [big] = await pipeline.text(USER, "en de grote?")
     assert content.ui("visit_age_id", "nl", "parent").format(age=15) in big.text, "'the big one': the oldest"
+
+
+async def test_a_child_named_by_name_after_the_id_rules_gets_the_rule_for_that_child(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "En Sven?" after "Noor is 2, Daan van 6 en Sven (15)": the rule for the child named, read from the recent
+    messages (no name is stored in the conversation)."""
+    await pipeline.text(USER, "Noor is 2, Daan van 6 en Sven (15). hebben ze allemaal een ID nodig voor bezoek?")
+    [sven] = await pipeline.text(USER, "en Sven?")
+    assert sven.text.startswith(content.ui("visit_age_id", "nl", "parent").format(age=15))
+    [noor] = await pipeline.text(USER, "en Noor?")
+    assert noor.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=2))
 
 
 async def test_a_child_s_age_while_the_first_visit_question_waits_gets_the_rules_for_that_age(

@@ -201,3 +201,19 @@ def test_every_town_with_a_local_entry_is_recognised_by_name(content: Content) -
 )
 def test_every_child_s_age_in_a_message_is_found(text: str, ages: list[int]) -> None:
     assert entities.child_ages(text) == ages
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Noor is 2, Daan van 6 en Sven (15). hebben ze een ID nodig?", {"noor": 2, "daan": 6, "sven": 15}),
+        ("the twins are 3 and Jayden (13) was standing right there", {"twins": 3, "jayden": 13}),
+        ("we hebben een tweeling van 4", {"tweeling": 4}),
+        ("Hij zit in PI Vught (3 jaar)", {}),
+        ("Daarna is 1 ding belangrijk", {}),
+        ("Mijn zoon is 9", {}),
+        ("Sandra is 40 en zit vast", {}),
+    ],
+)
+def test_children_named_with_an_age_are_found_and_places_are_not(text: str, named: dict[str, int]) -> None:
+    assert entities.named_children(text) == named

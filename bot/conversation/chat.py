@@ -17,7 +17,7 @@ from bot.conversation.handoff_flow import NO_DESK, HandoffFlow
 from bot.conversation.referral import REFERRAL_INTENT, ReferralGuide
 from bot.conversation.short_replies import ShortReplies
 from bot.conversation.steps import Step
-from bot.conversation.turn import Turn
+from bot.conversation.turn import Memory, Turn
 from bot.insights.recorder import Recorder
 from bot.replies import Reply
 from bot.storage import cases
@@ -196,8 +196,10 @@ class Chat:
         answers: Answers,
         handoff: HandoffFlow,
         crisis: Crisis,
+        memory: Memory,
         recorder: Recorder,
     ) -> None:
+        self._memory = memory
         self._recorder = recorder
         self._understander = understander
         self._content = content
@@ -434,6 +436,7 @@ class Chat:
             named = self._named_in_last_topic(turn)
             if named is not None and named == conversation.last_answer:
                 return [self._answers.recall(turn, named)]  # "en de kluisjes?": the part of the answer just given
+        turn.child_named = await self._named_child_meant(turn)
         leaning = None if named is not None else self._on_last_answer(turn, sure)
         if leaning is not None:
             return leaning
@@ -767,7 +770,12 @@ class Chat:
         if age is None and topic == "visit" and self._id_words.intersection(said):
             age = conversation.child_age  # "moet hij een ID hebben?" about the child of 5 named before
         pointed = len(said) <= ELLIPTICAL_AGE_WORDS and follow_up.elliptical(turn.text)
-        if age is None and topic == "visit" and pointed and follow_up.focus(conversation, turn.text):
+        if (
+            age is None
+            and topic == "visit"
+            and pointed
+            and (follow_up.focus(conversation, turn.text) or turn.child_named)
+        ):
             age = conversation.child_age  # "and the middle one?" after the ID rules for "4, 9 and 15"
         if age is not None:
             return self._visit_age(turn, age)
@@ -826,6 +834,23 @@ class Chat:
         first = replies[0]
         return [Reply(f"{line}\n\n{first.text}", first.buttons), *replies[1:]]
 
+    async def _named_child_meant(self, turn: Turn) -> bool:
+        """ "What about the twins", "en Noor?": a short message naming one of several children given earlier with an
+        age ("the twins are 3", "Noor (2)"). That child's age becomes the one meant. The names are read from the
+        recent messages (kept sealed for a transcript anyway), so no name is stored for this."""
+        conversation = turn.conversation
+        said = follow_up.words(turn.text)
+        if len(follow_up.ages(conversation)) < 2 or not said or len(said) > ELLIPTICAL_WORDS:
+            return False
+        named: dict[str, int] = {}
+        for line in await self._memory.recent_lines(turn.session, conversation.key):
+            named.update(entities.named_children(line))
+        meant = {named[word] for word in said if word in named}
+        if len(meant) != 1:
+            return False
+        conversation.child_age = meant.pop()
+        return True
+
     def _in_context(self, turn: Turn, sure: bool) -> str | None:
         """A short follow-up read against the last answer: "en de oudste?", "en mag mijn dochter mee?", "how".
 
@@ -854,7 +879,7 @@ class Chat:
             # reads as another topic only just, with a fair share for the last topic, stays in the last topic
             back = _fair_reading(understanding, topic) if _POINTING_BACK.intersection(said) else None
             return back if back is not None and understanding.confidence < BARELY_OTHER else None
-        if follow_up.focus(conversation, turn.text) and topic == "explain_to_child":
+        if (follow_up.focus(conversation, turn.text) or turn.child_named) and topic == "explain_to_child":
             return "explain_to_child"
         if sure and understanding.topic == topic:
             return None  # the model sees the same topic itself

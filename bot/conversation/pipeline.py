@@ -100,7 +100,7 @@ class Pipeline:
         self._handoff = HandoffFlow(content, self._answers, desk, self._memory, understander.threshold, recorder)
         self._crisis = Crisis(content, self._answers, desk, self._handoff, recorder)
         self._rights = DataRights(content, database, desk, self._answers, self._memory, self._profiles, retention)
-        self._chat = Chat(understander, content, self._answers, self._handoff, self._crisis, recorder)
+        self._chat = Chat(understander, content, self._answers, self._handoff, self._crisis, self._memory, recorder)
 
     # -- the five entry points -------------------------------------------------------------------------------
 

@@ -41,6 +41,8 @@ class Turn:
     """The bot has not met this user before this message."""
     crisis_sent: bool = False
     """The crisis lines for this message already went out, before the unit of work began."""
+    child_named: bool = False
+    """The message names a child given earlier with an age ("en Noor?"): that child's age is the one meant now."""
 
     @property
     def language(self) -> str:

@@ -223,7 +223,41 @@ def child_ages(text: str) -> list[int]:
     ranked = _RANKED_AGE.search(folded)
     if ranked:
         ages.append(int(ranked.group(1)))
+    ages.extend(named_children(text).values())  # "Noor is 2, Daan van 6 en Sven (15)"
     return sorted({age for age in ages if age <= MAX_CHILD_AGE})
+
+
+# A child named with an age: "Jayden (13)", "Noor is 2", "Daan van 6", "de tweeling van 3", "the twins are 3". A name
+# is a capitalised word (not one of _NOT_NAMES, no town, not right after a word for where: _PLACE_BEFORE), or twins.
+_NAMED_AGE = re.compile(
+    r"\b([A-Z][^\W\d_]{1,20})(?:\s*\(|,?\s+(?:is|wordt|van|of|who is|who's|aged)\s+)(\d{1,2})\b"
+    r"(?!\s*(?:keer|uur|weken|week|maanden|maand|dagen|dag|minuten|times|hours|weeks|months|days|minutes|%|euro))"
+)
+_TWINS_AGE = re.compile(r"\b(twins|tweeling)\b(?:\s+(?:is|are|zijn|van|of|aged|\())+\s*(\d{1,2})\b")
+_NOT_NAMES = frozenset((
+    "ik", "i", "hij", "zij", "ze", "he", "she", "it", "they", "we", "wij", "jij", "je", "you", "my", "mijn", "mn",
+    "our", "onze", "de", "het", "the", "een", "a", "en", "and", "maar", "but", "dus", "so", "papa", "mama", "dad",
+    "mum", "mom", "daddy", "mummy", "mommy", "vader", "moeder", "father", "mother", "opa", "oma", "pa", "ma", "sorry",
+    "hallo", "hoi", "hi", "hey", "pi", "dji", "hvb", "daarna", "dat", "dit", "er", "dan", "nu", "toen", "wat", "hoe",
+    "wie", "waar", "this", "that", "there", "what", "how", "who", "where",
+))  # fmt: skip
+_PLACE_BEFORE = frozenset(("pi", "in", "te", "uit", "naar", "bij", "at", "from", "to", "near"))
+
+
+def named_children(text: str) -> dict[str, int]:
+    """The children a message names with an age, by their name folded ("Jayden (13)" -> {"jayden": 13})."""
+    named: dict[str, int] = {}
+    for found in _NAMED_AGE.finditer(text):
+        name, age = fold(found.group(1)), int(found.group(2))
+        before = fold(text[: found.start()]).split()[-1:]
+        if (before and before[0] in _PLACE_BEFORE) or name in _NOT_NAMES or name in _ALIASES:
+            continue  # "in PI Vught (3 jaar)": a place, not a child
+        if 0 < age <= MAX_CHILD_AGE:
+            named[name] = age
+    for found in _TWINS_AGE.finditer(fold(text)):
+        if 0 < int(found.group(2)) <= MAX_CHILD_AGE:
+            named[found.group(1)] = int(found.group(2))
+    return named
 
 
 def age_reply(text: str) -> int | None:
