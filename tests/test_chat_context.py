@@ -40,6 +40,9 @@ READINGS: dict[str, Ranking] = {
     "en Sven?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
     "en Noor?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
     "hij is 8": [("out_of_scope", 0.6)],
+    "ze heeft alleen een schoolpas en een bankpasje, telt dat?": [("practical", 0.3), ("visit_rules", 0.2)],
+    "wat mag ik meenemen naar het bezoek": [("visit_bring", 0.95)],
+    "en een pakje sigaretten?": [("practical_release", 0.4), ("visit_bring", 0.1)],
     "mag ik mijn neefje meenemen op bezoek": [("visit", 0.9)],
     "hij is 10": [("greet", 0.6), ("out_of_scope", 0.2)],
     "wat kost de reis": [("visit_costs", 0.95)],
@@ -210,6 +213,24 @@ async def test_a_child_s_age_after_visits_gets_the_id_rule_for_that_age(pipeline
     assert content.ui("ask_municipality", "nl", "parent") not in reply.text, "no question about where one lives"
     [younger] = await pipeline.text(USER, "hij is 8")
     assert younger.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=8))
+
+
+async def test_a_thing_to_hand_over_after_what_to_bring_gets_that_part(pipeline: Pipeline) -> None:
+    """ "en een pakje sigaretten?" after what one may bring: the part that says nothing may be handed over."""
+    await pipeline.text(USER, "wat mag ik meenemen naar het bezoek")
+    [reply] = await pipeline.text(USER, "en een pakje sigaretten?")
+    assert "sigaretten" in reply.text and "niets aan de gedetineerde geven" in reply.text
+
+
+async def test_a_card_that_is_no_id_after_visits_gets_the_id_rule_for_the_child(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "ze heeft alleen een schoolpas en een bankpasje, telt dat?" after the child of 15 was named: a question about
+    ID, answered with what that child needs at the gate (passport, ID card or driving licence)."""
+    await pipeline.text(USER, "wat zijn de regels voor bezoek")
+    await pipeline.text(USER, "ze is 15")
+    [reply] = await pipeline.text(USER, "ze heeft alleen een schoolpas en een bankpasje, telt dat?")
+    assert reply.text.startswith(content.ui("visit_age_id", "nl", "parent").format(age=15))
 
 
 async def test_a_child_named_by_place_after_the_id_rules_gets_the_rule_for_that_child(

@@ -754,7 +754,10 @@ class Chat:
             other = other and not set(said) & _REACHING
             detail = self._handoff.reachable_detail(turn) if _asks(turn.text) and not other else None
             return [detail] if detail is not None else None
-        if last is None or last == NO_DESK or not said or not self._short_follow_up(turn.text):
+        # A question naming an ID or a card leans on the visit just answered a little longer ("hij heeft alleen een
+        # schoolpas en een bankpasje, telt dat?").
+        about_id = bool(self._id_words.intersection(said)) and len(said) <= ELLIPTICAL_WORDS
+        if last is None or last == NO_DESK or not said or not (self._short_follow_up(turn.text) or about_id):
             return None
         if not self._content.has_answer(last):  # after the crisis lines: what was said then is no answer to lean on
             return None
