@@ -76,6 +76,12 @@ SETS = {
     # measured before anything was changed for it: acute 0.80 (0.31 at once; NLU down 0.80; rules alone 0.20), false
     # alarms 3.5 % (+5.2 % quiet), concern 0.69, topic en 0.68 / nl 0.73.
     "tests/data/blind_messages_17.yml": load_cases("tests/data/blind_messages_17.yml"),
+    # A nineteenth (150), written blind in round 21 (a grandfather on the mudflats at rising tide, a driving
+    # instructor's pupil and a viaduct pillar, a teenager asking about her mother's lithium, a stapler pressed into
+    # a palm, a son-in-law driving the grandchildren to Schiphol, a futsal player picked up as a courier). First
+    # measured before anything was changed for it: acute 0.80 (0.31 at once; NLU down 0.80; rules alone 0.11), false
+    # alarms 2.6 % (+1.7 % quiet), concern 0.60, topic en 0.72 / nl 0.71.
+    "tests/data/blind_messages_18.yml": load_cases("tests/data/blind_messages_18.yml"),
 }
 
 
@@ -275,5 +281,12 @@ BARS = {
         "false_alarms": 0.06,
         "concern": 0.62,
         "topic": 0.58,
+    },
+    "tests/data/blind_messages_18.yml": {
+        "acute_caught": 0.74,
+        "acute_caught_nlu_down": 0.74,
+        "false_alarms": 0.05,
+        "concern": 0.52,
+        "topic": 0.62,
     },
 }
