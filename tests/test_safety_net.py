@@ -186,6 +186,8 @@ def test_a_denial_of_wanting_to_die_is_a_worry_not_an_alarm(safety_net: SafetyNe
         "my mum will kill me",
         "this test is killing me",
         "mn moeder vermoordt me",
+        "4 jaar!!! ik had die rechter vandaag wel kunnen wurgen 😤",
+        "honestly I could have strangled the judge today",
     ],
 )
 def test_hyperbole_raises_nothing(safety_net: SafetyNet, text: str) -> None:
