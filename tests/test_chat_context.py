@@ -49,6 +49,9 @@ READINGS: dict[str, Ranking] = {
     "hoe vraag ik die bijstand aan": [("practical_money", 0.9)],
     "Tilburg": [("goodbye", 0.35), ("acknowledge", 0.28), ("thanks", 0.12)],
     "doei": [("goodbye", 0.95)],
+    "doeii 👋": [("goodbye", 0.95)],
+    "oke doei": [("goodbye", 0.73), ("acknowledge", 0.1)],
+    "wat zeg ik als iemand op school vraagt waar mijn vader is": [("stigma_what_to_say", 0.9)],
     # "hours?" after an answer naming organisations: the model reads a greeting.
     "hours?": [("greet", 0.7), ("out_of_scope", 0.1)],
     # After the answer on letters: "they" are the prison, not this bot; the model reads privacy.
@@ -783,6 +786,17 @@ async def test_a_reaction_or_bare_question_read_as_a_goodbye_names_no_leaving_an
     assert goodbye not in question.text
     [leaving] = await pipeline.text(USER, "doei")
     assert leaving.text.startswith(goodbye)
+
+
+@pytest.mark.parametrize("leaving", ["doeii 👋", "oke doei"])
+async def test_a_goodbye_typed_long_or_after_a_nod_is_a_goodbye(
+    pipeline: Pipeline, content: Content, leaving: str
+) -> None:
+    """ "doeii 👋" (a letter typed twice), "oke doei" after the answer on what to say at school: a farewell, not
+    a nod and not that answer again."""
+    await pipeline.text(USER, "wat zeg ik als iemand op school vraagt waar mijn vader is")
+    [reply] = await pipeline.text(USER, leaving)
+    assert reply.text.startswith(content.answer("goodbye", "parent", "nl").text[:30]), reply.text
 
 
 async def test_saying_who_is_typing_switches_the_role_and_answers_for_it(

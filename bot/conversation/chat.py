@@ -756,7 +756,8 @@ class Chat:
             return [detail] if detail is not None else None
         # A question naming an ID or a card leans on the visit just answered a little longer ("hij heeft alleen een
         # schoolpas en een bankpasje, telt dat?").
-        about_id = bool(self._id_words.intersection(said)) and len(said) <= ELLIPTICAL_WORDS
+        names_id = bool(self._id_words.intersection(said))
+        about_id = names_id and len(said) <= ELLIPTICAL_WORDS
         if last is None or last == NO_DESK or not said or not (self._short_follow_up(turn.text) or about_id):
             return None
         if not self._content.has_answer(last):  # after the crisis lines: what was said then is no answer to lean on
@@ -770,7 +771,7 @@ class Chat:
         if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic):
             return None  # clearly about something else
         age = _child_age_about_visits(turn.text, said, topic)
-        if age is None and topic == "visit" and self._id_words.intersection(said):
+        if age is None and topic == "visit" and names_id:
             age = conversation.child_age  # "moet hij een ID hebben?" about the child of 5 named before
         pointed = len(said) <= ELLIPTICAL_AGE_WORDS and follow_up.elliptical(turn.text)
         if (
@@ -866,6 +867,8 @@ class Chat:
         there = bool(_THERE.intersection(said)) and len(said) <= ELLIPTICAL_WORDS  # "daar": where the last one was
         if last is None or not (self._short_follow_up(turn.text) or there):
             return None
+        if understanding.topic == "goodbye" and self._read.says_leaving(turn.text):
+            return None  # "oke doei": a farewell after any answer, not that topic again
         topic = self._answers.topic(last)
         if follow_up.elliptical(turn.text) and entities.child_ages(turn.text):
             by_age = self._answer_by_age(last)

@@ -13,6 +13,7 @@ SHORT_REPLY_WORDS = 4
 # Words of acknowledgement_words that are a nod only with another ("dank je", "thank you", "got it", "dank u wel").
 _PARTS_OF_A_NOD = frozenset(("je", "u", "wel", "you", "it", "got"))
 _AND = frozenset(("en", "and"))
+_REPEATED_LETTER = re.compile(r"(\w)\1+")
 # Saying who one is ("ik ben", "i am", "this is her son"), with at most a few small words before the role word.
 _SELF = r"\b(?:ik ben|ben ik|i am|im|i m|this is|dit is|hier is|het is|its|it s)"
 _BETWEEN = (
@@ -22,6 +23,11 @@ _BETWEEN = (
 # A young person's age said of oneself ("im 13", "ik ben pas 12"): 8 to 17.
 _OWN_AGE = re.compile(_SELF + r"(?: (?:actually|eigenlijk|only|just|pas|net|maar))* (\d{1,2})\b")
 _YOUNGEST_OWN_AGE, _OLDEST_OWN_AGE = 8, 17
+
+
+def _single_letters(word: str) -> str:
+    """A word with each letter typed more than once in a row typed once ("doeii" and "doei" both "doei")."""
+    return _REPEATED_LETTER.sub(r"\1", word)
 
 
 def _after_self(names: frozenset[str]) -> re.Pattern[str]:
@@ -36,10 +42,12 @@ class ShortReplies:
         self._acknowledgements = content.words("acknowledgement_words")
         self._wounds = content.words("wound_words")
         self._corrections = tuple(content.words("correction_phrases"))
+        self._retractions = tuple(content.words("retraction_phrases"))
         self.after_crisis_words = content.words("after_crisis_words")
         self._appreciation = content.words("appreciation_words")
         self._exclamation = content.words("exclamation_words")
         self._leaving = content.words("leaving_words")
+        self._leaving_folded = {_single_letters(word) for word in self._leaving}
         self._role_change = content.words("role_change_words")
         self._topic_switch = tuple(content.words("topic_switch_phrases"))
         self._go_on = content.words("go_on_words")
@@ -123,14 +131,20 @@ class ShortReplies:
             return False
         return set(words) <= self._appreciation | self._exclamation | self._acknowledgements
 
+    def takes_back(self, text: str) -> bool:
+        """ "Forget I said that", "laat maar": what was said is taken back, without saying it was not meant."""
+        return follow_up.says_any(follow_up.words(text), self._retractions)
+
     def is_correction(self, text: str) -> bool:
         """ "Nee, niet letterlijk", "no it's not like that": the alarm was a misunderstanding."""
         folded = " ".join(follow_up.words(text))
         return any(phrase in folded for phrase in self._corrections)
 
     def says_leaving(self, text: str) -> bool:
-        """Whether a message names leaving, thanks or coming back ("ok thanks, can i come back later?")."""
-        return bool(set(follow_up.words(text)) & self._leaving)
+        """Whether a message names leaving, thanks or coming back ("ok thanks, can i come back later?"), also with a
+        letter typed more than once ("doeii", "byeee", "thnxxx" stays unknown)."""
+        said = set(follow_up.words(text))
+        return bool(said & self._leaving or {_single_letters(word) for word in said} & self._leaving_folded)
 
     def names_role_change(self, text: str) -> bool:
         """Whether a message names changing the role ("verkeerde rol", "actually i'm the teacher", "wrong button")."""
