@@ -591,6 +591,24 @@ async def test_a_reply_that_tells_of_a_wound_confirms_the_quiet_alarm(pipeline: 
     assert all(content.ui("alarm_corrected", "nl")[:30] not in reply.text for reply in replies)
 
 
+@pytest.mark.parametrize("taken_back", ["forget I said that. stupid thing to type", "laat maar"])
+async def test_taking_it_back_after_the_check_question_keeps_the_alarm_and_asks_how_they_are(
+    pipeline: Pipeline, content: Content, taken_back: str
+) -> None:
+    """ "forget I said that" after "do you mean you want to hurt yourself?": neither yes nor a correction; the alarm
+    and the lines stay, with a kind word and how they are now, never "I'm not sure I understand you"."""
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    [quiet] = await pipeline.text(USER, "ik snij weer xd")
+    assert actions(quiet)[0].startswith("meant:")
+    language = "nl" if taken_back == "laat maar" else "en"
+    [reply] = await pipeline.text(USER, taken_back)
+    assert reply.text == content.ui("alarm_taken_back", language)
+    assert actions(reply) == ["safe:ok", "safe:notok"]
+    [again] = await pipeline.text(USER, "nvm")
+    assert again.text == content.ui("alarm_taken_back", language), "after the lines too"
+
+
 async def test_the_fear_that_he_finds_out_after_the_lines_gets_its_answer(pipeline: Pipeline, content: Content) -> None:
     await after_the_lines(pipeline, "parent", "mijn vriend slaat me en ik ben bang")
     [reply] = await pipeline.text(USER, "en als hij erachter komt dat ik heb gebeld?")

@@ -1032,12 +1032,16 @@ class Chat:
             turn.step = Step.SAFETY_CHECK
             return [self._crisis.after(turn)]
         meant = self._read.yes_no(turn.text)
+        if meant is None and self._read.takes_back(turn.text):
+            return [self._crisis.taken_back(turn)]  # "forget I said that": neither yes nor no; the lines stay
         return None if meant is None else await self._crisis.confirmed(turn, meant)
 
     async def _feeling_reply(self, turn: Turn) -> list[Reply] | None:
         if self._read.is_correction(turn.text):
             return self._corrected(turn)
         feeling = self._read.feeling(turn.text)
+        if feeling is None and self._read.takes_back(turn.text):
+            return [self._crisis.taken_back(turn)]
         return None if feeling is None else self._crisis.feeling(turn, feeling)
 
     async def _slot_reply(self, turn: Turn) -> list[Reply] | None:

@@ -203,6 +203,13 @@ class Crisis:
         text = self._content.ui(f"crisis_check_in_{family}", turn.language)
         return Reply(text, self.feeling_buttons(turn.language))
 
+    def taken_back(self, turn: Turn) -> Reply:
+        """ "Forget I said that" after the lines or the check question: the alarm stays, the numbers stay above; a kind
+        word that it was good to say, and how one is doing now."""
+        turn.step = Step.SAFETY_CHECK
+        turn.conversation.last_answer = None
+        return Reply(self._content.ui("alarm_taken_back", turn.language), self.feeling_buttons(turn.language))
+
     def _line_named(self, text: str, family: str) -> str:
         """The family of danger a question after the lines is about: the alarm's, unless the question names the line
         of another family ("als ik 113 bel, bellen ze dan mn moeder?" after lines read as a child's danger)."""
