@@ -50,6 +50,9 @@ READINGS: dict[str, Ranking] = {
     "Tilburg": [("goodbye", 0.35), ("acknowledge", 0.28), ("thanks", 0.12)],
     "doei": [("goodbye", 0.95)],
     "doeii 👋": [("goodbye", 0.95)],
+    # A child's age after visits, with "and": the model reads the explanation for that age, only just.
+    "my son is 16 and wants to visit his dad on his own": [("visit_child_days", 0.79)],
+    "and his sister? she's 10": [("explain_to_child", 0.48), ("visit_child_days", 0.2)],
     "oke doei": [("goodbye", 0.73), ("acknowledge", 0.1)],
     "wat zeg ik als iemand op school vraagt waar mijn vader is": [("stigma_what_to_say", 0.9)],
     # "hours?" after an answer naming organisations: the model reads a greeting.
@@ -216,6 +219,16 @@ async def test_a_child_s_age_after_visits_gets_the_id_rule_for_that_age(pipeline
     assert content.ui("ask_municipality", "nl", "parent") not in reply.text, "no question about where one lives"
     [younger] = await pipeline.text(USER, "hij is 8")
     assert younger.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=8))
+
+
+async def test_another_child_s_age_with_and_after_visits_gets_the_rule_for_that_age(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "and his sister? she's 10" after the son of 16 who wants to visit alone: the rule for a child of 10 at the
+    gate, not how to explain prison to a child of 8 to 12 (which the model reads, only just)."""
+    await pipeline.text(USER, "my son is 16 and wants to visit his dad on his own")
+    [reply] = await pipeline.text(USER, "and his sister? she's 10")
+    assert reply.text.startswith(content.ui("visit_age_no_id", "en", "parent").format(age=10)), reply.text
 
 
 async def test_a_thing_to_hand_over_after_what_to_bring_gets_that_part(pipeline: Pipeline) -> None:

@@ -768,9 +768,11 @@ class Chat:
             return [self._answers.recall(turn, last, about=self._watched_terms)]
         if _how_long_for_that(said) and understanding.topic != topic:
             return [self._answers.recall(turn, last)]  # "and how long does that take?": what was just discussed
-        if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic):
-            return None  # clearly about something else
         age = _child_age_about_visits(turn.text, said, topic)
+        # "and his sister? she's 10" leans on the visit with its "and", whatever the model reads in the age
+        leans = age is not None and follow_up.elliptical(turn.text)
+        if sure and understanding.topic not in (*follow_up.SMALL_TALK, topic) and not leans:
+            return None  # clearly about something else
         if age is None and topic == "visit" and names_id:
             age = conversation.child_age  # "moet hij een ID hebben?" about the child of 5 named before
         pointed = len(said) <= ELLIPTICAL_AGE_WORDS and follow_up.elliptical(turn.text)
