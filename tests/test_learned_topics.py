@@ -114,7 +114,16 @@ def test_readings_that_together_lean_to_crisis_bring_the_lines_quietly() -> None
 def test_readings_that_do_not_lean_to_crisis_leave_the_message_calm() -> None:
     learned = (("crisis_suicidal", 0.2), ("feelings", 0.8))
     rasa = (("crisis_suicidal", 0.2), ("feelings", 0.8))
-    assert _readings_agree(TEXT, _calm(0.5), learned, rasa).level is RiskLevel.NONE
+    assert _readings_agree(TEXT, _calm(0.45), learned, rasa).level is RiskLevel.NONE
+
+
+def test_the_learned_layer_leaning_on_its_own_with_a_low_topic_reading_brings_the_lines_quietly() -> None:
+    """Danger told through a place and a time ("how many of mums lithium would be enough"): the learned layer gives
+    0.55, the topic reading 0.2 and the Rasa model less; the two embedding readings' mean of 0.375 is enough."""
+    learned = (("crisis_suicidal", 0.2), ("feelings", 0.8))
+    rasa = (("crisis_suicidal", 0.1), ("feelings", 0.9))
+    result = _readings_agree(TEXT, _calm(0.55), learned, rasa)
+    assert result.level is RiskLevel.ACUTE and result.ambiguous
 
 
 def test_a_scope_that_explains_the_words_keeps_the_readings_from_raising_anything() -> None:
