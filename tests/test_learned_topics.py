@@ -126,6 +126,14 @@ def test_the_learned_layer_leaning_on_its_own_with_a_low_topic_reading_brings_th
     assert result.level is RiskLevel.ACUTE and result.ambiguous
 
 
+def test_readings_leaning_as_little_to_violence_leave_the_message_calm() -> None:
+    """The same lean read as violence ("she was on the stairs in her pyjamas when they took him"): stories of an
+    arrest lean there, so violence needs the readings' full agreement."""
+    learned = (("crisis_violence", 0.2), ("feelings", 0.8))
+    rasa = (("crisis_violence", 0.1), ("feelings", 0.9))
+    assert _readings_agree(TEXT, _calm(0.55), learned, rasa).level is RiskLevel.NONE
+
+
 def test_a_scope_that_explains_the_words_keeps_the_readings_from_raising_anything() -> None:
     learned = (("crisis_violence", 0.9),)
     assert _readings_agree(TEXT, _calm(0.9, cues=("offence",)), learned, learned).level is RiskLevel.NONE

@@ -39,14 +39,18 @@ MODEL_WORRY_CATEGORY = "not_coping"
 # The mean probability of crisis over the readings of one message from which the lines are shown quietly with the
 # check question (`_readings_agree`). Each embedding reading is the regression and the nearest training lines
 # averaged, which keeps harmless lines low (on the blind sets 0.4 kept as many quiet false alarms as 0.5 did and caught
-# more acute messages; with the regression alone this was 0.5, "more likely than not"). Round 21 swept it again on the
-# 17 older sets (the full reading): 0.35 caught 2 more acute messages for 1 false alarm and 8 quiet lines more, 0.3
-# caught 9 for 4 false alarms, 36 quiet lines and 27 topics wrong; on set 19, 0.35 caught 3 more. The dangers it
-# catches are told through a place or a means, at a learned score of 0.5-0.75 with a low topic reading.
-READINGS_AGREE_AT = 0.35
-# The same for an alarm the learned layer raised on its own (from its `raise_above`, 0.75): with 0.35 its score alone
-# would carry every such alarm through, and a topic reading sure of another topic would no longer count against it.
-LEARNED_ALARM_AGREE_AT = 0.4
+# more acute messages; with the regression alone this was 0.5, "more likely than not").
+READINGS_AGREE_AT = 0.4
+# The same where the readings find harm to oneself (suicidal, self-harm) in a message no phrase and not the learned layer
+# alone raised: danger told through a place or a means ("how many of mums lithium would be enough", a quarry fence, an
+# iron held to the arm) sits at a learned score of 0.5-0.75 with a low topic reading. Round 21: one value of 0.35 for
+# every danger caught 5 more acute messages on the 19 sets (3 of them on set 19) for 1 false alarm and 7 quiet lines, but
+# in the conversation suite it put the quiet violence lines under 5 stories of an arrest ("she was on the stairs when
+# they took him"); for harm to oneself alone it cost 2 dialogues. 0.3 caught 9 more on the older sets for 4 false alarms,
+# 36 quiet lines and 27 topics wrong. (An alarm the learned layer raised on its own, from its `raise_above` of 0.75,
+# keeps `READINGS_AGREE_AT`: with 0.35 its score alone would carry it through.)
+SELF_HARM_AGREE_AT = 0.35
+_HARM_TO_ONESELF = frozenset(("suicidal", "self_harm"))
 # A lone alarming word ("zelfbeschadiging" in a professional's question, "a suicide prevention training at work"),
 # with a scope's cue in the message, is let go when no reading of the message gives crisis even this much.
 ONE_WORD_CALM_BELOW = 0.3
@@ -572,7 +576,7 @@ def _readings_agree(
     score = assessment.learned_score
     if not learned or score is None:
         return assessment
-    agree_at = LEARNED_ALARM_AGREE_AT if assessment.learned_only else READINGS_AGREE_AT
+    learned_alarm = assessment.learned_only
     if assessment.learned_only:
         assessment = replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False, learned_only=False)
     embedded = [score, _crisis_share(learned)[0]]
@@ -593,6 +597,7 @@ def _readings_agree(
         return assessment
     # The embedding readings generalise past wording the Rasa model never saw, so its low score on a new phrasing
     # is no evidence against them: either mean may decide.
+    agree_at = READINGS_AGREE_AT if learned_alarm or read not in _HARM_TO_ONESELF else SELF_HARM_AGREE_AT
     if max(sum(embedded) / len(embedded), sum(every) / len(every)) < agree_at:
         return assessment
     # A phrase the negation dropped names the danger better than the readings' likelier category, when the readings
