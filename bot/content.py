@@ -30,8 +30,8 @@ SUICIDE_CATEGORIES = frozenset(("suicidal", "self_harm"))
 # ui.yml fails `make content` and start-up, naming the key. Texts per audience are checked for every audience they
 # have; `tests/test_content.py` fails when the code uses a ui.yml key that is not listed here.
 UI_TEXTS: tuple[str, ...] = (
-    "acknowledged", "after_crisis_suicide", "after_crisis_violence", "alarm_corrected", "alarm_taken_back", "answer_recalled",
-    "answer_for_parent", "answer_for_professional", "answer_for_youth", "answer_repeated",
+    "acknowledged", "after_crisis_suicide", "after_crisis_violence", "alarm_corrected", "alarm_taken_back",
+    "answer_recalled", "answer_for_parent", "answer_for_professional", "answer_for_youth", "answer_repeated",
     "ask_child_age", "ask_first_visit", "ask_municipality", "audience_chosen", "cards_header", "change_role",
     "role_switched",
     "check_in", "choose_role_reminder", "concern_no_desk", "concern_offer", "concern_offer_professional",
@@ -58,7 +58,8 @@ UI_TEXTS: tuple[str, ...] = (
     "welcome",
 )  # fmt: skip
 UI_WORDS: tuple[str, ...] = (
-    "yes_words", "no_words", "skip_words", "acknowledgement_words", "correction_phrases", "retraction_phrases", "after_crisis_words",
+    "yes_words", "no_words", "skip_words", "acknowledgement_words", "correction_phrases", "retraction_phrases",
+    "after_crisis_words",
     "child_words", "knowing_words", "differs_words", "differs_answer_words", "watched_answer_words",
     "birthday_words", "turning_words", "gift_words", "shame_words",
     "veilig_thuis_phrases", "appreciation_words", "exclamation_words",

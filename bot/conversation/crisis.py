@@ -17,6 +17,7 @@ from bot.insights.recorder import Recorder
 from bot.replies import Button, Reply
 from bot.storage import cases
 from bot.storage.cases import CaseReason, CaseStatus
+from bot.storage.models import Conversation
 from handoff.desk import Desk
 from safety.risk import RiskLevel
 
@@ -196,11 +197,9 @@ class Crisis:
     def check_in(self, turn: Turn) -> Reply:
         """Right after the lines, a message only the topic model reads as danger ("not tonight, I promise"): a short
         check-in with the key numbers for this danger, not the whole block again."""
-        family = _family(turn.conversation.alarm, turn.conversation.alarm_about)
-        family = "violence" if family == "child" else family
         turn.step = Step.SAFETY_CHECK
         turn.conversation.last_answer = None
-        text = self._content.ui(f"crisis_check_in_{family}", turn.language)
+        text = self._content.ui(f"crisis_check_in_{_check_in_family(turn.conversation)}", turn.language)
         return Reply(text, self.feeling_buttons(turn.language))
 
     def taken_back(self, turn: Turn) -> Reply:
@@ -208,7 +207,9 @@ class Crisis:
         word that it was good to say, and how one is doing now."""
         turn.step = Step.SAFETY_CHECK
         turn.conversation.last_answer = None
-        return Reply(self._content.ui("alarm_taken_back", turn.language), self.feeling_buttons(turn.language))
+        lead = self._content.ui("alarm_taken_back", turn.language)
+        check_in = self._content.ui(f"crisis_check_in_{_check_in_family(turn.conversation)}", turn.language)
+        return Reply(f"{lead} {check_in}", self.feeling_buttons(turn.language))
 
     def _line_named(self, text: str, family: str) -> str:
         """The family of danger a question after the lines is about: the alarm's, unless the question names the line
@@ -236,6 +237,12 @@ class Crisis:
         conversation.last_answer = ALARM_CORRECTED  # the conversation goes on from here: what follows is a follow-up
         turn.step = Step.CHAT
         return [Reply(self._content.ui("alarm_corrected", turn.language), self._answers.menu_buttons(conversation))]
+
+
+def _check_in_family(conversation: Conversation) -> str:
+    """Whose short check-in fits the alarm (ui.yml crisis_check_in_*): a child's danger has the violence lines."""
+    family = _family(conversation.alarm, conversation.alarm_about)
+    return "violence" if family == "child" else family
 
 
 def _family(alarm: str | None, about: str | None = None) -> str:
