@@ -194,6 +194,27 @@ def test_hyperbole_raises_nothing(safety_net: SafetyNet, text: str) -> None:
     assert safety_net.assess(text).level is RiskLevel.NONE
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday he asked me if daddy is going to hurt us too",
+        "vraagt hij of papa ons huis ook in brand gaat steken als hij vrijkomt",
+    ],
+)
+def test_a_childs_question_passed_on_is_a_fear_not_a_threat(safety_net: SafetyNet, text: str) -> None:
+    """The child's word for the parent right after the question: the rules see no threat, and the models may not
+    raise one on their own (the scope's cue is reported)."""
+    assessment = safety_net.assess(text, learned=False)
+    assert assessment.level is RiskLevel.NONE and "child_asks" in assessment.cues
+
+
+def test_a_threat_after_a_childs_question_is_read_as_it_stands(safety_net: SafetyNet) -> None:
+    assessment = safety_net.assess(
+        "my son asked me if daddy is coming home. then his dad texted me he will kill us when he gets out", learned=False
+    )
+    assert assessment.alarm and "child_asks" not in assessment.cues
+
+
 def test_a_past_cue_does_not_hide_that_it_happens_again(safety_net: SafetyNet) -> None:
     assert safety_net.assess("vroeger sloeg hij me en nu slaat hij me weer").alarm
 
