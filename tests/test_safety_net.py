@@ -209,9 +209,8 @@ def test_a_childs_question_passed_on_is_a_fear_not_a_threat(safety_net: SafetyNe
 
 
 def test_a_threat_after_a_childs_question_is_read_as_it_stands(safety_net: SafetyNet) -> None:
-    assessment = safety_net.assess(
-        "my son asked me if daddy is coming home. then his dad texted me he will kill us when he gets out", learned=False
-    )
+    text = "my son asked me if daddy is coming home. then his dad texted me he will kill us when he gets out"
+    assessment = safety_net.assess(text, learned=False)
     assert assessment.alarm and "child_asks" not in assessment.cues
 
 
