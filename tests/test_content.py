@@ -160,6 +160,22 @@ def test_yes_and_no_are_read_in_english_too(content: Content) -> None:
     assert read.says_leaving("ok i'm off")
 
 
+def test_a_goodbye_typed_long_is_leaving_and_of_is_not(content: Content) -> None:
+    read = ShortReplies(content)
+    assert read.says_leaving("doeii") and read.says_leaving("byeee")
+    assert not read.says_leaving("moet ik nou gaan of niet")
+    assert not read.says_leaving("tbh do i have to go to any of the visits")
+
+
+def test_taking_it_back_is_short_and_asks_nothing(content: Content) -> None:
+    read = ShortReplies(content)
+    assert read.takes_back("forget I said that. stupid thing to type")
+    assert read.takes_back("laat maar")
+    assert not read.takes_back("never mind that, how do I book a visit?"), "a question"
+    assert not read.takes_back("dom dat ik nog leef"), "no retraction: a danger"
+    assert not read.takes_back("i try to ignore it but the thoughts keep coming")
+
+
 def test_a_missing_source_is_caught(tmp_path: Path) -> None:
     folder = _copy_responses(tmp_path)
     path = folder / "answers" / "contact.yml"

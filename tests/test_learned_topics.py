@@ -118,7 +118,7 @@ def test_readings_that_do_not_lean_to_crisis_leave_the_message_calm() -> None:
 
 
 def test_the_learned_layer_leaning_on_its_own_with_a_low_topic_reading_brings_the_lines_quietly() -> None:
-    """Danger told through a place and a time ("how many of mums lithium would be enough"): the learned layer gives
+    """Danger told through a means ("how many of mums lithium would be enough"): the learned layer gives
     0.55, the topic reading 0.2 and the Rasa model less; the two embedding readings' mean of 0.375 is enough."""
     learned = (("crisis_suicidal", 0.2), ("feelings", 0.8))
     rasa = (("crisis_suicidal", 0.1), ("feelings", 0.9))

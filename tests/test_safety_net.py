@@ -186,8 +186,6 @@ def test_a_denial_of_wanting_to_die_is_a_worry_not_an_alarm(safety_net: SafetyNe
         "my mum will kill me",
         "this test is killing me",
         "mn moeder vermoordt me",
-        "4 jaar!!! ik had die rechter vandaag wel kunnen wurgen 😤",
-        "honestly I could have strangled the judge today",
     ],
 )
 def test_hyperbole_raises_nothing(safety_net: SafetyNet, text: str) -> None:
@@ -197,21 +195,16 @@ def test_hyperbole_raises_nothing(safety_net: SafetyNet, text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "yesterday he asked me if daddy is going to hurt us too",
-        "vraagt hij of papa ons huis ook in brand gaat steken als hij vrijkomt",
+        "she asked me if daddy is going to hit her again tonight",
+        "i could have strangled the baby, i was so close to doing it",
     ],
 )
-def test_a_childs_question_passed_on_is_a_fear_not_a_threat(safety_net: SafetyNet, text: str) -> None:
-    """The child's word for the parent right after the question: the rules see no threat, and the models may not
-    raise one on their own (the scope's cue is reported)."""
-    assessment = safety_net.assess(text, learned=False)
-    assert assessment.level is RiskLevel.NONE and "child_asks" in assessment.cues
-
-
-def test_a_threat_after_a_childs_question_is_read_as_it_stands(safety_net: SafetyNet) -> None:
-    text = "my son asked me if daddy is coming home. then his dad texted me he will kill us when he gets out"
-    assessment = safety_net.assess(text, learned=False)
-    assert assessment.alarm and "child_asks" not in assessment.cues
+def test_danger_worded_like_a_childs_question_or_an_angry_could_have_stays_an_alarm(
+    safety_net: SafetyNet, text: str
+) -> None:
+    """Shortcuts for "he asked me if daddy is going to hurt us too" and "ik had die rechter wel kunnen wurgen" were
+    tried in round 21 and taken out again: these were read as harmless with them."""
+    assert safety_net.assess(text, learned=False).alarm
 
 
 def test_a_past_cue_does_not_hide_that_it_happens_again(safety_net: SafetyNet) -> None:

@@ -203,8 +203,8 @@ class Crisis:
         return Reply(text, self.feeling_buttons(turn.language))
 
     def taken_back(self, turn: Turn) -> Reply:
-        """ "Forget I said that" after the lines or the check question: the alarm stays, the numbers stay above; a kind
-        word that it was good to say, and how one is doing now."""
+        """ "Forget I said that" after the lines or the check question: the alarm stays; a kind word that it was good
+        to say, then the short check-in for this danger, which names its lines again and asks how one is doing now."""
         turn.step = Step.SAFETY_CHECK
         turn.conversation.last_answer = None
         lead = self._content.ui("alarm_taken_back", turn.language)

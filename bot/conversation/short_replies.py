@@ -10,6 +10,8 @@ from bot.conversation import follow_up
 
 # A reply of at most this many words can answer a yes/no or "how are you now?" question.
 SHORT_REPLY_WORDS = 4
+# At most this many words in a message that takes back what was said ("forget I said that. stupid thing to type").
+RETRACTION_WORDS = 8
 # Words of acknowledgement_words that are a nod only with another ("dank je", "thank you", "got it", "dank u wel").
 _PARTS_OF_A_NOD = frozenset(("je", "u", "wel", "you", "it", "got"))
 _AND = frozenset(("en", "and"))
@@ -47,7 +49,6 @@ class ShortReplies:
         self._appreciation = content.words("appreciation_words")
         self._exclamation = content.words("exclamation_words")
         self._leaving = content.words("leaving_words")
-        self._leaving_folded = {_single_letters(word) for word in self._leaving}
         self._role_change = content.words("role_change_words")
         self._topic_switch = tuple(content.words("topic_switch_phrases"))
         self._go_on = content.words("go_on_words")
@@ -132,8 +133,10 @@ class ShortReplies:
         return set(words) <= self._appreciation | self._exclamation | self._acknowledgements
 
     def takes_back(self, text: str) -> bool:
-        """ "Forget I said that", "laat maar": what was said is taken back, without saying it was not meant."""
-        return follow_up.says_any(follow_up.words(text), self._retractions)
+        """ "Forget I said that", "laat maar": what was said is taken back, without saying it was not meant. Only a
+        short message that asks nothing: "never mind that, how do I book a visit?" is a question."""
+        said = follow_up.words(text)
+        return len(said) <= RETRACTION_WORDS and "?" not in text and follow_up.says_any(said, self._retractions)
 
     def is_correction(self, text: str) -> bool:
         """ "Nee, niet letterlijk", "no it's not like that": the alarm was a misunderstanding."""
@@ -142,9 +145,10 @@ class ShortReplies:
 
     def says_leaving(self, text: str) -> bool:
         """Whether a message names leaving, thanks or coming back ("ok thanks, can i come back later?"), also with a
-        letter typed more than once ("doeii", "byeee", "thnxxx" stays unknown)."""
+        letter typed more than once ("doeii", "byeee"). Only the message's words are folded: folding the list would
+        make "off" an "of"."""
         said = set(follow_up.words(text))
-        return bool(said & self._leaving or {_single_letters(word) for word in said} & self._leaving_folded)
+        return bool(said & self._leaving or {_single_letters(word) for word in said} & self._leaving)
 
     def names_role_change(self, text: str) -> bool:
         """Whether a message names changing the role ("verkeerde rol", "actually i'm the teacher", "wrong button")."""

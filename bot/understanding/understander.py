@@ -41,14 +41,17 @@ MODEL_WORRY_CATEGORY = "not_coping"
 # averaged, which keeps harmless lines low (on the blind sets 0.4 kept as many quiet false alarms as 0.5 did and caught
 # more acute messages; with the regression alone this was 0.5, "more likely than not").
 READINGS_AGREE_AT = 0.4
-# The same where the readings find harm to oneself (suicidal, self-harm) in a message no phrase and not the learned
-# layer alone raised: danger told through a place or a means ("how many of mums lithium would be enough", a quarry
-# fence, an iron held to the arm) sits at a learned score of 0.5-0.75 with a low topic reading. Round 21: one value of
-# 0.35 for every danger caught 5 more acute messages on the 19 sets (3 of them on set 19) for 1 false alarm and 7
-# quiet lines, but in the conversation suite it put the quiet violence lines under 5 stories of an arrest ("she was on
-# the stairs when they took him"); for harm to oneself alone it cost 2 dialogues. 0.3 caught 9 more on the older sets
-# for 4 false alarms, 36 quiet lines and 27 topics wrong. (An alarm the learned layer raised on its own, from its
-# `raise_above` of 0.75, keeps `READINGS_AGREE_AT`: with 0.35 its score alone would carry it through.)
+# The same where the readings' likelier danger is harm to oneself (suicidal, self-harm; also when no reading names a
+# crisis intent, `_crisis_share`'s default: then the learned score alone must reach 0.7) in a message that no phrase and
+# not the learned layer alone raised: danger told through a place or a means ("how many of mums lithium would be
+# enough", a quarry fence, an iron held to the arm) sits at a learned score of 0.5-0.75 with a low topic reading. Round
+# 21: one value of 0.35 for every danger caught 5 more acute messages on the 19 sets for 1 false alarm and 7 quiet
+# lines, but in the conversation suite it put the quiet violence lines under 5 stories of an arrest ("she was on the
+# stairs when they took him"); for harm to oneself alone it cost 2 dialogues. 0.3 caught 9 more on the older sets for
+# 4 false alarms, 36 quiet lines and 27 topics wrong. An alarm the learned layer raised on its own (from its
+# `raise_above` of 0.75) keeps `READINGS_AGREE_AT`: with 0.35 its score alone would carry it through, and a topic
+# reading sure of another topic would no longer count. The seam is uneven (a raised 0.78 against a topic share of 0
+# is dropped, an unraised 0.72 is not); to be smoothed with one rule for both.
 SELF_HARM_AGREE_AT = 0.35
 _HARM_TO_ONESELF = frozenset(("suicidal", "self_harm"))
 # A lone alarming word ("zelfbeschadiging" in a professional's question, "a suicide prevention training at work"),
