@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+from bot.content import SUICIDE_CATEGORIES
 from bot.understanding import language
 from bot.understanding.learned_topics import LearnedTopics, blend
 from bot.understanding.nlu_client import NluClient, NluUnavailable, Parse
@@ -53,7 +54,6 @@ READINGS_AGREE_AT = 0.4
 # reading sure of another topic would no longer count. The seam is uneven (a raised 0.78 against a topic share of 0
 # is dropped, an unraised 0.72 is not); to be smoothed with one rule for both.
 SELF_HARM_AGREE_AT = 0.35
-_HARM_TO_ONESELF = frozenset(("suicidal", "self_harm"))
 # A lone alarming word ("zelfbeschadiging" in a professional's question, "a suicide prevention training at work"),
 # with a scope's cue in the message, is let go when no reading of the message gives crisis even this much.
 ONE_WORD_CALM_BELOW = 0.3
@@ -580,7 +580,7 @@ def _readings_agree(
     if not learned or score is None:
         return assessment
     learned_alarm = assessment.learned_only
-    if assessment.learned_only:
+    if learned_alarm:
         assessment = replace(assessment, level=RiskLevel.NONE, categories=(), ambiguous=False, learned_only=False)
     embedded = [score, _crisis_share(learned)[0]]
     every = [*embedded, _crisis_share(rasa)[0]] if rasa else embedded
@@ -600,7 +600,7 @@ def _readings_agree(
         return assessment
     # The embedding readings generalise past wording the Rasa model never saw, so its low score on a new phrasing
     # is no evidence against them: either mean may decide.
-    agree_at = READINGS_AGREE_AT if learned_alarm or read not in _HARM_TO_ONESELF else SELF_HARM_AGREE_AT
+    agree_at = READINGS_AGREE_AT if learned_alarm or read not in SUICIDE_CATEGORIES else SELF_HARM_AGREE_AT
     if max(sum(embedded) / len(embedded), sum(every) / len(every)) < agree_at:
         return assessment
     # A phrase the negation dropped names the danger better than the readings' likelier category, when the readings
