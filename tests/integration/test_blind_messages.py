@@ -82,6 +82,11 @@ SETS = {
     # measured before anything was changed for it: acute 0.80 (0.31 at once; NLU down 0.80; rules alone 0.11), false
     # alarms 2.6 % (+1.7 % quiet), concern 0.60, topic en 0.72 / nl 0.71.
     "tests/data/blind_messages_18.yml": load_cases("tests/data/blind_messages_18.yml"),
+    # A twentieth (150), written blind in round 22 (a helium tank, the Afsluitdijk night bus, a pigeon fancier's gun
+    # cabinet, a vet's vials; reported by a handball teammate, a water-meter reader, an orthodontist's assistant, a
+    # midwife). First measured before anything was changed for it: acute 0.94 (0.31 at once; NLU down 0.94; rules
+    # alone 0.23), false alarms 0.9 % (+3.5 % quiet), concern 0.69, topic en 0.84 / nl 0.71.
+    "tests/data/blind_messages_19.yml": load_cases("tests/data/blind_messages_19.yml"),
 }
 
 
@@ -288,5 +293,12 @@ BARS = {
         "false_alarms": 0.05,
         "concern": 0.52,
         "topic": 0.62,
+    },
+    "tests/data/blind_messages_19.yml": {
+        "acute_caught": 0.88,
+        "acute_caught_nlu_down": 0.88,
+        "false_alarms": 0.04,
+        "concern": 0.57,
+        "topic": 0.70,
     },
 }
