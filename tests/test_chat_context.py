@@ -39,6 +39,11 @@ READINGS: dict[str, Ranking] = {
     "Noor is 2, Daan van 6 en Sven (15). hebben ze allemaal een ID nodig voor bezoek?": [("visit_rules", 0.9)],
     "en Sven?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
     "en Noor?": [("visit_child_days", 0.5), ("visit_rules", 0.2)],
+    # Two children named with their ages in a question about telling them; the other one named alone reads as a hello.
+    "We hebben Noor van 4 en Daan van 11. Hoe leg ik het aan Noor uit zonder dat ze bang wordt?": [
+        ("explain_to_child", 0.9)
+    ],
+    "en Daan?": [("greet", 0.49), ("explain_to_child", 0.1)],
     "hij is 8": [("out_of_scope", 0.6)],
     "ze heeft alleen een schoolpas en een bankpasje, telt dat?": [("practical", 0.3), ("visit_rules", 0.2)],
     "wat mag ik meenemen naar het bezoek": [("visit_bring", 0.95)],
@@ -271,6 +276,18 @@ async def test_a_child_named_by_name_after_the_id_rules_gets_the_rule_for_that_c
     assert sven.text.startswith(content.ui("visit_age_id", "nl", "parent").format(age=15))
     [noor] = await pipeline.text(USER, "en Noor?")
     assert noor.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=2))
+
+
+async def test_a_child_named_by_name_after_telling_the_children_gets_the_answer_for_that_childs_age(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "En Daan?" after how to tell Noor (4) and Daan (11): the model reads a greeting in a name; Daan is meant, and
+    what to tell a child of 11 is the answer, not "I'm not sure I understand you"."""
+    await pipeline.text(
+        USER, "We hebben Noor van 4 en Daan van 11. Hoe leg ik het aan Noor uit zonder dat ze bang wordt?"
+    )
+    [daan, *_] = await pipeline.text(USER, "en Daan?")
+    assert content.answer("explain_age_8_12", "parent", "nl").text[:80] in daan.text, daan.text
 
 
 async def test_a_child_s_age_while_the_first_visit_question_waits_gets_the_rules_for_that_age(

@@ -319,6 +319,35 @@ async def test_a_question_that_says_it_cannot_call_is_about_the_lines(
     assert reply.text == content.crisis_after("no_call", "suicide", "parent", "nl")
 
 
+def _calls_read_as_contact(text: str) -> list[tuple[str, float]]:
+    """The scripted model, sure that a question with "call" or "bellen" in it is about phoning the one inside."""
+    if "call" in text or "bellen" in text:
+        return [("contact_phone", 0.9)]
+    return by_keyword(text)
+
+
+@pytest.mark.parametrize(
+    ("said", "about_the_lines"),
+    [
+        ("he went into his room and locked the door. the knife is still with him. do I still need to call?", True),
+        ("moet ik nu echt bellen?", True),
+        ("mag ik papa nog bellen?", False),  # names the one inside: contact with him
+        ("nee ik bedoel, hij belt ze soms vanuit de bak. kan dat bellen ook stoppen?", False),  # calls from prison
+    ],
+)
+async def test_a_question_about_calling_that_names_nobody_to_call_is_about_the_lines(
+    make_pipeline: MakePipeline, content: Content, said: str, about_the_lines: bool
+) -> None:
+    """After the violence lines the model reads "do I still need to call?" as calls to the prison, and the answer on
+    phoning a detainee came where the lines belong. Calling nobody named is the lines' question."""
+    pipeline = make_pipeline(scripted_nlu(_calls_read_as_contact))
+    await after_the_lines(pipeline, "parent", "mijn vriend slaat me en ik ben bang")
+    [reply, *_] = await pipeline.text(USER, said)
+    phoning = content.answer("contact_phone", "parent", "nl").text
+    assert reply.text.startswith(phoning[:60]) is not about_the_lines, reply.text
+    assert "112" in reply.text  # the lines, or the footer under an answer while the alarm holds
+
+
 async def test_a_correction_that_still_tells_of_distress_names_who_can_help(
     pipeline: Pipeline, content: Content
 ) -> None:
@@ -574,10 +603,25 @@ async def test_danger_again_right_after_the_lines_is_never_the_same_block_twice(
     assert content.ui("crisis_again", "nl") in said[1]
 
 
-async def test_holding_on_to_the_plan_after_the_lines_brings_the_lines_back(pipeline: Pipeline) -> None:
+@pytest.mark.parametrize("held_on", ["laat maar, ik heb het al besloten", "is toch niet erg, ik wil gewoon rust"])
+async def test_holding_on_to_the_plan_after_the_lines_brings_the_lines_back(pipeline: Pipeline, held_on: str) -> None:
     await after_the_lines(pipeline, "youth", "ik wil er niet meer zijn")
-    replies = await pipeline.text(USER, "laat maar, ik heb het al besloten")
+    replies = await pipeline.text(USER, held_on)
     assert replies[0].urgent and "113" in replies[0].text
+
+
+async def test_wanting_rest_in_answer_to_the_check_question_confirms_the_alarm(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "is toch niet erg, ik wil gewoon rust" after "do you mean you want to hurt yourself?" is no topic question
+    (it got the answer on missing someone): it holds on to the danger."""
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:youth")
+    [quiet] = await pipeline.text(USER, "ik snij weer xd")
+    assert actions(quiet)[0].startswith("meant:"), "the lines quietly, with the question"
+    replies = await pipeline.text(USER, "is toch niet erg, ik wil gewoon rust")
+    assert actions(replies[-1]) == ["safe:ok", "safe:notok"], "confirmed: the full path, asking how they are now"
+    assert all(content.ui("alarm_corrected", "nl")[:30] not in reply.text for reply in replies)
 
 
 async def test_a_reply_that_tells_of_a_wound_confirms_the_quiet_alarm(pipeline: Pipeline, content: Content) -> None:

@@ -140,6 +140,17 @@ _HELP_WORDS = frozenset((
     "112", "113", "politie", "police", "veilig", "huisarts", "doctor", "gp", "kindertelefoon", "wie", "who",
     "iemand", "niemand", "anyone", "someone", "nobody", "chat", "chatten", "gratis", "free",
 ))  # fmt: skip
+# After the lines, a question about calling that names nobody to call ("do I still need to call?", "moet ik nu echt
+# bellen") is about the lines. One that names someone to call ("mag ik papa nog bellen?"), or a message that speaks
+# of the one inside or the prison ("hij belt ze soms vanuit de bak. kan dat bellen ook stoppen?"), may be about
+# calls with them.
+_CALLING = frozenset(("bel", "bellen", "belt", "call", "calling", "phone", "ring", "gebeld", "called"))
+_THE_ONE_INSIDE = frozenset((
+    "papa", "mama", "pa", "ma", "vader", "moeder", "dad", "daddy", "mum", "mom", "mummy", "mommy", "father", "mother",
+    "partner", "man", "husband", "vrouw", "wife", "broer", "brother", "zus", "sister", "zoon", "son", "dochter",
+    "daughter", "opa", "oma", "gevangenis", "prison", "jail", "bajes", "bak", "inside", "binnen", "pi", "detentie",
+))  # fmt: skip
+_SOMEONE_TO_CALL = _THE_ONE_INSIDE | frozenset(("hem", "him", "haar", "her", "hij", "he", "zij", "she", "them"))
 # Topics of an ordinary question that may come right after the lines ("mag ik papa nog bellen? hoe werkt dat vanuit
 # de gevangenis", "after this, how do i explain to my kids what happened?"): answered as that question.
 _ORDINARY_AFTER_LINES = frozenset(
@@ -876,6 +887,8 @@ class Chat:
             by_age = self._answer_by_age(last)
             if by_age is not None:
                 return by_age  # "en voor tieners?": the same answer, for that age
+        if turn.child_named and topic == "explain_to_child" and understanding.topic in follow_up.SMALL_TALK:
+            return "explain_to_child"  # "en Daan?", read as a greeting: Daan, named with his age before, is meant
         other = understanding.topic not in ("out_of_scope", topic)
         if (
             sure
@@ -975,8 +988,12 @@ class Chat:
         # the question itself, after a report on the call ("ok 112 said they'll pass it on. our son will ask why…?")
         question = last_question(turn.text) or _question_after_a_report(turn.text)
         asked = _asks(question) or _asks(question.rsplit(",", 1)[-1])  # "…on sunday, what do i say"
-        if not asked or set(follow_up.words(question)) & _HELP_WORDS:
+        said = set(follow_up.words(question))
+        if not asked or said & _HELP_WORDS:
             return False
+        inside = _THE_ONE_INSIDE.intersection(follow_up.words(turn.text))
+        if said & _CALLING and not said & _SOMEONE_TO_CALL and not inside:
+            return False  # "the knife is still with him. do I still need to call?": calling whom is the lines' question
         # less than sure: only a question after a nod to the lines ("ok. en hoe regel ik dat de kinderen hun moeder
         # kunnen zien"), and not about feelings ("oké. maar hoe moet ik dit volhouden" stays with the lines)
         nodded = self._read.opens_with_a_nod(turn.text)
@@ -1025,10 +1042,14 @@ class Chat:
         """A typed answer to "do you mean you want to hurt yourself?": a short yes or no, or a correction. A reply
         about the danger itself ("hes not here now", "wat gebeurt er als ik Veilig Thuis bel") is no "no": it is
         answered for that danger (crisis.yml `after`), with the check-in. A reply that tells of a wound ("t is nie
-        erg hoor t bloedt al nie meer") says it happened: a yes."""
+        erg hoor t bloedt al nie meer") says it happened, and one holding on to the danger ("ik wil gewoon rust",
+        "ik heb het al besloten") means it: a yes."""
+        alarm = turn.conversation.alarm
+        if alarm in SUICIDE_FAMILY and self._understander.holds_on(turn.text, alarm):
+            return await self._crisis.confirmed(turn, True)  # "is toch niet erg, ik wil gewoon rust": no correction
         if self._read.is_correction(turn.text):
             return self._corrected(turn)
-        if turn.conversation.alarm in SUICIDE_FAMILY and self._read.tells_of_a_wound(turn.text):
+        if alarm in SUICIDE_FAMILY and self._read.tells_of_a_wound(turn.text):
             return await self._crisis.confirmed(turn, True)
         if self._crisis.after_kind(turn.text) != "ask":
             turn.step = Step.SAFETY_CHECK
