@@ -17,11 +17,18 @@ from bot.conversation.privacy import Retention
 from bot.conversation.turn import Turn
 from bot.replies import Sender
 from bot.storage.models import Conversation
-from bot.understanding.learned_topics import RASA_SHARE, LearnedTopics, blend, cache_key, written_lines
+from bot.understanding.learned_topics import (
+    RASA_SHARE,
+    TOPIC_FOLDER,
+    LearnedTopics,
+    blend,
+    cache_key,
+    written_lines,
+)
 from bot.understanding.nlu_client import Parse
 from bot.understanding.topics import topic_of
 from bot.understanding.understander import Ranking, Understander, Understanding, _readings_agree
-from safety.learned import Encoder, nlu_lines
+from safety.learned import Encoder, nlu_lines, written_messages
 from safety.risk import Assessment, RiskLevel, SafetyNet
 from tests.conftest import scripted_nlu
 
@@ -79,6 +86,19 @@ def test_the_topic_reading_learns_from_written_questions_but_not_from_dangers_or
     )
     lines = written_lines(tmp_path)
     assert [(line.intent, line.text[:8]) for line in lines] == [("visit", "mag mijn"), ("feelings", "sinds zn")]
+
+
+def test_messages_written_for_the_topic_reading_alone_teach_the_topic_reading_and_not_the_risk_layer(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / TOPIC_FOLDER).mkdir()
+    (tmp_path / TOPIC_FOLDER / "written_t.yml").write_text(
+        'cases:\n- {text: "mag mn telefoon mee naar binnen", risk: none, topic: visit}\n', encoding="utf-8"
+    )
+    assert [(line.intent, line.text) for line in written_lines(tmp_path)] == [
+        ("visit", "mag mn telefoon mee naar binnen")
+    ]
+    assert written_messages(tmp_path) == []  # what the learned risk layer learns from
 
 
 def test_the_danger_reading_is_the_nlu_lines_alone_and_the_topic_reading_knows_the_written_messages(
