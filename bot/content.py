@@ -59,6 +59,7 @@ UI_TEXTS: tuple[str, ...] = (
 )  # fmt: skip
 UI_WORDS: tuple[str, ...] = (
     "yes_words", "no_words", "skip_words", "acknowledgement_words", "correction_phrases", "retraction_phrases",
+    "resignation_phrases",
     "after_crisis_words",
     "child_words", "knowing_words", "differs_words", "differs_answer_words", "watched_answer_words",
     "birthday_words", "turning_words", "gift_words", "shame_words",

@@ -327,25 +327,43 @@ def _calls_read_as_contact(text: str) -> list[tuple[str, float]]:
 
 
 @pytest.mark.parametrize(
-    ("said", "about_the_lines"),
+    ("danger", "said", "about_the_lines"),
     [
-        ("he went into his room and locked the door. the knife is still with him. do I still need to call?", True),
-        ("moet ik nu echt bellen?", True),
-        ("mag ik papa nog bellen?", False),  # names the one inside: contact with him
-        ("nee ik bedoel, hij belt ze soms vanuit de bak. kan dat bellen ook stoppen?", False),  # calls from prison
+        (
+            "my boyfriend hits me and i am scared",
+            "he went into his room and locked the door. the knife is still with him. do I still need to call?",
+            True,
+        ),
+        ("mijn vriend slaat me en ik ben bang", "moet ik nu echt bellen?", True),
+        ("mijn vriend slaat me en ik ben bang", "moet ik bellen als hij terugkomt?", True),
+        ("mijn vriend slaat me en ik ben bang", "mijn man heeft nog steeds het mes. moet ik nu echt bellen?", True),
+        ("mijn vriend slaat me en ik ben bang", "hij is nog binnen. moet ik nu echt bellen?", True),
+        (
+            "mijn vriend slaat me en ik ben bang",
+            "nee ik bedoel, hij belt ze soms vanuit de bak. kan dat bellen ook stoppen?",
+            False,
+        ),
+        ("ik wil niet meer leven", "mag ik papa nog bellen?", False),  # names the one inside: calls with him
+        ("ik wil niet meer leven", "kan ik hem nog bellen?", False),
+        (
+            "mijn vriend slaat me en ik ben bang",
+            "ok. maar hoe kan ik mn vader bellen, hij heeft daar geen telefoon?",
+            False,
+        ),
     ],
 )
 async def test_a_question_about_calling_that_names_nobody_to_call_is_about_the_lines(
-    make_pipeline: MakePipeline, content: Content, said: str, about_the_lines: bool
+    make_pipeline: MakePipeline, content: Content, danger: str, said: str, about_the_lines: bool
 ) -> None:
     """After the violence lines the model reads "do I still need to call?" as calls to the prison, and the answer on
     phoning a detainee came where the lines belong. Calling nobody named is the lines' question."""
     pipeline = make_pipeline(scripted_nlu(_calls_read_as_contact))
-    await after_the_lines(pipeline, "parent", "mijn vriend slaat me en ik ben bang")
+    await after_the_lines(pipeline, "parent", danger)
     [reply, *_] = await pipeline.text(USER, said)
-    phoning = content.answer("contact_phone", "parent", "nl").text
+    language = "en" if danger.startswith("my") else "nl"
+    phoning = content.answer("contact_phone", "parent", language).text
     assert reply.text.startswith(phoning[:60]) is not about_the_lines, reply.text
-    assert "112" in reply.text  # the lines, or the footer under an answer while the alarm holds
+    assert "112" in reply.text or "113" in reply.text  # the lines, or the footer under an answer while the alarm holds
 
 
 async def test_a_correction_that_still_tells_of_distress_names_who_can_help(
@@ -603,25 +621,37 @@ async def test_danger_again_right_after_the_lines_is_never_the_same_block_twice(
     assert content.ui("crisis_again", "nl") in said[1]
 
 
-@pytest.mark.parametrize("held_on", ["laat maar, ik heb het al besloten", "is toch niet erg, ik wil gewoon rust"])
-async def test_holding_on_to_the_plan_after_the_lines_brings_the_lines_back(pipeline: Pipeline, held_on: str) -> None:
+async def test_holding_on_to_the_plan_after_the_lines_brings_the_lines_back(pipeline: Pipeline) -> None:
     await after_the_lines(pipeline, "youth", "ik wil er niet meer zijn")
-    replies = await pipeline.text(USER, held_on)
+    replies = await pipeline.text(USER, "laat maar, ik heb het al besloten")
     assert replies[0].urgent and "113" in replies[0].text
 
 
-async def test_wanting_rest_in_answer_to_the_check_question_confirms_the_alarm(
-    pipeline: Pipeline, content: Content
+@pytest.mark.parametrize(
+    ("answer", "gives_up"),
+    [
+        ("is toch niet erg, ik wil gewoon rust", True),
+        ("it doesn't matter anymore. nobody will miss me", True),
+        ("nee niet letterlijk hoor, maakt niet meer uit", False),  # a correction
+        ("nee joh, het maakt niet meer uit, ik bedoelde school", False),  # a no
+        ("no im fine, doesnt matter anymore", False),
+        ("maakt niet meer uit welke dag, hoe laat kan ik op bezoek?", False),  # a question of its own
+    ],
+)
+async def test_giving_up_in_answer_to_the_check_question_confirms_the_alarm(
+    pipeline: Pipeline, content: Content, answer: str, gives_up: bool
 ) -> None:
-    """ "is toch niet erg, ik wil gewoon rust" after "do you mean you want to hurt yourself?" is no topic question
-    (it got the answer on missing someone): it holds on to the danger."""
+    """ "is toch niet erg, ik wil gewoon rust" after "do you mean you want to hurt yourself?" got the answer on missing
+    someone: it gives up, a yes. A no, a correction or a question of its own with the same words is none."""
     await pipeline.command(USER, "start")
     await pipeline.action(USER, "aud:youth")
     [quiet] = await pipeline.text(USER, "ik snij weer xd")
     assert actions(quiet)[0].startswith("meant:"), "the lines quietly, with the question"
-    replies = await pipeline.text(USER, "is toch niet erg, ik wil gewoon rust")
-    assert actions(replies[-1]) == ["safe:ok", "safe:notok"], "confirmed: the full path, asking how they are now"
-    assert all(content.ui("alarm_corrected", "nl")[:30] not in reply.text for reply in replies)
+    replies = await pipeline.text(USER, answer)
+    confirmed = actions(replies[-1]) == ["safe:ok", "safe:notok"] and not replies[-1].text.startswith(
+        content.ui("alarm_corrected", "nl")[:30]
+    )
+    assert confirmed is gives_up, [reply.text for reply in replies]
 
 
 async def test_a_reply_that_tells_of_a_wound_confirms_the_quiet_alarm(pipeline: Pipeline, content: Content) -> None:

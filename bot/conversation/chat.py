@@ -141,16 +141,19 @@ _HELP_WORDS = frozenset((
     "iemand", "niemand", "anyone", "someone", "nobody", "chat", "chatten", "gratis", "free",
 ))  # fmt: skip
 # After the lines, a question about calling that names nobody to call ("do I still need to call?", "moet ik nu echt
-# bellen") is about the lines. One that names someone to call ("mag ik papa nog bellen?"), or a message that speaks
-# of the one inside or the prison ("hij belt ze soms vanuit de bak. kan dat bellen ook stoppen?"), may be about
-# calls with them.
+# bellen als hij terugkomt?") is about the lines. It may be about calls with the one inside when the message speaks of
+# the prison ("hij belt ze soms vanuit de bak. kan dat bellen ook stoppen?"), or when the question names someone as
+# the one to call ("kan ik hem bellen?", "call him") or a relative ("hoe kan ik mn vader bellen, hij heeft daar geen
+# telefoon?"); a relative named before the question ("mijn man heeft nog steeds het mes. moet ik nu echt bellen?")
+# does not count. Word lists kept here beside the other after-the-lines words (`_HELP_WORDS`): they steer the flow,
+# they are not shown.
 _CALLING = frozenset(("bel", "bellen", "belt", "call", "calling", "phone", "ring", "gebeld", "called"))
-_THE_ONE_INSIDE = frozenset((
-    "papa", "mama", "pa", "ma", "vader", "moeder", "dad", "daddy", "mum", "mom", "mummy", "mommy", "father", "mother",
-    "partner", "man", "husband", "vrouw", "wife", "broer", "brother", "zus", "sister", "zoon", "son", "dochter",
-    "daughter", "opa", "oma", "gevangenis", "prison", "jail", "bajes", "bak", "inside", "binnen", "pi", "detentie",
+_PRISON = frozenset(("gevangenis", "prison", "jail", "bajes", "bak", "pi", "detentie", "gevangene", "prisoner"))
+_CALLED = frozenset(("hem", "him", "haar", "her", "them"))
+_RELATIVE = frozenset((
+    "papa", "mama", "vader", "moeder", "dad", "daddy", "mum", "mom", "mummy", "mommy", "father", "mother", "partner",
+    "husband", "wife", "broer", "brother", "zus", "sister", "zoon", "son", "dochter", "daughter", "opa", "oma",
 ))  # fmt: skip
-_SOMEONE_TO_CALL = _THE_ONE_INSIDE | frozenset(("hem", "him", "haar", "her", "hij", "he", "zij", "she", "them"))
 # Topics of an ordinary question that may come right after the lines ("mag ik papa nog bellen? hoe werkt dat vanuit
 # de gevangenis", "after this, how do i explain to my kids what happened?"): answered as that question.
 _ORDINARY_AFTER_LINES = frozenset(
@@ -991,8 +994,7 @@ class Chat:
         said = set(follow_up.words(question))
         if not asked or said & _HELP_WORDS:
             return False
-        inside = _THE_ONE_INSIDE.intersection(follow_up.words(turn.text))
-        if said & _CALLING and not said & _SOMEONE_TO_CALL and not inside:
+        if said & _CALLING and not self._someone_to_call(turn, said):
             return False  # "the knife is still with him. do I still need to call?": calling whom is the lines' question
         # less than sure: only a question after a nod to the lines ("ok. en hoe regel ik dat de kinderen hun moeder
         # kunnen zien"), and not about feelings ("oké. maar hoe moet ik dit volhouden" stays with the lines)
@@ -1000,6 +1002,12 @@ class Chat:
         if not sure and not (moving_on and nodded and understanding.topic != "feelings"):
             return False
         return self._crisis.after_kind(question) in ("ask", "over")  # "over": "after", "daarna" alone
+
+    @staticmethod
+    def _someone_to_call(turn: Turn, question: set[str]) -> bool:
+        """Whether a question about calling after the lines names someone to call other than a helper (see
+        `_CALLING`): the prison named in the message, or someone as the one called or a relative in the question."""
+        return bool(_PRISON.intersection(follow_up.words(turn.text)) or question & (_CALLED | _RELATIVE))
 
     def _after_crisis_question(self, text: str, understanding: Understanding, strict: bool = False) -> bool:
         """After the crisis lines, a question about what to do now ("moet ik 112 bellen?", "wie moet ik bellen",
@@ -1042,15 +1050,15 @@ class Chat:
         """A typed answer to "do you mean you want to hurt yourself?": a short yes or no, or a correction. A reply
         about the danger itself ("hes not here now", "wat gebeurt er als ik Veilig Thuis bel") is no "no": it is
         answered for that danger (crisis.yml `after`), with the check-in. A reply that tells of a wound ("t is nie
-        erg hoor t bloedt al nie meer") says it happened, and one holding on to the danger ("ik wil gewoon rust",
-        "ik heb het al besloten") means it: a yes."""
-        alarm = turn.conversation.alarm
-        if alarm in SUICIDE_FAMILY and self._understander.holds_on(turn.text, alarm):
-            return await self._crisis.confirmed(turn, True)  # "is toch niet erg, ik wil gewoon rust": no correction
+        erg hoor t bloedt al nie meer") says it happened, and one that gives up ("is toch niet erg, ik wil gewoon rust")
+        means it, unless it denies it ("ik ga mezelf niks aandoen, ik wil gewoon rust"): a yes."""
         if self._read.is_correction(turn.text):
             return self._corrected(turn)
+        alarm = turn.conversation.alarm
         if alarm in SUICIDE_FAMILY and self._read.tells_of_a_wound(turn.text):
             return await self._crisis.confirmed(turn, True)
+        if alarm in SUICIDE_FAMILY and self._read.gives_up(turn.text) and not self._denies(turn.text):
+            return await self._crisis.confirmed(turn, True)  # "is toch niet erg, ik wil gewoon rust"
         if self._crisis.after_kind(turn.text) != "ask":
             turn.step = Step.SAFETY_CHECK
             return [self._crisis.after(turn)]
@@ -1058,6 +1066,10 @@ class Chat:
         if meant is None and self._read.takes_back(turn.text):
             return [self._crisis.taken_back(turn)]  # "forget I said that": neither yes nor no; the lines stay
         return None if meant is None else await self._crisis.confirmed(turn, meant)
+
+    def _denies(self, text: str) -> bool:
+        """The safety net reads a denial in the message ("ik ga mezelf niks aandoen", "i won't hurt myself")."""
+        return "denial" in self._understander.assess_rules(text).cues
 
     async def _feeling_reply(self, turn: Turn) -> list[Reply] | None:
         if self._read.is_correction(turn.text):

@@ -12,6 +12,8 @@ from bot.conversation import follow_up
 SHORT_REPLY_WORDS = 4
 # At most this many words in a message that takes back what was said ("forget I said that. stupid thing to type").
 RETRACTION_WORDS = 8
+# At most this many words in an answer to the check question that gives up ("is toch niet erg, ik wil gewoon rust").
+RESIGNATION_WORDS = 10
 # Words of acknowledgement_words that are a nod only with another ("dank je", "thank you", "got it", "dank u wel").
 _PARTS_OF_A_NOD = frozenset(("je", "u", "wel", "you", "it", "got"))
 _AND = frozenset(("en", "and"))
@@ -45,6 +47,7 @@ class ShortReplies:
         self._wounds = content.words("wound_words")
         self._corrections = tuple(content.words("correction_phrases"))
         self._retractions = tuple(content.words("retraction_phrases"))
+        self._resignations = tuple(content.words("resignation_phrases"))
         self.after_crisis_words = content.words("after_crisis_words")
         self._appreciation = content.words("appreciation_words")
         self._exclamation = content.words("exclamation_words")
@@ -137,6 +140,15 @@ class ShortReplies:
         short message that asks nothing: "never mind that, how do I book a visit?" is a question."""
         said = follow_up.words(text)
         return len(said) <= RETRACTION_WORDS and "?" not in text and follow_up.says_any(said, self._retractions)
+
+    def gives_up(self, text: str) -> bool:
+        """ "Is toch niet erg, ik wil gewoon rust", "doesnt matter anymore": an answer to "do you mean you want to
+        hurt yourself?" that gives up rather than says yes. Only a short message that asks nothing, does not open
+        with a no ("nee joh, maakt niet meer uit, ik bedoelde school") and corrects nothing."""
+        said = follow_up.words(text)
+        if not said or len(said) > RESIGNATION_WORDS or "?" in text or said[0] in self._no:
+            return False
+        return not self.is_correction(text) and follow_up.says_any(said, self._resignations)
 
     def is_correction(self, text: str) -> bool:
         """ "Nee, niet letterlijk", "no it's not like that": the alarm was a misunderstanding."""
