@@ -338,6 +338,8 @@ def _calls_read_as_contact(text: str) -> list[tuple[str, float]]:
         ("mijn vriend slaat me en ik ben bang", "moet ik bellen als hij terugkomt?", True),
         ("mijn vriend slaat me en ik ben bang", "mijn man heeft nog steeds het mes. moet ik nu echt bellen?", True),
         ("mijn vriend slaat me en ik ben bang", "hij is nog binnen. moet ik nu echt bellen?", True),
+        ("mijn vriend slaat me en ik ben bang", "moet ik nu echt bellen? hij zit morgen weer in de bak", True),
+        ("mijn vriend slaat me en ik ben bang", "hoe kan ik mijn man bellen?", False),
         (
             "mijn vriend slaat me en ik ben bang",
             "nee ik bedoel, hij belt ze soms vanuit de bak. kan dat bellen ook stoppen?",
@@ -635,6 +637,10 @@ async def test_holding_on_to_the_plan_after_the_lines_brings_the_lines_back(pipe
         ("nee niet letterlijk hoor, maakt niet meer uit", False),  # a correction
         ("nee joh, het maakt niet meer uit, ik bedoelde school", False),  # a no
         ("no im fine, doesnt matter anymore", False),
+        ("nothing matters anymore", True),
+        ("maakt niet meer uit, ik bedoelde mijn werk", False),  # explains
+        ("ik wil gewoon rust, de kinderen maken zo veel herrie", False),
+        ("ach nee, boeit niet meer", False),
         ("maakt niet meer uit welke dag, hoe laat kan ik op bezoek?", False),  # a question of its own
     ],
 )

@@ -152,8 +152,12 @@ _PRISON = frozenset(("gevangenis", "prison", "jail", "bajes", "bak", "pi", "dete
 _CALLED = frozenset(("hem", "him", "haar", "her", "them"))
 _RELATIVE = frozenset((
     "papa", "mama", "vader", "moeder", "dad", "daddy", "mum", "mom", "mummy", "mommy", "father", "mother", "partner",
-    "husband", "wife", "broer", "brother", "zus", "sister", "zoon", "son", "dochter", "daughter", "opa", "oma",
+    "husband", "wife", "man", "vrouw", "vriend", "vriendin", "boyfriend", "girlfriend", "broer", "brother", "zus",
+    "sister", "zoon", "son", "dochter", "daughter", "opa", "oma",
 ))  # fmt: skip
+# Asking whether one must call ("moet ik nu echt bellen? hij zit morgen weer in de bak", "do I still need to call?")
+# is the lines' question, whatever else the message names, unless the question names someone to call.
+_MUST = frozenset(("moet", "moeten", "hoef", "hoeft", "should", "need", "have", "must"))
 # Topics of an ordinary question that may come right after the lines ("mag ik papa nog bellen? hoe werkt dat vanuit
 # de gevangenis", "after this, how do i explain to my kids what happened?"): answered as that question.
 _ORDINARY_AFTER_LINES = frozenset(
@@ -890,7 +894,8 @@ class Chat:
             by_age = self._answer_by_age(last)
             if by_age is not None:
                 return by_age  # "en voor tieners?": the same answer, for that age
-        if turn.child_named and topic == "explain_to_child" and understanding.topic in follow_up.SMALL_TALK:
+        named_alone = turn.child_named and follow_up.elliptical(turn.text) and understanding.topic != "goodbye"
+        if named_alone and topic == "explain_to_child" and understanding.topic in follow_up.SMALL_TALK:
             return "explain_to_child"  # "en Daan?", read as a greeting: Daan, named with his age before, is meant
         other = understanding.topic not in ("out_of_scope", topic)
         if (
@@ -1006,8 +1011,11 @@ class Chat:
     @staticmethod
     def _someone_to_call(turn: Turn, question: set[str]) -> bool:
         """Whether a question about calling after the lines names someone to call other than a helper (see
-        `_CALLING`): the prison named in the message, or someone as the one called or a relative in the question."""
-        return bool(_PRISON.intersection(follow_up.words(turn.text)) or question & (_CALLED | _RELATIVE))
+        `_CALLING`): someone as the one called or a relative in the question, or the prison named in the message when
+        the question does not ask whether one must call (`_MUST`)."""
+        if question & (_CALLED | _RELATIVE):
+            return True
+        return not question & _MUST and bool(_PRISON.intersection(follow_up.words(turn.text)))
 
     def _after_crisis_question(self, text: str, understanding: Understanding, strict: bool = False) -> bool:
         """After the crisis lines, a question about what to do now ("moet ik 112 bellen?", "wie moet ik bellen",

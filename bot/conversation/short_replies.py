@@ -12,8 +12,14 @@ from bot.conversation import follow_up
 SHORT_REPLY_WORDS = 4
 # At most this many words in a message that takes back what was said ("forget I said that. stupid thing to type").
 RETRACTION_WORDS = 8
-# At most this many words in an answer to the check question that gives up ("is toch niet erg, ik wil gewoon rust").
+# At most this many words in an answer to the check question that gives up ("is toch niet erg, ik wil gewoon rust"),
+# with the giving up at most RESIGNATION_TAIL words before its end: "ik wil gewoon rust, de kinderen maken zo veel
+# herrie" explains, it does not give up.
 RESIGNATION_WORDS = 10
+RESIGNATION_TAIL = 2
+# A no among the words of an answer to the check question: only these (no_words also holds "niet", "fine", "nothing",
+# which a reply that gives up may say: "nothing matters anymore").
+_PLAIN_NO = frozenset(("nee", "neen", "neuh", "nope", "nah", "no"))
 # Words of acknowledgement_words that are a nod only with another ("dank je", "thank you", "got it", "dank u wel").
 _PARTS_OF_A_NOD = frozenset(("je", "u", "wel", "you", "it", "got"))
 _AND = frozenset(("en", "and"))
@@ -142,13 +148,22 @@ class ShortReplies:
         return len(said) <= RETRACTION_WORDS and "?" not in text and follow_up.says_any(said, self._retractions)
 
     def gives_up(self, text: str) -> bool:
-        """ "Is toch niet erg, ik wil gewoon rust", "doesnt matter anymore": an answer to "do you mean you want to
-        hurt yourself?" that gives up rather than says yes. Only a short message that asks nothing, does not open
-        with a no ("nee joh, maakt niet meer uit, ik bedoelde school") and corrects nothing."""
+        """ "Is toch niet erg, ik wil gewoon rust", "nothing matters anymore": an answer to "do you mean you want to
+        hurt yourself?" that gives up rather than says yes. Only a short message that asks nothing, says no nowhere
+        ("ach nee, boeit niet meer"), corrects nothing and ends with the giving up ("maakt niet meer uit, ik bedoelde
+        mijn werk" explains)."""
         said = follow_up.words(text)
-        if not said or len(said) > RESIGNATION_WORDS or "?" in text or said[0] in self._no:
+        if not said or len(said) > RESIGNATION_WORDS or "?" in text or _PLAIN_NO.intersection(said):
             return False
-        return not self.is_correction(text) and follow_up.says_any(said, self._resignations)
+        if self.is_correction(text):
+            return False
+        spaced = f" {' '.join(said)} "
+        ends = [
+            len(spaced[: spaced.index(f" {phrase} ") + len(phrase) + 1].split())
+            for phrase in self._resignations
+            if f" {phrase} " in spaced
+        ]
+        return bool(ends) and len(said) - max(ends) <= RESIGNATION_TAIL
 
     def is_correction(self, text: str) -> bool:
         """ "Nee, niet letterlijk", "no it's not like that": the alarm was a misunderstanding."""
