@@ -30,7 +30,8 @@ SUICIDE_CATEGORIES = frozenset(("suicidal", "self_harm"))
 # ui.yml fails `make content` and start-up, naming the key. Texts per audience are checked for every audience they
 # have; `tests/test_content.py` fails when the code uses a ui.yml key that is not listed here.
 UI_TEXTS: tuple[str, ...] = (
-    "acknowledged", "after_crisis_suicide", "after_crisis_violence", "alarm_corrected", "alarm_taken_back",
+    "acknowledged", "acknowledged_after_lines", "after_crisis_suicide", "after_crisis_violence", "alarm_corrected",
+    "alarm_taken_back",
     "answer_recalled", "answer_for_parent", "answer_for_professional", "answer_for_youth", "answer_repeated",
     "ask_child_age", "ask_first_visit", "ask_municipality", "audience_chosen", "cards_header", "change_role",
     "role_switched",
@@ -47,7 +48,8 @@ UI_TEXTS: tuple[str, ...] = (
     "mydata_case",
     "mydata_case_closed", "mydata_case_transcript_no", "mydata_case_transcript_yes", "mydata_case_who",
     "mydata_cases", "mydata_cases_none", "mydata_child_age", "mydata_first_visit_no", "mydata_first_visit_yes",
-    "mydata_footer", "mydata_intro", "mydata_language", "mydata_municipality", "mydata_none", "mydata_role",
+    "mydata_footer", "mydata_intro", "mydata_language", "mydata_municipality", "mydata_inside", "mydata_carer",
+    "mydata_none", "mydata_role",
     "mydata_safety_check", "mydata_step", "mydata_updated", "nlu_down", "no_desk", "no_desk_after_lines",
     "no_desk_again", "no_desk_detail", "no_desk_yes", "non_text",
     "park_offer", "prison_pointer", "professional_named", "professional_unnamed", "safety_check",
@@ -330,8 +332,11 @@ class Content:
         organisations: Mapping[str, Any] | None = None,
         prisons: Mapping[str, Any] | None = None,
         referral: Mapping[str, Any] | None = None,
+        wording: Mapping[str, Any] | None = None,
     ) -> None:
         self._ui = ui
+        self.wording: Mapping[str, Any] = wording or {}
+        """`responses/wording.yml`: answers worded for who the user is (read by `conversation.wording`)."""
         self._crisis = crisis
         self._answers = answers
         self._parsed: dict[tuple[str, str, str], Answer] = {}
@@ -365,6 +370,7 @@ class Content:
             _load_yaml(folder / "organisations.yml"),
             _load_yaml(prisons_path) if prisons_path.exists() else None,
             _load_yaml(folder / "referral.yml"),
+            _load_yaml(folder / "wording.yml"),
         )
         content.check(required)
         return content

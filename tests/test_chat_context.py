@@ -300,7 +300,9 @@ async def test_a_child_s_age_while_the_first_visit_question_waits_gets_the_rules
     assert asks(content, question)
     # The model reads a greeting in the bare age; it is the child the visit question was about.
     [reply] = await pipeline.text(USER, "hij is 10")
-    assert reply.text.startswith(content.ui("visit_age_no_id", "nl", "parent").format(age=10))
+    # "mijn neefje": the user is an aunt or uncle, so the child is "het kind", not "je kind"
+    expected = content.ui("visit_age_no_id", "nl", "parent").format(age=10).replace("je kind", "het kind")
+    assert reply.text.startswith(expected)
     assert not asks(content, reply)
 
 
@@ -486,13 +488,16 @@ async def test_a_role_changed_in_words_gets_the_role_buttons_and_answers_fit_the
     await pipeline.action(USER, "aud:parent")
     assert (await stored(database)).audience == "parent"
     [reply] = await pipeline.text(USER, "should my grandchildren be told which prison he is in")
-    assert content.ui("ask_child_age", "en", "parent") in reply.text, "explaining to the children, for their age"
+    # explaining to the children, for their age, in a grandmother's words ("your grandchild", not "your child")
+    grandchild = content.ui("ask_child_age", "en", "parent").replace("your child", "your grandchild")
+    assert grandchild in reply.text
     assert "partner" not in reply.text
 
 
 async def test_whether_the_children_should_know_is_explaining_it_to_them(pipeline: Pipeline, content: Content) -> None:
     [reply] = await pipeline.text(USER, "should my grandchildren be told which prison he is in")
-    assert content.ui("ask_child_age", "en", "parent") in reply.text
+    grandchild = content.ui("ask_child_age", "en", "parent").replace("your child", "your grandchild")
+    assert grandchild in reply.text  # "my grandchildren": a grandparent, spoken to as one
     assert content.answer("practical_which_prison", "parent", "en").text[:60] not in reply.text
 
 

@@ -275,7 +275,7 @@ def test_every_ui_key_the_code_uses_is_declared_and_checked() -> None:
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Constant) and isinstance(node.value, str):
                     literals.add(node.value)
-    label_groups = {"buttons", "topics", "roles", "steps", "statuses", "reasons"}
+    label_groups = {"buttons", "topics", "roles", "steps", "statuses", "reasons", "inside", "carers"}
     undeclared = (set(ui) & literals) - set(UI_TEXTS) - set(UI_WORDS) - label_groups
     assert not undeclared
 

@@ -117,7 +117,8 @@ def render(content: Content, found: Stored, language: str, retention: Retention)
 
 
 def _conversation_lines(content: Content, conversation: Conversation, language: str) -> list[str]:
-    """Role, language, step, and what the user chose to tell (child's age, first visit, municipality)."""
+    """Role, language, step, and what the user chose to tell (child's age, first visit, municipality, who is inside,
+    what kind of carer)."""
     role = content.value_label("roles", conversation.audience or "none", language)
     lines = [
         content.ui("mydata_role", language).format(role=role),
@@ -135,6 +136,12 @@ def _conversation_lines(content: Content, conversation: Conversation, language: 
         )
     if conversation.municipality:
         lines.append(content.ui("mydata_municipality", language).format(municipality=conversation.municipality))
+    if conversation.inside:
+        who = content.value_label("inside", conversation.inside, language)
+        lines.append(content.ui("mydata_inside", language).format(who=who))
+    if conversation.carer:
+        kind = content.value_label("carers", conversation.carer, language)
+        lines.append(content.ui("mydata_carer", language).format(kind=kind))
     if conversation.updated_at is not None:
         lines.append(content.ui("mydata_updated", language).format(date=_date(conversation.updated_at)))
     return lines

@@ -71,6 +71,11 @@ class Conversation(Base):
     """Whether the user has yet to make a first prison visit, when they said so."""
     municipality: Mapped[str | None] = mapped_column(String(64), default=None)
     """The municipality the user named, for local help; no address or postcode."""
+    inside: Mapped[str | None] = mapped_column(String(16), default=None)
+    """Who is inside, when a young person said so ("mother", "brother"), so answers name them."""
+    carer: Mapped[str | None] = mapped_column(String(16), default=None)
+    """What kind of carer a parent-or-carer user said they are when not a parent ("grandparent", "foster",
+    "relative"), so answers speak of the children as theirs to care for."""
     last_answer: Mapped[str | None] = mapped_column(String(64), default=None)
     """The answer (intent) the bot gave last, so the same long answer is not given twice in a row."""
     alarm: Mapped[str | None] = mapped_column(String(16), default=None)

@@ -21,6 +21,7 @@ import yaml
 
 from bot.config import ROOT
 from bot.content import AUDIENCES, LANGUAGES, SLOTS, Content
+from bot.conversation.wording import Wording
 from bot.understanding.topics import ANSWERED_INTENTS, topic_of
 from standin.bot_api import Call, button_update, text_update
 from tests.integration.harness import RunningBot, buttons
@@ -56,6 +57,7 @@ class Reading:
     """What the bot's replies to one turn say, in terms of content keys."""
 
     def __init__(self, content: Content) -> None:
+        wording = Wording(content)
         crisis = content.crisis_lines
         self.crisis_families: dict[str, list[str]] = {"suicide": [], "violence": [], "any": []}
         self.after_lines: dict[str, list[str]] = {"suicide": [], "violence": []}
@@ -86,14 +88,18 @@ class Reading:
                 for lang in LANGUAGES:
                     text = content.answer(intent, audience, lang).text
                     self.answers.append((text[:120], intent))
+                    for worded in wording.variants(text, audience, lang):  # "je moeder", "je kleinkind"
+                        self.answers.append((worded[:120], intent))
         self.asks: list[tuple[str, str]] = []
         for slot in SLOTS:
             for audience in AUDIENCES:
                 for lang in LANGUAGES:
                     try:
-                        self.asks.append((content.ui(f"ask_{slot}", lang, audience), slot))
+                        asked = content.ui(f"ask_{slot}", lang, audience)
                     except (KeyError, ValueError, TypeError):
                         continue
+                    self.asks.append((asked, slot))
+                    self.asks += [(worded, slot) for worded in wording.variants(asked, audience, lang)]
         self.repeated = [content.ui("answer_repeated", lang).split("{label}")[0] for lang in LANGUAGES]
 
     def _after_lines(self, text: str | None, family: str) -> None:
@@ -248,7 +254,8 @@ class Runner:
             topics |= {topic for slot in slots for topic in SLOT_TOPICS[slot]}
             if any(marker in reply for marker in self.reading.repeated):
                 topics.add(expect["topic"])  # "I just explained that": the same topic, shown again
-            if expect["topic"] not in topics and not (expect["topic"] == "crisis" and crisis):
+            # the lines, or an answer after them that names them again ("can't call": chat at 113.nl), are crisis
+            if expect["topic"] not in topics and not (expect["topic"] == "crisis" and (crisis or again)):
                 failures.append(f"expected topic {expect['topic']}, got {sorted(topics) or 'none'}")
         if "answer" in expect and expect["answer"] not in intents:
             failures.append(f"expected answer {expect['answer']}, got {sorted(intents) or 'none'}")
