@@ -296,7 +296,9 @@ def _unsure_after_the_lines(text: str) -> list[tuple[str, float]]:
     [
         ("ok. en hoe regel ik dat de kinderen hun moeder zien", True),  # a nod to the lines, then the question
         ("andere vraag, klopt het dat ik te jong ben", True),  # another question, said so
-        ("en hoe regel ik dat de kinderen hun moeder zien", False),  # unsure, and no sign of moving on
+        # unsure, with no sign of moving on, but a whole question about visits: not about the danger
+        ("en hoe regel ik dat de kinderen hun moeder zien", True),
+        ("en hoe regel ik dat", False),  # unsure, and too short to say what it is about: the lines' question
     ],
 )
 async def test_an_unsure_question_that_moves_on_after_the_lines_gets_its_own_answer(
@@ -718,3 +720,36 @@ async def test_a_question_about_reporting_to_the_police_after_a_threat_gets_its_
     )
     assert reply.text == content.crisis_after("report", "violence", "parent", "nl")
     assert "0800-0113" not in reply.text
+
+
+def _after_lines_readings(text: str) -> list[tuple[str, float]]:
+    """The scripted model: sure of a nod and of a question about others like oneself; else by keyword."""
+    if text == "ok":
+        return [("acknowledge", 0.97)]
+    if "dads like us" in text:
+        return [("peer_support", 0.99)]
+    return by_keyword(text)
+
+
+async def test_a_nod_after_the_lines_keeps_them_in_view(make_pipeline: MakePipeline, content: Content) -> None:
+    """ "ok" after the lines and the answer on chatting instead, for someone alone on a ship tonight: no cheerful
+    "Fijn.", and the lines close the menu."""
+    pipeline = make_pipeline(scripted_nlu(_after_lines_readings))
+    await after_the_lines(pipeline, "parent", "ik wil niet meer leven")
+    [chat] = await pipeline.text(USER, "bellen lukt niet, het bereik op de rivier is slecht")
+    assert chat.text == content.crisis_after("no_call", "suicide", "parent", "nl")
+    [reply] = await pipeline.text(USER, "ok")
+    assert reply.text.startswith(content.ui("acknowledged_after_lines", "nl"))
+    assert reply.text.endswith(content.ui("safety_footer", "nl"))
+    assert "topic:visit" in [button.action for button in reply.buttons], "the menu: the conversation goes on"
+
+
+async def test_a_question_about_others_like_us_after_the_lines_gets_its_answer(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """ "is there anyone for dads like us?" names "anyone", but asks for others like them, not someone to call."""
+    pipeline = make_pipeline(scripted_nlu(_after_lines_readings))
+    await after_the_lines(pipeline, "parent", "i want to die")
+    said = "is there anyone for dads like us? two dads, one of us inside. feels like nobody gets it"
+    [reply] = await pipeline.text(USER, said)
+    assert reply.text.startswith(content.answer("peer_support", "parent", "en").text[:60])

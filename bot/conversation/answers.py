@@ -370,4 +370,10 @@ class Answers:
         return Button(self.content.referral.text("label", lang), actions.StartReferral().data)
 
     def menu(self, conversation: Conversation, key: str = "menu") -> Reply:
-        return Reply(self.content.ui(key, conversation.language), self.menu_buttons(conversation))
+        """The menu with a lead (`key`); while the bot checks in after an alarm, the lines for it close it ("ok"
+        after the lines for someone alone on a ship tonight keeps 113 in view)."""
+        text = self.content.ui(key, conversation.language)
+        footer = self.safety_footer(conversation)
+        if footer:
+            text += "\n\n" + footer
+        return Reply(text, self.menu_buttons(conversation))

@@ -18,6 +18,7 @@ from bot.conversation.referral import REFERRAL_INTENT, ReferralGuide
 from bot.conversation.short_replies import ShortReplies
 from bot.conversation.steps import Step
 from bot.conversation.turn import Memory, Turn
+from bot.conversation.wording import Wording
 from bot.insights.recorder import Recorder
 from bot.replies import Reply
 from bot.storage import cases
@@ -160,6 +161,13 @@ _RELATIVE = frozenset((
 _MUST = frozenset(("moet", "moeten", "hoef", "hoeft", "should", "need", "have", "must"))
 # Topics of an ordinary question that may come right after the lines ("mag ik papa nog bellen? hoe werkt dat vanuit
 # de gevangenis", "after this, how do i explain to my kids what happened?"): answered as that question.
+# Of those, the topics a question after the lines is about even when the model is unsure, if it is a whole question
+# (at least WHOLE_QUESTION_WORDS words): telling the children, visits, contact, others like them, shame; not money,
+# release or feelings, where "what if he comes back tonight?" may hide a question about the danger.
+_AWAY_FROM_DANGER = frozenset(("explain_to_child", "visit", "contact", "peer_support", "stigma"))
+WHOLE_QUESTION_WORDS = 6
+# Help words that only say "someone" (a peer-support question says them too: "is there anyone like us?").
+_SOMEONE = frozenset(("iemand", "niemand", "anyone", "someone", "nobody"))
 _ORDINARY_AFTER_LINES = frozenset(
     (
         "visit",
@@ -225,6 +233,7 @@ class Chat:
         self._handoff = handoff
         self._crisis = crisis
         self._read = ShortReplies(content)
+        self._wording = Wording(content)
         self._child_words = content.words("child_words")
         self._knowing_words = content.words("knowing_words")
         self._differs_words = content.words("differs_words")
@@ -265,9 +274,20 @@ class Chat:
 
     async def command(self, turn: Turn, command: str) -> list[Reply]:
         """A command other than the privacy ones; unknown commands get a kind list of what works."""
-        return await self._commands.get(command, self._cmd_unknown)(turn)
+        replies = await self._commands.get(command, self._cmd_unknown)(turn)
+        return self._wording.apply(turn.conversation, replies)
 
     async def dispatch(self, turn: Turn) -> list[Reply]:
+        """A typed message, answered in words that fit who the user said they are ("je moeder", "je kleinkind")."""
+        replies = await self._dispatch(turn)
+        self._wording.notice(turn.conversation, turn.text)  # after: the message may have said the role too
+        return self._wording.apply(turn.conversation, replies)
+
+    async def on_action(self, turn: Turn, action: Action | None) -> list[Reply]:
+        """A button press, answered in words that fit who the user said they are."""
+        return self._wording.apply(turn.conversation, await self._on_action(turn, action))
+
+    async def _dispatch(self, turn: Turn) -> list[Reply]:
         """Danger first; then the step the conversation is in reads the message; else it is an ordinary one."""
         understanding, conversation = turn.understanding, turn.conversation
         assert understanding is not None
@@ -410,7 +430,8 @@ class Chat:
             if following is not None:
                 return following
         if self._read.is_acknowledgement(turn.text) or self._read.is_appreciation(turn.text):
-            return [self._answers.menu(conversation, "acknowledged")]
+            nod = "acknowledged_after_lines" if conversation.safety_check else "acknowledged"
+            return [self._answers.menu(conversation, nod)]  # after the lines: no "Fijn.", and the lines stay
         if not understanding.nlu_available:
             return [self._answers.menu(conversation, "nlu_down")]
         if understanding.intent == "change_role":
@@ -997,14 +1018,20 @@ class Chat:
         question = last_question(turn.text) or _question_after_a_report(turn.text)
         asked = _asks(question) or _asks(question.rsplit(",", 1)[-1])  # "…on sunday, what do i say"
         said = set(follow_up.words(question))
-        if not asked or said & _HELP_WORDS:
+        helpers = said & _HELP_WORDS
+        if sure and understanding.topic == "peer_support":
+            helpers -= _SOMEONE  # "is there anyone for dads like us?": others like them, not someone to call
+        if not asked or helpers:
             return False
         if said & _CALLING and not self._someone_to_call(turn, said):
             return False  # "the knife is still with him. do I still need to call?": calling whom is the lines' question
         # less than sure: only a question after a nod to the lines ("ok. en hoe regel ik dat de kinderen hun moeder
         # kunnen zien"), and not about feelings ("oké. maar hoe moet ik dit volhouden" stays with the lines)
         nodded = self._read.opens_with_a_nod(turn.text)
-        if not sure and not (moving_on and nodded and understanding.topic != "feelings"):
+        # or a whole question about the children, visits or others like them ("they took him. what do i even tell
+        # noor about tonight"), which is not about the danger whatever the model's doubt between those topics
+        whole = len(said) >= WHOLE_QUESTION_WORDS and understanding.topic in _AWAY_FROM_DANGER
+        if not sure and not (moving_on and (nodded or whole) and understanding.topic != "feelings"):
             return False
         return self._crisis.after_kind(question) in ("ask", "over")  # "over": "after", "daarna" alone
 
@@ -1123,7 +1150,7 @@ class Chat:
         turn.step = Step.CHAT
         return self._answers.for_intent(turn, pending or "out_of_scope")
 
-    async def on_action(self, turn: Turn, action: Action | None) -> list[Reply]:
+    async def _on_action(self, turn: Turn, action: Action | None) -> list[Reply]:
         conversation = turn.conversation
         match action:
             case actions.ChooseAudience(audience):
@@ -1203,7 +1230,7 @@ class Chat:
 
     async def _cmd_language(self, turn: Turn) -> list[Reply]:
         other = "en" if turn.language == "nl" else "nl"
-        return await self.on_action(turn, actions.SetLanguage(other))
+        return await self._on_action(turn, actions.SetLanguage(other))
 
     async def _cmd_unknown(self, turn: Turn) -> list[Reply]:
         return [self._answers.menu(turn.conversation, "unknown_command")]
