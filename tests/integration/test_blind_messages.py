@@ -87,6 +87,12 @@ SETS = {
     # midwife). First measured before anything was changed for it: acute 0.94 (0.31 at once; NLU down 0.94; rules
     # alone 0.23), false alarms 0.9 % (+3.5 % quiet), concern 0.69, topic en 0.84 / nl 0.71.
     "tests/data/blind_messages_19.yml": load_cases("tests/data/blind_messages_19.yml"),
+    # A twenty-first (150), written blind in round 23 (a gas stove with the windows shut, a teacher's 2 a.m. email
+    # and voicemail, 40 old pills found in a garage, a knuckle-duster in a school bag, baseball bats on the way to
+    # Spijkenisse, a probation officer's car watched). First measured before anything was changed for it: acute
+    # 0.83 (0.34 at once; NLU down 0.83; rules alone 0.14), false alarms 0.9 % (+0.9 % quiet), concern 0.54, topic
+    # en 0.76 / nl 0.75.
+    "tests/data/blind_messages_20.yml": load_cases("tests/data/blind_messages_20.yml"),
 }
 
 
@@ -300,5 +306,12 @@ BARS = {
         "false_alarms": 0.04,
         "concern": 0.57,
         "topic": 0.70,
+    },
+    "tests/data/blind_messages_20.yml": {
+        "acute_caught": 0.88,
+        "acute_caught_nlu_down": 0.88,
+        "false_alarms": 0.04,
+        "concern": 0.48,
+        "topic": 0.68,
     },
 }
