@@ -296,9 +296,10 @@ def _unsure_after_the_lines(text: str) -> list[tuple[str, float]]:
     [
         ("ok. en hoe regel ik dat de kinderen hun moeder zien", True),  # a nod to the lines, then the question
         ("andere vraag, klopt het dat ik te jong ben", True),  # another question, said so
-        # unsure, with no sign of moving on, but a whole question about visits: not about the danger
-        ("en hoe regel ik dat de kinderen hun moeder zien", True),
-        ("en hoe regel ik dat", False),  # unsure, and too short to say what it is about: the lines' question
+        ("en hoe regel ik dat de kinderen hun moeder zien", False),  # unsure, and no sign of moving on
+        # unsure, but the danger is told as over and a whole question about visits follows
+        ("hij is opgepakt. en hoe regel ik dat de kinderen hun moeder zien", True),
+        ("hij is opgepakt. en hoe regel ik dat", False),  # too short to say what it is about: the lines' question
     ],
 )
 async def test_an_unsure_question_that_moves_on_after_the_lines_gets_its_own_answer(
@@ -307,8 +308,8 @@ async def test_an_unsure_question_that_moves_on_after_the_lines_gets_its_own_ans
     pipeline = make_pipeline(scripted_nlu(_unsure_after_the_lines))
     await after_the_lines(pipeline, "parent", "ik wil niet meer leven")
     replies = await pipeline.text(USER, said)
-    lines = content.ui("after_crisis_suicide", "nl")
-    assert (replies[0].text == lines) is not own_answer, replies[0].text
+    lines = {content.ui("after_crisis_suicide", "nl"), content.crisis_after("over", "suicide", "parent", "nl")}
+    assert (replies[0].text in lines) is not own_answer, replies[0].text
 
 
 async def test_a_question_that_says_it_cannot_call_is_about_the_lines(
@@ -753,3 +754,47 @@ async def test_a_question_about_others_like_us_after_the_lines_gets_its_answer(
     said = "is there anyone for dads like us? two dads, one of us inside. feels like nobody gets it"
     [reply] = await pipeline.text(USER, said)
     assert reply.text.startswith(content.answer("peer_support", "parent", "en").text[:60])
+
+
+def _unsure_of_children_and_visits(text: str) -> list[tuple[str, float]]:
+    """The scripted model, a little sure that a question after the lines is about the children or visits."""
+    if "explain" in text or "zeg ik" in text or "zorg ik" in text:
+        return [("explain_to_child", 0.4), ("stigma", 0.2)]
+    if "meenemen" in text:
+        return [("visit", 0.4), ("contact", 0.2)]
+    return by_keyword(text)
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "hes outside the bathroom door. how do i explain to my daughter why were hiding in here?",
+        "hij bonkt op de deur, mag hij de kinderen nu gewoon meenemen?",
+        "wat zeg ik tegen de kinderen als hij straks weer binnenkomt?",
+    ],
+)
+async def test_a_question_while_the_danger_may_go_on_stays_with_the_lines(
+    make_pipeline: MakePipeline, content: Content, said: str
+) -> None:
+    """Right after the violence lines, a whole question about the children the model half reads as explaining or
+    visits, while the danger is not told as over: the answer for the danger, not the ordinary one."""
+    pipeline = make_pipeline(scripted_nlu(_unsure_of_children_and_visits))
+    await after_the_lines(pipeline, "parent", "hij slaat me en hij staat nu met een mes in de gang")
+    replies = await pipeline.text(USER, said)
+    for_the_danger = {
+        content.crisis_after(kind, "violence", "parent", lang)
+        for kind, _ in content.crisis_after_kinds()
+        for lang in ("nl", "en")
+    } | {content.ui("after_crisis_violence", lang) for lang in ("nl", "en")}
+    assert replies[0].text in for_the_danger, replies[0].text
+
+
+async def test_a_whole_question_once_the_danger_is_over_gets_its_answer(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """ "they took him. what do i even tell noor about tonight": the danger is over, the question is about the child."""
+    pipeline = make_pipeline(scripted_nlu(_unsure_of_children_and_visits))
+    await after_the_lines(pipeline, "parent", "he just hit me and hes still in the hallway with a knife")
+    replies = await pipeline.text(USER, "they took him. how do i explain to noor what happened tonight")
+    said = " ".join(reply.text for reply in replies)
+    assert content.ui("ask_child_age", "en", "parent") in said or "honest" in said, said

@@ -45,12 +45,19 @@ def wording() -> Wording:
     ("text", "inside"),
     [
         ("hoi ik ben 15 en mn moeder zit sinds de kerst vast. ik mis haar echt", "mother"),
-        ("my big brother is 22 and hes in prison for 3 years", "brother"),
+        ("my big brother is 22 and hes in prison for 3 years", None),  # a brother keeps "your dad or mum": see below
         ("mn moeder zegt dat papa vastzit", "father"),  # the nearest person before being locked up
         ("yo mn ouwe zit vast fk dit", "father"),
         ("my mum got locked up n now im at my nans", "mother"),
         ("my dad got 4 years", "father"),
-        ("m'n zus zit in de jeugdgevangenis", "sister"),
+        ("m'n pa zit in de jeugdgevangenis", "father"),
+        ("mama's vriend zit vast", None),  # someone else named nearer
+        ("mn vriendin haar moeder zit vast", None),  # someone else's parent
+        ("my friend's mum is in prison", None),
+        ("my dad's brother is in prison", None),
+        ("mn vader is boos want mijn oom zit vast", None),
+        ("mn moeder heeft hem aangegeven, nu zit hij vast", None),  # not across a comma
+        ("mijn moeder werkt in de gevangenis", None),  # a job there
         ("my mum visits dad in prison", "father"),
         ("bro ze hebben hem opgepakt", None),  # "bro" without "my": a way of talking
         ("kan ik zonder mn moeder naar de gevangenis", None),  # going to the prison is not being in it
@@ -76,6 +83,10 @@ def test_who_is_inside_is_the_person_said_to_be_locked_up(wording: Wording, text
         ("mijn oma past soms op", None),  # the user's own grandmother: the user is no grandparent
         ("mijn zoon woont bij pleegouders", None),  # a parent whose child is in foster care
         ("ik ben moeder van twee", None),
+        ("mijn zoon woont sinds de arrestatie in een gezinshuis", None),  # a parent whose son was placed
+        ("de kinderen missen hun vader, net als oma", None),
+        ("mijn zoon voelt zich als grote broer verantwoordelijk", None),
+        ("ik ben de oma niet, maar de moeder", None),
     ],
 )
 def test_a_carer_is_one_who_says_so_of_themselves_or_of_the_children(
@@ -99,9 +110,10 @@ def test_a_young_person_whose_mother_is_inside_reads_about_her(wording: Wording)
     assert reworded.text == "Je moeder heeft geen eigen telefoon. Zij belt jou. Bellen kost haar geld."
     assert reworded.buttons == reply.buttons
     [english] = wording.apply(
-        conversation("youth", "en", inside="brother"), [Reply("Your dad or mum calls you. He or she pays.")]
+        conversation("youth", "en", inside="father"),
+        [Reply("Your dad or mum calls you. He or she pays. Put your dad's or mum's name on it.")],
     )
-    assert english.text == "Your brother calls you. He pays."
+    assert english.text == "Your dad calls you. He pays. Put your dad's name on it."
 
 
 def test_he_or_she_is_the_one_inside_only_in_a_reply_that_names_them(wording: Wording) -> None:
@@ -131,6 +143,15 @@ def test_wording_for_one_audience_leaves_the_others_alone(wording: Wording) -> N
     reply = Reply("Je vader of moeder belt. Praat met je kind.")
     assert wording.apply(conversation("professional", inside="mother", carer="relative"), [reply]) == [reply]
     assert wording.apply(conversation("parent", inside="mother"), [reply]) == [reply]
+
+
+def test_a_parent_saying_so_is_no_carer_any_more(wording: Wording) -> None:
+    """A wrong guess is not kept for good: "ik ben de moeder" after "als oma" clears what was kept."""
+    said = conversation("parent")
+    wording.notice(said, "heb ik als oma ook recht op bezoek")
+    assert said.carer == "grandparent"
+    wording.notice(said, "sorry, ik ben de moeder van Jesse")
+    assert said.carer is None
 
 
 async def as_role(make_pipeline: MakePipeline, role: str) -> Pipeline:

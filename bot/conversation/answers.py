@@ -370,10 +370,13 @@ class Answers:
         return Button(self.content.referral.text("label", lang), actions.StartReferral().data)
 
     def menu(self, conversation: Conversation, key: str = "menu") -> Reply:
-        """The menu with a lead (`key`); while the bot checks in after an alarm, the lines for it close it ("ok"
-        after the lines for someone alone on a ship tonight keeps 113 in view)."""
-        text = self.content.ui(key, conversation.language)
+        return Reply(self.content.ui(key, conversation.language), self.menu_buttons(conversation))
+
+    def nodded_to(self, conversation: Conversation) -> Reply:
+        """A nod ("ok", "thx", a reaction): is there anything else? While the bot checks in after an alarm, no
+        "Fijn." and the lines for it close the menu ("ok" after the lines for someone alone on a ship tonight)."""
         footer = self.safety_footer(conversation)
-        if footer:
-            text += "\n\n" + footer
+        if not footer:
+            return self.menu(conversation, "acknowledged")
+        text = f"{self.content.ui('acknowledged_after_lines', conversation.language)}\n\n{footer}"
         return Reply(text, self.menu_buttons(conversation))

@@ -166,8 +166,13 @@ _MUST = frozenset(("moet", "moeten", "hoef", "hoeft", "should", "need", "have", 
 # release or feelings, where "what if he comes back tonight?" may hide a question about the danger.
 _AWAY_FROM_DANGER = frozenset(("explain_to_child", "visit", "contact", "peer_support", "stigma"))
 WHOLE_QUESTION_WORDS = 6
-# Help words that only say "someone" (a peer-support question says them too: "is there anyone like us?").
+# Help words that only say "someone": a peer-support question says them too ("is there anyone for dads like us?"),
+# with a word for being alike (_LIKE) and none for now or tonight ("anyone i can stay with tonight, like us?").
 _SOMEONE = frozenset(("iemand", "niemand", "anyone", "someone", "nobody"))
+_LIKE = frozenset(("like", "zoals", "others", "anderen", "lotgenoten", "same", "zelfde", "hetzelfde"))
+_NOW_OR_TONIGHT = frozenset((
+    "now", "nu", "tonight", "vannacht", "vanavond", "stay", "sleep", "slapen", "logeren", "blijven", "here", "hier",
+))  # fmt: skip
 _ORDINARY_AFTER_LINES = frozenset(
     (
         "visit",
@@ -430,8 +435,7 @@ class Chat:
             if following is not None:
                 return following
         if self._read.is_acknowledgement(turn.text) or self._read.is_appreciation(turn.text):
-            nod = "acknowledged_after_lines" if conversation.safety_check else "acknowledged"
-            return [self._answers.menu(conversation, nod)]  # after the lines: no "Fijn.", and the lines stay
+            return [self._answers.nodded_to(conversation)]
         if not understanding.nlu_available:
             return [self._answers.menu(conversation, "nlu_down")]
         if understanding.intent == "change_role":
@@ -487,7 +491,7 @@ class Chat:
             if understanding.topic in ("goodbye", "greeting") and self._asks_beyond_small_talk(turn):
                 sure = False  # "and for me?", "tbh do i have to go": a question, never a goodbye
             elif intent == "goodbye" and not self._read.says_leaving(turn.text):
-                return [self._answers.menu(conversation, "acknowledged")]  # "kut kort": a reaction, no farewell
+                return [self._answers.nodded_to(conversation)]  # "kut kort": a reaction, no farewell
             intent, sure = self._for_audience(turn, intent, sure)
             named_alternative = None if sure else self._named_alternative(turn)
             if named_alternative is not None:
@@ -1019,7 +1023,7 @@ class Chat:
         asked = _asks(question) or _asks(question.rsplit(",", 1)[-1])  # "…on sunday, what do i say"
         said = set(follow_up.words(question))
         helpers = said & _HELP_WORDS
-        if sure and understanding.topic == "peer_support":
+        if sure and understanding.topic == "peer_support" and said & _LIKE and not said & _NOW_OR_TONIGHT:
             helpers -= _SOMEONE  # "is there anyone for dads like us?": others like them, not someone to call
         if not asked or helpers:
             return False
@@ -1028,9 +1032,12 @@ class Chat:
         # less than sure: only a question after a nod to the lines ("ok. en hoe regel ik dat de kinderen hun moeder
         # kunnen zien"), and not about feelings ("oké. maar hoe moet ik dit volhouden" stays with the lines)
         nodded = self._read.opens_with_a_nod(turn.text)
-        # or a whole question about the children, visits or others like them ("they took him. what do i even tell
-        # noor about tonight"), which is not about the danger whatever the model's doubt between those topics
-        whole = len(said) >= WHOLE_QUESTION_WORDS and understanding.topic in _AWAY_FROM_DANGER
+        # or, once the message says the danger is over (crisis.yml `after` kind "over": "they took him", "gone",
+        # "on their way"), a whole question about the children, visits or others like them ("they took him. what do
+        # i even tell noor about tonight"); while it may go on ("hes outside the bathroom door. how do i explain to
+        # my daughter why were hiding?") a question stays with the lines
+        over = self._crisis.after_kind(turn.text) == "over"
+        whole = over and len(said) >= WHOLE_QUESTION_WORDS and understanding.topic in _AWAY_FROM_DANGER
         if not sure and not (moving_on and (nodded or whole) and understanding.topic != "feelings"):
             return False
         return self._crisis.after_kind(question) in ("ask", "over")  # "over": "after", "daarna" alone

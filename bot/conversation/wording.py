@@ -26,7 +26,8 @@ _NUMBER_WORDS = frozenset((
     "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
 ))  # fmt: skip
 _TOKEN = re.compile(r"[^\W_]+(?:'s)?")
-_SENTENCE_END = re.compile(r"[.!?;\n]+")
+# Who is inside is read within one part of a sentence: "mn moeder heeft hem aangegeven, nu zit hij vast" names nobody.
+_SENTENCE_PART_END = re.compile(r"[.,!?;:\n]+")
 
 
 def _tokens(text: str) -> list[str]:
@@ -76,7 +77,6 @@ def _substitute(text: str, pattern: re.Pattern[str], table: Mapping[str, str]) -
 class _Person:
     key: str
     words: frozenset[str]
-    sibling: bool
     forms: Mapping[str, Mapping[str, str]]
     """Per language: noun, subject, object, possessive ("moeder", "zij", "haar", "haar")."""
 
@@ -99,11 +99,13 @@ class Wording:
                 (str(item).replace(_NUMBER, _ANY_NUMBER) for item in inside["detained"]), "detained"
             )
             self._possessives = _phrases(inside["possessives"], "inside.possessives")
+            self._others_possessives = _phrases(inside["others_possessives"], "inside.others_possessives")
+            self._others = frozenset(_tokens(" ".join(map(str, inside["others"]))))
+            self._not_detained_after = frozenset(_tokens(" ".join(map(str, inside["not_detained_after"]))))
             self._persons = tuple(
                 _Person(
                     str(key),
                     frozenset(_tokens(" ".join(map(str, entry["words"])))),
-                    bool(entry.get("sibling", False)),
                     {language: {str(k): str(v) for k, v in entry[language].items()} for language in LANGUAGES},
                 )
                 for key, entry in inside["persons"].items()
@@ -112,6 +114,8 @@ class Wording:
             self._inside_pronouns = {language: _lowered(inside["pronouns"][language]) for language in LANGUAGES}
             self._self_before = _phrases(carers["self_before"], "carers.self_before")
             self._between = _phrases(carers["between"], "carers.between")
+            self._not_after = frozenset(_tokens(" ".join(map(str, carers["not_after"]))))
+            self._parents = _phrases(carers["parents"], "carers.parents")
             self._carer_kinds = tuple(
                 _CarerKind(
                     str(key),
@@ -160,27 +164,36 @@ class Wording:
             carer = self.carer(text)
             if carer is not None:
                 conversation.carer = carer
+            elif self.says_parent(text):
+                conversation.carer = None  # "ik ben de moeder": answers speak of her own children again
 
     def inside(self, text: str) -> str | None:
         """Who the message says is locked up, as a key ("mother"), or None when it names nobody for certain."""
         found = None
-        for sentence in _SENTENCE_END.split(text):
-            tokens = _tokens(sentence)
+        for part in _SENTENCE_PART_END.split(text):
+            tokens = _tokens(part)
             for end in range(len(tokens)):
                 if any(_at(tokens, end, phrase) for phrase in self._detained):
+                    if end > 0 and tokens[end - 1] in self._not_detained_after:
+                        continue  # "mijn moeder werkt in de gevangenis"
                     person = self._person_before(tokens, end)
                     if person is not None:
                         found = person
         return found
 
     def _person_before(self, tokens: Sequence[str], cue: int) -> str | None:
+        """The writer's parent named nearest before `cue`; None when someone else comes first."""
         for at in range(cue - 1, max(-1, cue - 1 - self._window), -1):
-            for person in self._persons:
-                if tokens[at] not in person.words:
-                    continue
-                if person.sibling and not self._owned(tokens, at):
-                    continue  # "bro ze hebben hem opgepakt": a way of talking, not someone named
-                return person.key
+            if tokens[at] in self._others or tokens[at].endswith("'s"):
+                return None  # "mijn oom zit vast", "my friend's mum": someone else
+            person = next((p for p in self._persons if tokens[at] in p.words), None)
+            if person is None:
+                continue
+            if any(_ending_at(tokens, start, self._others_possessives) is not None for start in (at, at - 1)):
+                return None  # "mn vriendin haar moeder zit vast": someone else's parent
+            if at > 0 and tokens[at - 1].endswith("'s"):
+                return None  # "my friend's mum"
+            return person.key
         return None
 
     def _owned(self, tokens: Sequence[str], at: int) -> bool:
@@ -194,13 +207,23 @@ class Wording:
             for start in range(len(tokens)):
                 if any(_at(tokens, start, phrase) for phrase in kind.anywhere):
                     return kind.key
-                if any(_at(tokens, start, phrase) for phrase in kind.self_names) and self._said_of(
-                    tokens, start, self._self_before
-                ):
-                    return kind.key
+                named = next((phrase for phrase in kind.self_names if _at(tokens, start, phrase)), None)
+                if named is not None and self._said_of(tokens, start, self._self_before):
+                    after = tokens[start + len(named) : start + len(named) + 1]
+                    if not set(after) & self._not_after:
+                        return kind.key  # not "ik ben de oma niet, maar de moeder"
                 if any(_at(tokens, start, phrase) for phrase in kind.children) and self._owned(tokens, start):
                     return kind.key  # "onze pleegzoon", "mijn twee kleinkinderen"
         return None
+
+    def says_parent(self, text: str) -> bool:
+        """Whether the writer says they are a parent ("ik ben de moeder", "i'm their dad")."""
+        tokens = _tokens(text)
+        return any(
+            _at(tokens, start, phrase) and self._said_of(tokens, start, self._self_before)
+            for start in range(len(tokens))
+            for phrase in self._parents
+        )
 
     def _said_of(self, tokens: Sequence[str], start: int, before: Iterable[Sequence[str]]) -> bool:
         """Whether one of `before` ends right before `start`, with at most two small words between ("ik ben de
