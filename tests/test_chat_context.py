@@ -44,6 +44,7 @@ READINGS: dict[str, Ranking] = {
         ("explain_to_child", 0.9)
     ],
     "en Daan?": [("greet", 0.49), ("explain_to_child", 0.1)],
+    "en Daan? die is zo gevoelig": [("feelings", 0.8), ("explain_to_child", 0.1)],
     "Daan slaapt al": [("greet", 0.49), ("explain_to_child", 0.1)],
     "hij is 8": [("out_of_scope", 0.6)],
     "ze heeft alleen een schoolpas en een bankpasje, telt dat?": [("practical", 0.3), ("visit_rules", 0.2)],
@@ -291,6 +292,17 @@ async def test_a_child_named_by_name_after_telling_the_children_gets_the_answer_
     assert content.answer("explain_age_8_12", "parent", "nl").text[:80] in daan.text, daan.text
     [asleep, *_] = await pipeline.text(USER, "Daan slaapt al")  # names him, but asks nothing about him
     assert content.answer("explain_age_8_12", "parent", "nl").text[:80] not in asleep.text, asleep.text
+
+
+async def test_a_child_named_with_a_word_about_him_after_telling_the_children_is_still_about_telling_him(
+    pipeline: Pipeline, content: Content
+) -> None:
+    """ "en Daan? die is zo gevoelig": the model reads feelings in "gevoelig"; how to tell Daan (11) is the question."""
+    await pipeline.text(
+        USER, "We hebben Noor van 4 en Daan van 11. Hoe leg ik het aan Noor uit zonder dat ze bang wordt?"
+    )
+    [daan, *_] = await pipeline.text(USER, "en Daan? die is zo gevoelig")
+    assert content.answer("explain_age_8_12", "parent", "nl").text[:80] in daan.text, daan.text
 
 
 async def test_a_child_s_age_while_the_first_visit_question_waits_gets_the_rules_for_that_age(

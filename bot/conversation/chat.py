@@ -173,6 +173,9 @@ _LIKE = frozenset(("like", "zoals", "others", "anderen", "lotgenoten", "same", "
 _NOW_OR_TONIGHT = frozenset((
     "now", "nu", "tonight", "vannacht", "vanavond", "stay", "sleep", "slapen", "logeren", "blijven", "here", "hier",
 ))  # fmt: skip
+# What the model may read in a short follow-up naming a child given earlier with an age, after explaining to the
+# children, that still asks how to tell that child: a greeting in a name, or a word about the child ("gevoelig").
+_ABOUT_THE_CHILD_NAMED = frozenset((*follow_up.SMALL_TALK, "feelings"))
 _ORDINARY_AFTER_LINES = frozenset(
     (
         "visit",
@@ -483,7 +486,11 @@ class Chat:
         leaning = None if named is not None else self._on_last_answer(turn, sure)
         if leaning is not None:
             return leaning
-        in_context = named or self._in_context(turn, sure)
+        # a child named with an age before ("en Tijn? die is zo gevoelig"): that child's follow-up before the word
+        # that named another answer ("gevoelig")
+        in_context = (
+            (self._in_context(turn, sure) or named) if turn.child_named else (named or self._in_context(turn, sure))
+        )
         guessed = False
         if in_context is not None:
             intent = in_context
@@ -920,8 +927,10 @@ class Chat:
             if by_age is not None:
                 return by_age  # "en voor tieners?": the same answer, for that age
         named_alone = turn.child_named and follow_up.elliptical(turn.text) and understanding.topic != "goodbye"
-        if named_alone and topic == "explain_to_child" and understanding.topic in follow_up.SMALL_TALK:
-            return "explain_to_child"  # "en Daan?", read as a greeting: Daan, named with his age before, is meant
+        if named_alone and topic == "explain_to_child" and understanding.topic in _ABOUT_THE_CHILD_NAMED:
+            # "en Daan?", read as a greeting, or "en Tijn? die is zo gevoelig", read as feelings: the child named
+            # with an age before is meant, and telling that child is still the question
+            return "explain_to_child"
         other = understanding.topic not in ("out_of_scope", topic)
         if (
             sure
