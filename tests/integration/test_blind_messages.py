@@ -91,7 +91,8 @@ SETS = {
     # and voicemail, 40 old pills found in a garage, a knuckle-duster in a school bag, baseball bats on the way to
     # Spijkenisse, a probation officer's car watched). First measured before anything was changed for it: acute
     # 0.83 (0.34 at once; NLU down 0.83; rules alone 0.14), false alarms 0.9 % (+0.9 % quiet), concern 0.54, topic
-    # en 0.76 / nl 0.75.
+    # en 0.76 / nl 0.75. After the rule frames its misses guided (no longer blind for danger): acute 1.00, false
+    # alarms 0.0 % (+0.9 % quiet).
     "tests/data/blind_messages_20.yml": load_cases("tests/data/blind_messages_20.yml"),
 }
 
