@@ -58,6 +58,11 @@ def wording() -> Wording:
         ("mn vader is boos want mijn oom zit vast", None),
         ("mn moeder heeft hem aangegeven, nu zit hij vast", None),  # not across a comma
         ("mijn moeder werkt in de gevangenis", None),  # a job there
+        ("mijn moeder werkt als bewaarder in de gevangenis", None),
+        ("papa zit vast. mama is vast boos op mij", "father"),  # "vast": surely
+        ("mama zit niet vast maar papa wel", None),
+        ("my dad's in prison", "father"),
+        ("my mum's locked up since june", "mother"),
         ("my mum visits dad in prison", "father"),
         ("bro ze hebben hem opgepakt", None),  # "bro" without "my": a way of talking
         ("kan ik zonder mn moeder naar de gevangenis", None),  # going to the prison is not being in it
@@ -87,6 +92,7 @@ def test_who_is_inside_is_the_person_said_to_be_locked_up(wording: Wording, text
         ("de kinderen missen hun vader, net als oma", None),
         ("mijn zoon voelt zich als grote broer verantwoordelijk", None),
         ("ik ben de oma niet, maar de moeder", None),
+        ("mag mijn neefje ook mee op bezoek?", None),  # a parent's nephew
     ],
 )
 def test_a_carer_is_one_who_says_so_of_themselves_or_of_the_children(
@@ -149,6 +155,8 @@ def test_a_parent_saying_so_is_no_carer_any_more(wording: Wording) -> None:
     """A wrong guess is not kept for good: "ik ben de moeder" after "als oma" clears what was kept."""
     said = conversation("parent")
     wording.notice(said, "heb ik als oma ook recht op bezoek")
+    assert said.carer == "grandparent"
+    wording.notice(said, "ik ben zijn moeder, mag ik ook op bezoek?")  # her son inside: still a grandmother
     assert said.carer == "grandparent"
     wording.notice(said, "sorry, ik ben de moeder van Jesse")
     assert said.carer is None

@@ -486,11 +486,13 @@ class Chat:
         leaning = None if named is not None else self._on_last_answer(turn, sure)
         if leaning is not None:
             return leaning
-        # a child named with an age before ("en Tijn? die is zo gevoelig"): that child's follow-up before the word
-        # that named another answer ("gevoelig")
-        in_context = (
-            (self._in_context(turn, sure) or named) if turn.child_named else (named or self._in_context(turn, sure))
-        )
+        # a child named with an age before, with a word about the child the model reads as feelings ("en Tijn? die is
+        # zo gevoelig"): that child's follow-up before the word that named another answer ("gevoelig"); a question
+        # on another topic ("en Daan? mag die mee op bezoek?") keeps the answer it names
+        if turn.child_named and understanding.topic in _ABOUT_THE_CHILD_NAMED:
+            in_context = self._in_context(turn, sure) or named
+        else:
+            in_context = named or self._in_context(turn, sure)
         guessed = False
         if in_context is not None:
             intent = in_context

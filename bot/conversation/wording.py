@@ -25,6 +25,8 @@ _NUMBER_WORDS = frozenset((
     "een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien", "elf", "twaalf", "a", "one",
     "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
 ))  # fmt: skip
+# "ik ben zijn moeder", "i'm his mum": a grandmother speaking of her son inside, not the children's parent.
+_SOMEONE_ELSES = frozenset(("zijn", "haar", "his", "her", "zn"))
 _TOKEN = re.compile(r"[^\W_]+(?:'s)?")
 # Who is inside is read within one part of a sentence: "mn moeder heeft hem aangegeven, nu zit hij vast" names nobody.
 _SENTENCE_PART_END = re.compile(r"[.,!?;:\n]+")
@@ -102,6 +104,7 @@ class Wording:
             self._others_possessives = _phrases(inside["others_possessives"], "inside.others_possessives")
             self._others = frozenset(_tokens(" ".join(map(str, inside["others"]))))
             self._not_detained_after = frozenset(_tokens(" ".join(map(str, inside["not_detained_after"]))))
+            self._vast_after = frozenset(_tokens(" ".join(map(str, inside["vast_after"]))))
             self._persons = tuple(
                 _Person(
                     str(key),
@@ -173,9 +176,10 @@ class Wording:
         for part in _SENTENCE_PART_END.split(text):
             tokens = _tokens(part)
             for end in range(len(tokens)):
-                if any(_at(tokens, end, phrase) for phrase in self._detained):
-                    if end > 0 and tokens[end - 1] in self._not_detained_after:
-                        continue  # "mijn moeder werkt in de gevangenis"
+                cue = next((phrase for phrase in self._detained if _at(tokens, end, phrase)), None)
+                if cue is not None:
+                    if cue == ("vast",) and not self._vast_after.intersection(tokens[max(0, end - self._window) : end]):
+                        continue  # "mama is vast boos": surely, not locked up
                     person = self._person_before(tokens, end)
                     if person is not None:
                         found = person
@@ -184,10 +188,13 @@ class Wording:
     def _person_before(self, tokens: Sequence[str], cue: int) -> str | None:
         """The writer's parent named nearest before `cue`; None when someone else comes first."""
         for at in range(cue - 1, max(-1, cue - 1 - self._window), -1):
-            if tokens[at] in self._others or tokens[at].endswith("'s"):
-                return None  # "mijn oom zit vast", "my friend's mum": someone else
-            person = next((p for p in self._persons if tokens[at] in p.words), None)
+            word = tokens[at].removesuffix("'s")  # "my dad's in prison": dad is
+            if tokens[at] in self._not_detained_after:
+                return None  # "werkt als bewaarder in de gevangenis", "zit niet vast"
+            person = next((p for p in self._persons if word in p.words), None)
             if person is None:
+                if word in self._others or tokens[at].endswith("'s"):
+                    return None  # "mijn oom zit vast", "my friend's mum": someone else
                 continue
             if any(_ending_at(tokens, start, self._others_possessives) is not None for start in (at, at - 1)):
                 return None  # "mn vriendin haar moeder zit vast": someone else's parent
@@ -220,7 +227,9 @@ class Wording:
         """Whether the writer says they are a parent ("ik ben de moeder", "i'm their dad")."""
         tokens = _tokens(text)
         return any(
-            _at(tokens, start, phrase) and self._said_of(tokens, start, self._self_before)
+            _at(tokens, start, phrase)
+            and self._said_of(tokens, start, self._self_before)
+            and (start == 0 or tokens[start - 1] not in _SOMEONE_ELSES)  # "ik ben zijn moeder": a grandmother
             for start in range(len(tokens))
             for phrase in self._parents
         )
