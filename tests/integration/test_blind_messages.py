@@ -94,6 +94,11 @@ SETS = {
     # en 0.76 / nl 0.75. After the rule frames its misses guided (no longer blind for danger): acute 1.00, false
     # alarms 0.0 % (+0.9 % quiet).
     "tests/data/blind_messages_20.yml": load_cases("tests/data/blind_messages_20.yml"),
+    # A twenty-second (150), written blind in round 24 (a manure cellar without a mask, a mill's stage, thin ice on the
+    # plas, a soldering iron, a phone-screen shard; a hotel receptionist, a parking warden at a hot car, a party
+    # entertainer, a newspaper deliverer). First measured before anything was changed for it: acute 0.83 (0.40 at
+    # once; NLU down 0.83; rules alone 0.29), false alarms 1.7 % (+2.6 % quiet), concern 0.63, topic en 0.84 / nl 0.79.
+    "tests/data/blind_messages_21.yml": load_cases("tests/data/blind_messages_21.yml"),
 }
 
 
@@ -314,5 +319,12 @@ BARS = {
         "false_alarms": 0.04,
         "concern": 0.48,
         "topic": 0.68,
+    },
+    "tests/data/blind_messages_21.yml": {
+        "acute_caught": 0.80,
+        "acute_caught_nlu_down": 0.80,
+        "false_alarms": 0.04,
+        "concern": 0.57,
+        "topic": 0.74,
     },
 }
