@@ -1008,10 +1008,18 @@ async def test_a_professionals_case_only_the_model_reads_as_danger_gets_guidance
     assert not replies[0].text.startswith(content.answer("prof_suspicion", "professional", "en").text[:60])
 
 
-async def test_a_professionals_case_about_to_happen_gets_the_lines(make_pipeline: MakePipeline) -> None:
+@pytest.mark.parametrize(
+    "soon",
+    [
+        "ze zei dat mama's vriend haar in bad helpt terwijl ze dat niet wil. over tien minuten breng ik haar thuis",
+        # any number of minutes: "in 20 minutes", "over 25 min"
+        "a girl of 9 says her mums boyfriend holds her under the cold shower. hes picking her up in 20 minutes",
+        "ze zegt dat haar stiefvader haar onder de koude douche houdt. over 25 min komt hij haar ophalen",
+    ],
+)
+async def test_a_professionals_case_about_to_happen_gets_the_lines(make_pipeline: MakePipeline, soon: str) -> None:
     """A case the model reads as danger that is about to happen (the child goes home to it in ten minutes) gets the
     crisis lines, like danger happening now, also in Dutch."""
-    soon = "ze zei dat mama's vriend haar in bad helpt terwijl ze dat niet wil. over tien minuten breng ik haar thuis"
     pipeline = make_pipeline(
         scripted_nlu(lambda text: [("crisis_violence", 0.9), ("prof_suspicion", 0.08)] if text == soon else [])
     )

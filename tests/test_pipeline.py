@@ -798,3 +798,63 @@ async def test_a_whole_question_once_the_danger_is_over_gets_its_answer(
     replies = await pipeline.text(USER, "they took him. how do i explain to noor what happened tonight")
     said = " ".join(reply.text for reply in replies)
     assert content.ui("ask_child_age", "en", "parent") in said or "honest" in said, said
+
+
+def _sure_of_the_children(text: str) -> list[tuple[str, float]]:
+    """The scripted model: sure that a message about a daughter's birthday or the children is about telling them."""
+    if "verjaardag" in text or "kinderen" in text:
+        return [("explain_to_child", 0.92), ("visit", 0.05)]
+    if "stotter" in text:
+        return [("feelings", 0.3)]
+    if "cadeautjes" in text:
+        return [("contact", 0.9)]
+    if text == "oké":
+        return [("acknowledge", 0.97)]
+    return by_keyword(text)
+
+
+async def test_a_whole_message_about_the_children_after_the_lines_gets_its_answer_and_the_footer(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """ "mijn dochter van 7 vraagt steeds of mama met haar verjaardag thuis is" after the self-harm lines: the model is
+    sure it is about telling her, and "thuis" is the only word it shares with the questions about the danger: the
+    answer on explaining, with the lines' footer under it, not "Ik ben er nog"."""
+    pipeline = make_pipeline(scripted_nlu(_sure_of_the_children))
+    await after_the_lines(pipeline, "parent", "ik kras met een mesje in mijn been, het bloedt nog")
+    said = "mijn dochter van 7 vraagt steeds of mama met haar verjaardag thuis is. dat is over 3 maanden"
+    replies = await pipeline.text(USER, said)
+    text = "\n".join(reply.text for reply in replies)
+    assert content.answer("explain_to_child", "parent", "nl").text[:40] in text or "eerlijk" in text, text
+    assert content.ui("check_in", "nl") not in text
+    assert text.endswith(content.ui("safety_footer", "nl")), text
+
+
+async def test_a_message_about_the_children_while_the_danger_goes_on_stays_with_the_lines(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """The same sure reading, but "nu" and the danger still at the door: the answer for the danger."""
+    pipeline = make_pipeline(scripted_nlu(_sure_of_the_children))
+    await after_the_lines(pipeline, "parent", "hij slaat me en hij staat nu met een mes in de gang")
+    [reply] = await pipeline.text(USER, "de kinderen zitten nu boven en hij staat nog voor de deur te schreeuwen")
+    for_the_danger = {
+        content.crisis_after(kind, "violence", "parent", "nl") for kind, _ in content.crisis_after_kinds()
+    }
+    assert reply.text in for_the_danger | {content.ui("after_crisis_violence", "nl")}, reply.text
+
+
+async def test_after_the_quiet_lines_a_reply_about_calling_keeps_the_lines_under_what_follows(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """The lines quietly with the check question, then "bellen lukt niet" (no "no"): the alarm holds, so an answer
+    and a nod after it still close with the lines, not a bare "Fijn. Wil je nog iets weten?"."""
+    pipeline = make_pipeline(scripted_nlu(_sure_of_the_children))
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    [quiet] = await pipeline.text(USER, "ik wil dood lol")
+    assert quiet.text.startswith(content.ui("confirm_risk_self", "nl")), quiet.text
+    [chats] = await pipeline.text(USER, "ik stotter heel erg, bellen lukt niet")
+    assert "113.nl" in chats.text
+    replies = await pipeline.text(USER, "mijn zoon wordt dinsdag 12 en zij deed altijd de cadeautjes")
+    assert any(content.ui("safety_footer", "nl") in reply.text for reply in replies), replies
+    [nod] = await pipeline.text(USER, "oké")
+    assert nod.text.endswith(content.ui("safety_footer", "nl")), nod.text

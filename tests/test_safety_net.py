@@ -410,6 +410,10 @@ def test_threats_through_others_and_self_harm_that_is_back_are_acute(safety_net:
         "mn moeder maakt me af als ze dit ziet",
         "die leraar vermoordt me nog, hij belt elke dag",
         "my boss is going to kill me if i'm late again",
+        # the wider family's
+        "mijn schoonmoeder vermoordt me als ze hoort dat ik de kleine meeneem naar de gevangenis",
+        "my gran will kill me if she finds out I took the kids to see him",
+        "my mother-in-law is going to kill me when she hears we skipped sunday lunch",
     ],
 )
 def test_a_parents_will_kill_me_is_an_idiom(safety_net: SafetyNet, message: str) -> None:
@@ -427,6 +431,9 @@ def test_a_parents_will_kill_me_is_an_idiom(safety_net: SafetyNet, message: str)
         "dad is going to kill me when he gets out, he told me on the phone",
         "mn vader heeft gezegd als ik niet mn mond hou over thuis dan maakt ie me af",
         "my mums new bf says if i tell anyone he'll hurt my lil sis",
+        "mijn schoonvader zei dat hij me vermoordt als ik de kinderen meeneem",
+        # a partner's is no family exasperation
+        "mijn man vermoordt me als hij hoort dat ik het verteld heb",
     ],
 )
 def test_a_threat_told_or_for_the_release_is_no_idiom(safety_net: SafetyNet, message: str) -> None:

@@ -166,6 +166,13 @@ _MUST = frozenset(("moet", "moeten", "hoef", "hoeft", "should", "need", "have", 
 # release or feelings, where "what if he comes back tonight?" may hide a question about the danger.
 _AWAY_FROM_DANGER = frozenset(("explain_to_child", "visit", "contact", "peer_support", "stigma"))
 WHOLE_QUESTION_WORDS = 6
+# Words the questions after the lines share with everyday talk about the family ("of mama met haar verjaardag thuis
+# is", "moet ik het aan de juf vertellen"): alone, in a whole message the model is sure is about the children, visits
+# or contact, they do not make it a question about the danger (`Chat._told_beside_the_lines`).
+_EVERYDAY_AFTER_WORDS = frozenset((
+    "thuis", "daarna", "after", "afterwards", "tell", "vertellen", "vertel", "doorvertellen", "doorvertelt", "geheim",
+    "secret",
+))  # fmt: skip
 # Help words that only say "someone": a peer-support question says them too ("is there anyone for dads like us?"),
 # with a word for being alike (_LIKE) and none for now or tonight ("anyone i can stay with tonight, like us?").
 _SOMEONE = frozenset(("iemand", "niemand", "anyone", "someone", "nobody"))
@@ -1024,6 +1031,8 @@ class Chat:
         assert understanding is not None
         if understanding.topic not in _ORDINARY_AFTER_LINES:
             return False
+        if self._told_beside_the_lines(turn, sure):
+            return True
         moving_on = sure or understanding.confidence >= MOVING_ON_AT
         if moving_on and self._read.switches_topic(turn.text):
             return True  # "ok chat staat open. andere vraag, …": another question, said so
@@ -1052,6 +1061,21 @@ class Chat:
         if not sure and not (moving_on and (nodded or whole) and understanding.topic != "feelings"):
             return False
         return self._crisis.after_kind(question) in ("ask", "over")  # "over": "after", "daarna" alone
+
+    def _told_beside_the_lines(self, turn: Turn, sure: bool) -> bool:
+        """After the lines, a whole message the model is sure is about the children, visits, contact, others like
+        them or shame, with no risk read in it, that shares only everyday words with the questions about the danger
+        ("mijn dochter van 7 vraagt steeds of mama met haar verjaardag thuis is", with or without a question mark):
+        its own answer, with the lines' footer under it. A helper, a call, "now" or "here" keeps it with the lines
+        ("hij staat nog voor de deur, mag hij de kinderen nu meenemen?")."""
+        understanding = turn.understanding
+        assert understanding is not None
+        said = set(follow_up.words(turn.text))
+        if not sure or understanding.topic not in _AWAY_FROM_DANGER or understanding.risk is not RiskLevel.NONE:
+            return False
+        if len(follow_up.words(turn.text)) < WHOLE_QUESTION_WORDS or self._read.happening_now(turn.text):
+            return False
+        return not (said & self._read.after_crisis_words) - _EVERYDAY_AFTER_WORDS
 
     @staticmethod
     def _someone_to_call(turn: Turn, question: set[str]) -> bool:
@@ -1113,7 +1137,9 @@ class Chat:
         if alarm in SUICIDE_FAMILY and self._read.gives_up(turn.text) and not self._denies(turn.text):
             return await self._crisis.confirmed(turn, True)  # "is toch niet erg, ik wil gewoon rust"
         if self._crisis.after_kind(turn.text) != "ask":
-            turn.step = Step.SAFETY_CHECK
+            # about the lines themselves ("i dont do phone calls"), no "no": the alarm holds, and its footer stays
+            # under the answers that follow ("right" two turns later still names the lines)
+            turn.step, turn.conversation.safety_check = Step.SAFETY_CHECK, True
             return [self._crisis.after(turn)]
         meant = self._read.yes_no(turn.text)
         if meant is None and self._read.takes_back(turn.text):

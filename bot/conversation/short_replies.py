@@ -24,6 +24,12 @@ _PLAIN_NO = frozenset(("nee", "neen", "neuh", "nope", "nah", "no"))
 _PARTS_OF_A_NOD = frozenset(("je", "u", "wel", "you", "it", "got"))
 _AND = frozenset(("en", "and"))
 _REPEATED_LETTER = re.compile(r"(\w)\1+")
+# Something about to happen within the hour, told with a number ("he's picking her up in 20 minutes", "over 20 min
+# komt hij haar halen", "binnen een half uur"): the phrase lists name the common ones, this any number of minutes.
+_WITHIN_MINUTES = re.compile(
+    r"\b(?:in|over|within|binnen)\s+(?:\d{1,2}|een|a|a few|een paar|paar|twintig|twenty|vijftien|fifteen|dertig|thirty)"
+    r"\s*(?:min|mins|minutes|minuten|minuutjes|minuut|minute)\b"
+)
 # Saying who one is ("ik ben", "i am", "this is her son"), with at most a few small words before the role word.
 _SELF = r"\b(?:ik ben|ben ik|i am|im|i m|this is|dit is|hier is|het is|its|it s)"
 _BETWEEN = (
@@ -199,8 +205,9 @@ class ShortReplies:
         return None
 
     def happening_now(self, text: str) -> bool:
-        """Whether a message tells of something going on now ("right now", "op dit moment", "vannacht")."""
-        return follow_up.says_any(follow_up.words(text), self._now)
+        """Whether a message tells of something going on now ("right now", "op dit moment", "vannacht") or about to
+        happen within minutes ("in 20 minutes")."""
+        return follow_up.says_any(follow_up.words(text), self._now) or bool(_WITHIN_MINUTES.search(text.casefold()))
 
     def switches_topic(self, text: str) -> bool:
         """Whether a message says it asks something else ("andere vraag", "btw", "on another note")."""
