@@ -603,7 +603,7 @@ class SafetyNet:
             if not _in_scope(scope, start, end, message):
                 continue
             message.used.add(scope.name)
-            if scope.effect == "drop" and rule.category in scope.concern_for and subject == "self":
+            if scope.effect == "drop" and rule.category in scope.concern_for and subject in ("self", "child"):
                 if level is RiskLevel.ACUTE:
                     level, category = RiskLevel.CONCERN, scope.concern_category
                 continue

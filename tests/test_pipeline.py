@@ -858,3 +858,49 @@ async def test_after_the_quiet_lines_a_reply_about_calling_keeps_the_lines_under
     assert any(content.ui("safety_footer", "nl") in reply.text for reply in replies), replies
     [nod] = await pipeline.text(USER, "oké")
     assert nod.text.endswith(content.ui("safety_footer", "nl")), nod.text
+
+
+def _talk_read_as_a_request(text: str) -> list[tuple[str, float]]:
+    """The scripted model: any message about talking read as a request for a person, feelings next."""
+    if "talk" in text or "praten" in text:
+        return [("talk_to_human", 0.9), ("feelings_child_behaviour", 0.6)]
+    return by_keyword(text)
+
+
+@pytest.mark.parametrize(
+    ("said", "asks_for_a_person"),
+    [
+        ("Mira won't talk about it at all", False),
+        ("mijn zoon wil er niet over praten", False),
+        ("ik wil niet met een bot praten, ik wil een mens", True),
+        ("can i talk to someone", True),
+    ],
+)
+async def test_someone_who_does_not_talk_is_no_request_for_a_person(
+    make_pipeline: MakePipeline, content: Content, said: str, asks_for_a_person: bool
+) -> None:
+    """ "Mira won't talk about it at all": a child who does not talk, not the writer asking for a person; the answer
+    the model reads next. The writer's own "ik wil een mens" stays a request."""
+    pipeline = make_pipeline(scripted_nlu(_talk_read_as_a_request))
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    replies = await pipeline.text(USER, said)
+    text = "\n".join(reply.text for reply in replies)
+    lead = (
+        content.answer("talk_to_human", "parent", "en").text[:30],
+        content.answer("talk_to_human", "parent", "nl").text[:30],
+    )
+    assert any(part in text for part in lead) is asks_for_a_person, text
+
+
+@pytest.mark.parametrize("said", ["dank je, echt", "heel erg bedankt", "top, dank je"])
+async def test_thanks_with_a_word_beside_it_after_the_lines_is_a_nod_with_the_lines(
+    make_pipeline: MakePipeline, content: Content, said: str
+) -> None:
+    """ "dank je, echt" once the police came: a nod, answered with the closing line for this danger, not the text on
+    what to do now once more."""
+    pipeline = make_pipeline(scripted_nlu(_after_lines_readings))
+    await after_the_lines(pipeline, "parent", "hij slaat me en hij staat nu met een mes in de gang")
+    [reply] = await pipeline.text(USER, said)
+    assert reply.text.startswith(content.ui("acknowledged_after_lines", "nl")), reply.text
+    assert reply.text.endswith(content.ui("safety_footer_violence", "nl")), reply.text

@@ -640,9 +640,18 @@ def test_a_child_home_without_an_adult_is_still_unsafe(safety_net: SafetyNet) ->
     [
         ("i used to hit myself when my mum was arrested but havent done it in ages", RiskLevel.CONCERN),
         ("vroeger sneed ik mezelf, nu al een jaar niet meer", RiskLevel.CONCERN),
-        ("mijn dochter sneed zichzelf vroeger, nu gaat het goed", RiskLevel.NONE),  # someone else's past
+        # a child's past, told by a parent or a professional: worth a follow-up too (round 24; it was nothing before)
+        ("mijn dochter sneed zichzelf vroeger, nu gaat het goed", RiskLevel.CONCERN),
+        ("my son scratched his arms last year when his dad went inside, he has stopped now", RiskLevel.CONCERN),
+        ("our foster son has old scars on his arms from before he came to us", RiskLevel.CONCERN),
+        # in so many words: "used to cut", "stopped cutting", "haven't cut in 8 months"
+        ("i used to cut when i was 13, been fine since", RiskLevel.CONCERN),
+        ("stopped cutting in march, first visit is next week", RiskLevel.CONCERN),
+        ("haven't cut in 8 months but it's rough since mum went inside", RiskLevel.CONCERN),
         ("vroeger sloeg hij me, nu zijn we veilig", RiskLevel.NONE),  # violence in the past: no worry of its own
+        ("my grandad has old scars from the war", RiskLevel.NONE),
         ("i used to cut myself and i started again last week", RiskLevel.ACUTE),  # back again
+        ("i used to cut and yesterday i did it again", RiskLevel.ACUTE),
     ],
 )
 def test_the_writers_own_self_harm_in_the_past_is_a_concern_not_nothing(

@@ -454,6 +454,10 @@ class Chat:
             if clear and not self._asks_beyond_role(turn.text):
                 return [self._answers.role_buttons(conversation)]
             understanding = turn.understanding = understanding.without(understanding.intent)
+        if understanding.intent == "talk_to_human" and self._read.someone_not_talking(turn.text):
+            # "Mira won't talk about it at all", "hij wil er niet over praten": someone who does not talk, no request
+            # for a person; the model's next reading
+            understanding = turn.understanding = understanding.without("talk_to_human")
         sure = understanding.clear_at(self._understander.threshold)
         if conversation.alarm and self._asks_person_after_lines(turn, sure):
             return await self._cmd_help_person(turn)  # "kan ik met een echt iemand praten": a person, not a number

@@ -70,6 +70,8 @@ class ShortReplies:
         self._go_on_then = content.words("go_on_then_words")
         self._go_on_filler = content.words("go_on_filler_words")
         self._now = tuple(content.words("happening_now_phrases"))
+        self._not_talking = frozenset(content.words("not_talking_words"))
+        self._talk_requests = frozenset(content.words("talk_request_words"))
         own_family = "|".join(sorted(map(re.escape, content.words("role_own_family_words"))))
         self._own_family = re.compile(r"\b(?:mijn|my) (?:eigen|own) (?:" + own_family + r")\b")
         self._said_youth = _after_self(content.words("role_youth_words"))
@@ -125,9 +127,12 @@ class ShortReplies:
         return bool(set(words) & self._go_on) or (leaning and bool(set(words) & self._go_on_then))
 
     def is_acknowledgement(self, text: str) -> bool:
-        """ "ok", "nice", "top", "thx": a nod, not a goodbye."""
+        """ "ok", "nice", "top", "thx", "dank je, echt", "heel erg bedankt": a nod, not a goodbye; an exclamation
+        beside it ("echt", "heel", "so") keeps it one, without a word of the nod itself ("echt wel") it is none."""
         words = self.short(text)
-        return bool(words) and all(word in self._acknowledgements for word in words or ())
+        if not words or not set(words) & (self._acknowledgements - _PARTS_OF_A_NOD):
+            return False
+        return set(words) <= self._acknowledgements | self._exclamation
 
     def tells_of_a_wound(self, text: str) -> bool:
         """ "het bloedt al niet meer", "needed stitches": a wound named (`wound_words`)."""
@@ -203,6 +208,12 @@ class ShortReplies:
         if self._said_professional.search(folded):
             return "professional"
         return None
+
+    def someone_not_talking(self, text: str) -> bool:
+        """ "Mira won't talk about it at all", "mijn zoon wil er niet over praten": talking denied of someone, with no
+        word of the writer asking for a person (`talk_request_words`: "ik", "me", "iemand", "a real person")."""
+        said = follow_up.words(text)
+        return bool(set(said) & self._not_talking) and not set(said) & self._talk_requests
 
     def happening_now(self, text: str) -> bool:
         """Whether a message tells of something going on now ("right now", "op dit moment", "vannacht") or about to
