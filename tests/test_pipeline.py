@@ -842,6 +842,20 @@ async def test_a_message_about_the_children_while_the_danger_goes_on_stays_with_
     assert reply.text in for_the_danger | {content.ui("after_crisis_violence", "nl")}, reply.text
 
 
+async def test_a_message_about_the_children_after_the_violence_lines_stays_with_them(
+    make_pipeline: MakePipeline, content: Content
+) -> None:
+    """After the lines for violence, the children are often part of that danger: "mn zusje is nog thuis bij hem en ze
+    vraagt wat ze tegen de juf moet vertellen over die blauwe plekken", read surely as explaining, gets the answer
+    for the danger, not the one on telling children."""
+    pipeline = make_pipeline(scripted_nlu(_sure_of_the_children))
+    await after_the_lines(pipeline, "youth", "mijn vader slaat mijn moeder weer")
+    said = "mn zusje is nog thuis en de kinderen vragen wat ze tegen de juf moet vertellen over die blauwe plekken"
+    [reply] = await pipeline.text(USER, said)
+    for_the_danger = {content.crisis_after(kind, "violence", "youth", "nl") for kind, _ in content.crisis_after_kinds()}
+    assert reply.text in for_the_danger | {content.ui("after_crisis_violence", "nl", "youth")}, reply.text
+
+
 async def test_after_the_quiet_lines_a_reply_about_calling_keeps_the_lines_under_what_follows(
     make_pipeline: MakePipeline, content: Content
 ) -> None:
@@ -874,6 +888,8 @@ def _talk_read_as_a_request(text: str) -> list[tuple[str, float]]:
         ("mijn zoon wil er niet over praten", False),
         ("ik wil niet met een bot praten, ik wil een mens", True),
         ("can i talk to someone", True),
+        ("wil niet met computer praten", True),
+        ("Kan niet praten nu, kan ik typen met iemand", True),
     ],
 )
 async def test_someone_who_does_not_talk_is_no_request_for_a_person(

@@ -170,8 +170,7 @@ WHOLE_QUESTION_WORDS = 6
 # is", "moet ik het aan de juf vertellen"): alone, in a whole message the model is sure is about the children, visits
 # or contact, they do not make it a question about the danger (`Chat._told_beside_the_lines`).
 _EVERYDAY_AFTER_WORDS = frozenset((
-    "thuis", "daarna", "after", "afterwards", "tell", "vertellen", "vertel", "doorvertellen", "doorvertelt", "geheim",
-    "secret",
+    "thuis", "daarna", "after", "afterwards", "tell", "vertellen", "vertel", "doorvertellen", "doorvertelt",
 ))  # fmt: skip
 # Help words that only say "someone": a peer-support question says them too ("is there anyone for dads like us?"),
 # with a word for being alike (_LIKE) and none for now or tonight ("anyone i can stay with tonight, like us?").
@@ -1070,11 +1069,14 @@ class Chat:
         """After the lines, a whole message the model is sure is about the children, visits, contact, others like
         them or shame, with no risk read in it, that shares only everyday words with the questions about the danger
         ("mijn dochter van 7 vraagt steeds of mama met haar verjaardag thuis is", with or without a question mark):
-        its own answer, with the lines' footer under it. A helper, a call, "now" or "here" keeps it with the lines
-        ("hij staat nog voor de deur, mag hij de kinderen nu meenemen?")."""
+        its own answer, with the lines' footer under it. A helper, a call, "now" or "here" keeps it with the lines;
+        so does any such message after the lines for violence, where the children are often part of that danger ("my
+        lil sis is still at home with him and she dont know what to tell her teacher bout the bruises")."""
         understanding = turn.understanding
         assert understanding is not None
         said = set(follow_up.words(turn.text))
+        if turn.conversation.alarm not in SUICIDE_FAMILY:
+            return False  # after violence, a message about the children is often about that danger ("the bruises")
         if not sure or understanding.topic not in _AWAY_FROM_DANGER or understanding.risk is not RiskLevel.NONE:
             return False
         if len(follow_up.words(turn.text)) < WHOLE_QUESTION_WORDS or self._read.happening_now(turn.text):

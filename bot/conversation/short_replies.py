@@ -20,10 +20,13 @@ RESIGNATION_TAIL = 2
 # A no among the words of an answer to the check question: only these (no_words also holds "niet", "fine", "nothing",
 # which a reply that gives up may say: "nothing matters anymore").
 _PLAIN_NO = frozenset(("nee", "neen", "neuh", "nope", "nah", "no"))
+_PLAIN_NEGATIONS = frozenset(("niet", "nie", "not", "geen", "niks", "nooit", "never", "nothing"))
 # Words of acknowledgement_words that are a nod only with another ("dank je", "thank you", "got it", "dank u wel").
 _PARTS_OF_A_NOD = frozenset(("je", "u", "wel", "you", "it", "got"))
 _AND = frozenset(("en", "and"))
 _REPEATED_LETTER = re.compile(r"(\w)\1+")
+# A message that opens with a name ("Mira won't talk…"): a capitalised word first.
+_NAME_BEFORE_DENIAL = re.compile(r"[A-Z][a-z]+\b")
 # Something about to happen within the hour, told with a number ("he's picking her up in 20 minutes", "over 20 min
 # komt hij haar halen", "binnen een half uur"): the phrase lists name the common ones, this any number of minutes.
 _WITHIN_MINUTES = re.compile(
@@ -72,6 +75,8 @@ class ShortReplies:
         self._now = tuple(content.words("happening_now_phrases"))
         self._not_talking = frozenset(content.words("not_talking_words"))
         self._talk_requests = frozenset(content.words("talk_request_words"))
+        self._talking = frozenset(content.words("talking_words"))
+        self._third_person = frozenset(content.words("third_person_words"))
         own_family = "|".join(sorted(map(re.escape, content.words("role_own_family_words"))))
         self._own_family = re.compile(r"\b(?:mijn|my) (?:eigen|own) (?:" + own_family + r")\b")
         self._said_youth = _after_self(content.words("role_youth_words"))
@@ -210,10 +215,20 @@ class ShortReplies:
         return None
 
     def someone_not_talking(self, text: str) -> bool:
-        """ "Mira won't talk about it at all", "mijn zoon wil er niet over praten": talking denied of someone, with no
-        word of the writer asking for a person (`talk_request_words`: "ik", "me", "iemand", "a real person")."""
+        """ "Mira won't talk about it at all", "mijn zoon wil er niet over praten": talking denied of someone else (a
+        word for a third person, or a name before the denial), with no word of the writer asking for a person
+        (`talk_request_words`: "ik", "me", "iemand", "a real person", "computer"). "geen computer, een echte" and
+        "wil niet met computer praten" stay requests."""
         said = follow_up.words(text)
-        return bool(set(said) & self._not_talking) and not set(said) & self._talk_requests
+        if not set(said) & self._talking or not set(said) & self._not_talking or set(said) & self._talk_requests:
+            return False
+        # "Mira won't…", "Daan zegt niks": a verb of the named one first; "Kan niet praten nu" is the writer's own
+        named = (
+            bool(_NAME_BEFORE_DENIAL.match(text.strip()))
+            and bool(set(said[1:4]) & self._not_talking)
+            and said[1] not in _PLAIN_NEGATIONS
+        )
+        return named or bool(set(said) & self._third_person)
 
     def happening_now(self, text: str) -> bool:
         """Whether a message tells of something going on now ("right now", "op dit moment", "vannacht") or about to
