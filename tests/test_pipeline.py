@@ -856,8 +856,9 @@ async def test_a_message_about_the_children_after_the_violence_lines_stays_with_
     assert reply.text in for_the_danger | {content.ui("after_crisis_violence", "nl", "youth")}, reply.text
 
 
+@pytest.mark.parametrize("about_calling", ["ik stotter heel erg, bellen lukt niet", "ik stotter, ik bel nooit"])
 async def test_after_the_quiet_lines_a_reply_about_calling_keeps_the_lines_under_what_follows(
-    make_pipeline: MakePipeline, content: Content
+    make_pipeline: MakePipeline, content: Content, about_calling: str
 ) -> None:
     """The lines quietly with the check question, then "bellen lukt niet" (no "no"): the alarm holds, so an answer
     and a nod after it still close with the lines, not a bare "Fijn. Wil je nog iets weten?"."""
@@ -866,8 +867,8 @@ async def test_after_the_quiet_lines_a_reply_about_calling_keeps_the_lines_under
     await pipeline.action(USER, "aud:parent")
     [quiet] = await pipeline.text(USER, "ik wil dood lol")
     assert quiet.text.startswith(content.ui("confirm_risk_self", "nl")), quiet.text
-    [chats] = await pipeline.text(USER, "ik stotter heel erg, bellen lukt niet")
-    assert "113.nl" in chats.text
+    [chats] = await pipeline.text(USER, about_calling)
+    assert "113" in chats.text
     replies = await pipeline.text(USER, "mijn zoon wordt dinsdag 12 en zij deed altijd de cadeautjes")
     assert any(content.ui("safety_footer", "nl") in reply.text for reply in replies), replies
     [nod] = await pipeline.text(USER, "oké")
@@ -875,7 +876,10 @@ async def test_after_the_quiet_lines_a_reply_about_calling_keeps_the_lines_under
 
 
 def _talk_read_as_a_request(text: str) -> list[tuple[str, float]]:
-    """The scripted model: any message about talking read as a request for a person, feelings next."""
+    """The scripted model: any message about talking read as a request for a person, feelings next; a named child
+    read as a professional's question first (a parent gets the best family reading instead)."""
+    if text.startswith("Daan"):
+        return [("prof_refuses_help", 0.72), ("talk_to_human", 0.24), ("feelings_child_behaviour", 0.2)]
     if "talk" in text or "praten" in text:
         return [("talk_to_human", 0.9), ("feelings_child_behaviour", 0.6)]
     return by_keyword(text)
@@ -885,6 +889,7 @@ def _talk_read_as_a_request(text: str) -> list[tuple[str, float]]:
     ("said", "asks_for_a_person"),
     [
         ("Mira won't talk about it at all", False),
+        ("Daan won't talk about it at all", False),
         ("mijn zoon wil er niet over praten", False),
         ("ik wil niet met een bot praten, ik wil een mens", True),
         ("can i talk to someone", True),

@@ -592,6 +592,8 @@ class Chat:
             return False
         if self._crisis.after_kind(turn.text) == "person":
             return True
+        if self._read.someone_not_talking(turn.text):
+            return False  # "Mira won't talk about it at all": talking denied of her, no person asked for
         return any(name == "talk_to_human" and score >= SECOND_READING for name, score in understanding.ranking[:3])
 
     def _named_subject(self, turn: Turn) -> str | None:
@@ -775,7 +777,10 @@ class Chat:
             return self._for_professional(turn, intent, sure)
         if topic_of(intent) != "for_professionals":
             return intent, sure
+        not_talking = self._read.someone_not_talking(turn.text)  # "Mira won't talk about it": no request for a person
         for name, score in understanding.ranking:
+            if name == "talk_to_human" and not_talking:
+                continue
             if topic_of(name) not in _NOT_A_FAMILY_READING and score >= NOT_FOR_THEM:
                 return name, True
         return intent, sure
@@ -1143,9 +1148,7 @@ class Chat:
         if alarm in SUICIDE_FAMILY and self._read.gives_up(turn.text) and not self._denies(turn.text):
             return await self._crisis.confirmed(turn, True)  # "is toch niet erg, ik wil gewoon rust"
         if self._crisis.after_kind(turn.text) != "ask":
-            # about the lines themselves ("i dont do phone calls"), no "no": the alarm holds, and its footer stays
-            # under the answers that follow ("right" two turns later still names the lines)
-            turn.step, turn.conversation.safety_check = Step.SAFETY_CHECK, True
+            turn.step = Step.SAFETY_CHECK
             return [self._crisis.after(turn)]
         meant = self._read.yes_no(turn.text)
         if meant is None and self._read.takes_back(turn.text):
