@@ -70,7 +70,6 @@ UI_WORDS: tuple[str, ...] = (
     "role_change_words", "id_words", "topic_switch_phrases", "obliged_phrases", "visit_words", "how_many_phrases",
     "wound_words", "go_on_words", "go_on_then_words", "go_on_filler_words", "role_youth_words", "role_carer_words",
     "role_own_family_words", "role_professional_words", "happening_now_phrases",
-    "not_talking_words", "talking_words", "third_person_words", "talk_request_words",
 )  # fmt: skip
 UI_BUTTONS: tuple[str, ...] = (
     "parent", "youth", "professional", "switch_language", "menu", "skip", "safe_ok", "safe_not_ok",

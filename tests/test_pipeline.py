@@ -813,22 +813,6 @@ def _sure_of_the_children(text: str) -> list[tuple[str, float]]:
     return by_keyword(text)
 
 
-async def test_a_whole_message_about_the_children_after_the_lines_gets_its_answer_and_the_footer(
-    make_pipeline: MakePipeline, content: Content
-) -> None:
-    """ "mijn dochter van 7 vraagt steeds of mama met haar verjaardag thuis is" after the self-harm lines: the model is
-    sure it is about telling her, and "thuis" is the only word it shares with the questions about the danger: the
-    answer on explaining, with the lines' footer under it, not "Ik ben er nog"."""
-    pipeline = make_pipeline(scripted_nlu(_sure_of_the_children))
-    await after_the_lines(pipeline, "parent", "ik kras met een mesje in mijn been, het bloedt nog")
-    said = "mijn dochter van 7 vraagt steeds of mama met haar verjaardag thuis is. dat is over 3 maanden"
-    replies = await pipeline.text(USER, said)
-    text = "\n".join(reply.text for reply in replies)
-    assert content.answer("explain_to_child", "parent", "nl").text[:40] in text or "eerlijk" in text, text
-    assert content.ui("check_in", "nl") not in text
-    assert text.endswith(content.ui("safety_footer", "nl")), text
-
-
 async def test_a_message_about_the_children_while_the_danger_goes_on_stays_with_the_lines(
     make_pipeline: MakePipeline, content: Content
 ) -> None:
@@ -854,74 +838,3 @@ async def test_a_message_about_the_children_after_the_violence_lines_stays_with_
     [reply] = await pipeline.text(USER, said)
     for_the_danger = {content.crisis_after(kind, "violence", "youth", "nl") for kind, _ in content.crisis_after_kinds()}
     assert reply.text in for_the_danger | {content.ui("after_crisis_violence", "nl", "youth")}, reply.text
-
-
-@pytest.mark.parametrize("about_calling", ["ik stotter heel erg, bellen lukt niet", "ik stotter, ik bel nooit"])
-async def test_after_the_quiet_lines_a_reply_about_calling_keeps_the_lines_under_what_follows(
-    make_pipeline: MakePipeline, content: Content, about_calling: str
-) -> None:
-    """The lines quietly with the check question, then "bellen lukt niet" (no "no"): the alarm holds, so an answer
-    and a nod after it still close with the lines, not a bare "Fijn. Wil je nog iets weten?"."""
-    pipeline = make_pipeline(scripted_nlu(_sure_of_the_children))
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:parent")
-    [quiet] = await pipeline.text(USER, "ik wil dood lol")
-    assert quiet.text.startswith(content.ui("confirm_risk_self", "nl")), quiet.text
-    [chats] = await pipeline.text(USER, about_calling)
-    assert "113" in chats.text
-    replies = await pipeline.text(USER, "mijn zoon wordt dinsdag 12 en zij deed altijd de cadeautjes")
-    assert any(content.ui("safety_footer", "nl") in reply.text for reply in replies), replies
-    [nod] = await pipeline.text(USER, "oké")
-    assert nod.text.endswith(content.ui("safety_footer", "nl")), nod.text
-
-
-def _talk_read_as_a_request(text: str) -> list[tuple[str, float]]:
-    """The scripted model: any message about talking read as a request for a person, feelings next; a named child
-    read as a professional's question first (a parent gets the best family reading instead)."""
-    if text.startswith("Daan"):
-        return [("prof_refuses_help", 0.72), ("talk_to_human", 0.24), ("feelings_child_behaviour", 0.2)]
-    if "talk" in text or "praten" in text:
-        return [("talk_to_human", 0.9), ("feelings_child_behaviour", 0.6)]
-    return by_keyword(text)
-
-
-@pytest.mark.parametrize(
-    ("said", "asks_for_a_person"),
-    [
-        ("Mira won't talk about it at all", False),
-        ("Daan won't talk about it at all", False),
-        ("mijn zoon wil er niet over praten", False),
-        ("ik wil niet met een bot praten, ik wil een mens", True),
-        ("can i talk to someone", True),
-        ("wil niet met computer praten", True),
-        ("Kan niet praten nu, kan ik typen met iemand", True),
-    ],
-)
-async def test_someone_who_does_not_talk_is_no_request_for_a_person(
-    make_pipeline: MakePipeline, content: Content, said: str, asks_for_a_person: bool
-) -> None:
-    """ "Mira won't talk about it at all": a child who does not talk, not the writer asking for a person; the answer
-    the model reads next. The writer's own "ik wil een mens" stays a request."""
-    pipeline = make_pipeline(scripted_nlu(_talk_read_as_a_request))
-    await pipeline.command(USER, "start")
-    await pipeline.action(USER, "aud:parent")
-    replies = await pipeline.text(USER, said)
-    text = "\n".join(reply.text for reply in replies)
-    lead = (
-        content.answer("talk_to_human", "parent", "en").text[:30],
-        content.answer("talk_to_human", "parent", "nl").text[:30],
-    )
-    assert any(part in text for part in lead) is asks_for_a_person, text
-
-
-@pytest.mark.parametrize("said", ["dank je, echt", "heel erg bedankt", "top, dank je"])
-async def test_thanks_with_a_word_beside_it_after_the_lines_is_a_nod_with_the_lines(
-    make_pipeline: MakePipeline, content: Content, said: str
-) -> None:
-    """ "dank je, echt" once the police came: a nod, answered with the closing line for this danger, not the text on
-    what to do now once more."""
-    pipeline = make_pipeline(scripted_nlu(_after_lines_readings))
-    await after_the_lines(pipeline, "parent", "hij slaat me en hij staat nu met een mes in de gang")
-    [reply] = await pipeline.text(USER, said)
-    assert reply.text.startswith(content.ui("acknowledged_after_lines", "nl")), reply.text
-    assert reply.text.endswith(content.ui("safety_footer_violence", "nl")), reply.text

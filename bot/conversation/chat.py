@@ -166,12 +166,6 @@ _MUST = frozenset(("moet", "moeten", "hoef", "hoeft", "should", "need", "have", 
 # release or feelings, where "what if he comes back tonight?" may hide a question about the danger.
 _AWAY_FROM_DANGER = frozenset(("explain_to_child", "visit", "contact", "peer_support", "stigma"))
 WHOLE_QUESTION_WORDS = 6
-# Words the questions after the lines share with everyday talk about the family ("of mama met haar verjaardag thuis
-# is", "moet ik het aan de juf vertellen"): alone, in a whole message the model is sure is about the children, visits
-# or contact, they do not make it a question about the danger (`Chat._told_beside_the_lines`).
-_EVERYDAY_AFTER_WORDS = frozenset((
-    "thuis", "daarna", "after", "afterwards", "tell", "vertellen", "vertel", "doorvertellen", "doorvertelt",
-))  # fmt: skip
 # Help words that only say "someone": a peer-support question says them too ("is there anyone for dads like us?"),
 # with a word for being alike (_LIKE) and none for now or tonight ("anyone i can stay with tonight, like us?").
 _SOMEONE = frozenset(("iemand", "niemand", "anyone", "someone", "nobody"))
@@ -453,10 +447,6 @@ class Chat:
             if clear and not self._asks_beyond_role(turn.text):
                 return [self._answers.role_buttons(conversation)]
             understanding = turn.understanding = understanding.without(understanding.intent)
-        if understanding.intent == "talk_to_human" and self._read.someone_not_talking(turn.text):
-            # "Mira won't talk about it at all", "hij wil er niet over praten": someone who does not talk, no request
-            # for a person; the model's next reading
-            understanding = turn.understanding = understanding.without("talk_to_human")
         sure = understanding.clear_at(self._understander.threshold)
         if conversation.alarm and self._asks_person_after_lines(turn, sure):
             return await self._cmd_help_person(turn)  # "kan ik met een echt iemand praten": a person, not a number
@@ -592,8 +582,6 @@ class Chat:
             return False
         if self._crisis.after_kind(turn.text) == "person":
             return True
-        if self._read.someone_not_talking(turn.text):
-            return False  # "Mira won't talk about it at all": talking denied of her, no person asked for
         return any(name == "talk_to_human" and score >= SECOND_READING for name, score in understanding.ranking[:3])
 
     def _named_subject(self, turn: Turn) -> str | None:
@@ -777,10 +765,7 @@ class Chat:
             return self._for_professional(turn, intent, sure)
         if topic_of(intent) != "for_professionals":
             return intent, sure
-        not_talking = self._read.someone_not_talking(turn.text)  # "Mira won't talk about it": no request for a person
         for name, score in understanding.ranking:
-            if name == "talk_to_human" and not_talking:
-                continue
             if topic_of(name) not in _NOT_A_FAMILY_READING and score >= NOT_FOR_THEM:
                 return name, True
         return intent, sure
@@ -1039,8 +1024,6 @@ class Chat:
         assert understanding is not None
         if understanding.topic not in _ORDINARY_AFTER_LINES:
             return False
-        if self._told_beside_the_lines(turn, sure):
-            return True
         moving_on = sure or understanding.confidence >= MOVING_ON_AT
         if moving_on and self._read.switches_topic(turn.text):
             return True  # "ok chat staat open. andere vraag, …": another question, said so
@@ -1069,24 +1052,6 @@ class Chat:
         if not sure and not (moving_on and (nodded or whole) and understanding.topic != "feelings"):
             return False
         return self._crisis.after_kind(question) in ("ask", "over")  # "over": "after", "daarna" alone
-
-    def _told_beside_the_lines(self, turn: Turn, sure: bool) -> bool:
-        """After the lines, a whole message the model is sure is about the children, visits, contact, others like
-        them or shame, with no risk read in it, that shares only everyday words with the questions about the danger
-        ("mijn dochter van 7 vraagt steeds of mama met haar verjaardag thuis is", with or without a question mark):
-        its own answer, with the lines' footer under it. A helper, a call, "now" or "here" keeps it with the lines;
-        so does any such message after the lines for violence, where the children are often part of that danger ("my
-        lil sis is still at home with him and she dont know what to tell her teacher bout the bruises")."""
-        understanding = turn.understanding
-        assert understanding is not None
-        said = set(follow_up.words(turn.text))
-        if turn.conversation.alarm not in SUICIDE_FAMILY:
-            return False  # after violence, a message about the children is often about that danger ("the bruises")
-        if not sure or understanding.topic not in _AWAY_FROM_DANGER or understanding.risk is not RiskLevel.NONE:
-            return False
-        if len(follow_up.words(turn.text)) < WHOLE_QUESTION_WORDS or self._read.happening_now(turn.text):
-            return False
-        return not (said & self._read.after_crisis_words) - _EVERYDAY_AFTER_WORDS
 
     @staticmethod
     def _someone_to_call(turn: Turn, question: set[str]) -> bool:

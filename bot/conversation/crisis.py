@@ -180,9 +180,6 @@ class Crisis:
         ("moet ik 112 bellen?"), what comes after the call or the danger ("112 gebeld, wat nu"), what Veilig Thuis
         does, or how to get help when nobody may know. The violence lines after violence, 113 after suicide."""
         conversation, lang = turn.conversation, turn.language
-        # after the quiet lines too: a message about the lines themselves ("i dont do phone calls") is no "no", the
-        # alarm holds, and its footer stays under the answers that follow ("right" two turns later names the lines)
-        conversation.safety_check = True
         kind = self.after_kind(turn.text)
         family = self._line_named(turn.text, _family(conversation.alarm, conversation.alarm_about))
         key = f"{AFTER_CRISIS}_{kind}"

@@ -20,18 +20,17 @@ RESIGNATION_TAIL = 2
 # A no among the words of an answer to the check question: only these (no_words also holds "niet", "fine", "nothing",
 # which a reply that gives up may say: "nothing matters anymore").
 _PLAIN_NO = frozenset(("nee", "neen", "neuh", "nope", "nah", "no"))
-_PLAIN_NEGATIONS = frozenset(("niet", "nie", "not", "geen", "niks", "nooit", "never", "nothing"))
 # Words of acknowledgement_words that are a nod only with another ("dank je", "thank you", "got it", "dank u wel").
 _PARTS_OF_A_NOD = frozenset(("je", "u", "wel", "you", "it", "got"))
 _AND = frozenset(("en", "and"))
 _REPEATED_LETTER = re.compile(r"(\w)\1+")
-# A message that opens with a name ("Mira won't talk…"): a capitalised word first.
-_NAME_BEFORE_DENIAL = re.compile(r"[A-Z][a-z]+\b")
 # Something about to happen within the hour, told with a number ("he's picking her up in 20 minutes", "over 20 min
 # komt hij haar halen", "binnen een half uur"): the phrase lists name the common ones, this any number of minutes.
 _WITHIN_MINUTES = re.compile(
-    r"\b(?:in|over|within|binnen)\s+(?:\d{1,2}|een|a|a few|een paar|paar|twintig|twenty|vijftien|fifteen|dertig|thirty)"
-    r"\s*(?:min|mins|minutes|minuten|minuutjes|minuut|minute)\b"
+    r"\b(?:in|over|within|binnen)\s+(?:like\s+|about\s+|ongeveer\s+|zo'?n\s+)?"
+    r"(?:(?:\d{1,2}|een|a|a few|een paar|paar|vijf|five|tien|ten|vijftien|fifteen|twintig|twenty|dertig|thirty)"
+    r"\s*(?:min|mins|minutes|minuten|minuutjes|minuut|minute)|(?:een\s+)?half\s+uur|(?:een\s+)?kwartier"
+    r"|half\s+an\s+hour|an\s+hour|een\s+uur)\b"
 )
 # Saying who one is ("ik ben", "i am", "this is her son"), with at most a few small words before the role word.
 _SELF = r"\b(?:ik ben|ben ik|i am|im|i m|this is|dit is|hier is|het is|its|it s)"
@@ -73,10 +72,6 @@ class ShortReplies:
         self._go_on_then = content.words("go_on_then_words")
         self._go_on_filler = content.words("go_on_filler_words")
         self._now = tuple(content.words("happening_now_phrases"))
-        self._not_talking = frozenset(content.words("not_talking_words"))
-        self._talk_requests = frozenset(content.words("talk_request_words"))
-        self._talking = frozenset(content.words("talking_words"))
-        self._third_person = frozenset(content.words("third_person_words"))
         own_family = "|".join(sorted(map(re.escape, content.words("role_own_family_words"))))
         self._own_family = re.compile(r"\b(?:mijn|my) (?:eigen|own) (?:" + own_family + r")\b")
         self._said_youth = _after_self(content.words("role_youth_words"))
@@ -132,12 +127,9 @@ class ShortReplies:
         return bool(set(words) & self._go_on) or (leaning and bool(set(words) & self._go_on_then))
 
     def is_acknowledgement(self, text: str) -> bool:
-        """ "ok", "nice", "top", "thx", "dank je, echt", "heel erg bedankt": a nod, not a goodbye; an exclamation
-        beside it ("echt", "heel", "so") keeps it one, without a word of the nod itself ("echt wel") it is none."""
+        """ "ok", "nice", "top", "thx": a nod, not a goodbye."""
         words = self.short(text)
-        if not words or not set(words) & (self._acknowledgements - _PARTS_OF_A_NOD):
-            return False
-        return set(words) <= self._acknowledgements | self._exclamation
+        return bool(words) and all(word in self._acknowledgements for word in words or ())
 
     def tells_of_a_wound(self, text: str) -> bool:
         """ "het bloedt al niet meer", "needed stitches": a wound named (`wound_words`)."""
@@ -213,22 +205,6 @@ class ShortReplies:
         if self._said_professional.search(folded):
             return "professional"
         return None
-
-    def someone_not_talking(self, text: str) -> bool:
-        """ "Mira won't talk about it at all", "mijn zoon wil er niet over praten": talking denied of someone else (a
-        word for a third person, or a name before the denial), with no word of the writer asking for a person
-        (`talk_request_words`: "ik", "me", "iemand", "a real person", "computer"). "geen computer, een echte" and
-        "wil niet met computer praten" stay requests."""
-        said = follow_up.words(text)
-        if not set(said) & self._talking or not set(said) & self._not_talking or set(said) & self._talk_requests:
-            return False
-        # "Mira won't…", "Daan zegt niks": a verb of the named one first; "Kan niet praten nu" is the writer's own
-        named = (
-            bool(_NAME_BEFORE_DENIAL.match(text.strip()))
-            and bool(set(said[1:4]) & self._not_talking)
-            and said[1] not in _PLAIN_NEGATIONS
-        )
-        return named or bool(set(said) & self._third_person)
 
     def happening_now(self, text: str) -> bool:
         """Whether a message tells of something going on now ("right now", "op dit moment", "vannacht") or about to
