@@ -781,11 +781,7 @@ async def test_a_question_while_the_danger_may_go_on_stays_with_the_lines(
     pipeline = make_pipeline(scripted_nlu(_unsure_of_children_and_visits))
     await after_the_lines(pipeline, "parent", "hij slaat me en hij staat nu met een mes in de gang")
     replies = await pipeline.text(USER, said)
-    for_the_danger = {
-        content.crisis_after(kind, "violence", "parent", lang)
-        for kind, _ in content.crisis_after_kinds()
-        for lang in ("nl", "en")
-    } | {content.ui("after_crisis_violence", lang) for lang in ("nl", "en")}
+    for_the_danger = _answers_for_violence(content, "parent", "nl") | _answers_for_violence(content, "parent", "en")
     assert replies[0].text in for_the_danger, replies[0].text
 
 
@@ -800,41 +796,42 @@ async def test_a_whole_question_once_the_danger_is_over_gets_its_answer(
     assert content.ui("ask_child_age", "en", "parent") in said or "honest" in said, said
 
 
+def _answers_for_violence(content: Content, audience: str, lang: str) -> set[str | None]:
+    """Every answer after the violence lines that is about that danger (crisis.yml `after`, and the general one)."""
+    after = {content.crisis_after(kind, "violence", audience, lang) for kind, _ in content.crisis_after_kinds()}
+    return after | {content.ui("after_crisis_violence", lang, audience)}
+
+
 def _sure_of_the_children(text: str) -> list[tuple[str, float]]:
-    """The scripted model: sure that a message about a daughter's birthday or the children is about telling them."""
-    if "verjaardag" in text or "kinderen" in text:
+    """The scripted model: sure that a message about the children is about telling them."""
+    if "kinderen" in text:
         return [("explain_to_child", 0.92), ("visit", 0.05)]
-    if "stotter" in text:
-        return [("feelings", 0.3)]
-    if "cadeautjes" in text:
-        return [("contact", 0.9)]
-    if text == "oké":
-        return [("acknowledge", 0.97)]
     return by_keyword(text)
 
 
-async def test_a_message_about_the_children_while_the_danger_goes_on_stays_with_the_lines(
-    make_pipeline: MakePipeline, content: Content
-) -> None:
-    """The same sure reading, but "nu" and the danger still at the door: the answer for the danger."""
-    pipeline = make_pipeline(scripted_nlu(_sure_of_the_children))
-    await after_the_lines(pipeline, "parent", "hij slaat me en hij staat nu met een mes in de gang")
-    [reply] = await pipeline.text(USER, "de kinderen zitten nu boven en hij staat nog voor de deur te schreeuwen")
-    for_the_danger = {
-        content.crisis_after(kind, "violence", "parent", "nl") for kind, _ in content.crisis_after_kinds()
-    }
-    assert reply.text in for_the_danger | {content.ui("after_crisis_violence", "nl")}, reply.text
-
-
+@pytest.mark.parametrize(
+    ("role", "danger", "said"),
+    [
+        # "nu", and the danger still at the door
+        (
+            "parent",
+            "hij slaat me en hij staat nu met een mes in de gang",
+            "de kinderen zitten nu boven en hij staat nog voor de deur te schreeuwen",
+        ),
+        # after the lines for violence, the children are often part of that danger
+        (
+            "youth",
+            "mijn vader slaat mijn moeder weer",
+            "mn zusje is nog thuis en de kinderen vragen wat ze tegen de juf moet vertellen over die blauwe plekken",
+        ),
+    ],
+)
 async def test_a_message_about_the_children_after_the_violence_lines_stays_with_them(
-    make_pipeline: MakePipeline, content: Content
+    make_pipeline: MakePipeline, content: Content, role: str, danger: str, said: str
 ) -> None:
-    """After the lines for violence, the children are often part of that danger: "mn zusje is nog thuis bij hem en ze
-    vraagt wat ze tegen de juf moet vertellen over die blauwe plekken", read surely as explaining, gets the answer
-    for the danger, not the one on telling children."""
+    """A message about the children right after the violence lines, read surely as explaining to them, gets the
+    answer for the danger, not the one on telling children."""
     pipeline = make_pipeline(scripted_nlu(_sure_of_the_children))
-    await after_the_lines(pipeline, "youth", "mijn vader slaat mijn moeder weer")
-    said = "mn zusje is nog thuis en de kinderen vragen wat ze tegen de juf moet vertellen over die blauwe plekken"
+    await after_the_lines(pipeline, role, danger)
     [reply] = await pipeline.text(USER, said)
-    for_the_danger = {content.crisis_after(kind, "violence", "youth", "nl") for kind, _ in content.crisis_after_kinds()}
-    assert reply.text in for_the_danger | {content.ui("after_crisis_violence", "nl", "youth")}, reply.text
+    assert reply.text in _answers_for_violence(content, role, "nl"), reply.text
