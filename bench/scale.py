@@ -372,13 +372,20 @@ class Replies:
             await asyncio.wait_for(event.wait(), seconds)
 
 
+def different(calls: Sequence[Call]) -> int:
+    """How many different replies: a text that came again word for word counts once."""
+    return len({str(call.params.get("text")) for call in calls})
+
+
 def user(chat: int) -> dict[str, Any]:
     return {"id": chat, "is_bot": False, "first_name": "U", "language_code": "nl"}
 
 
 async def send_and_wait(stand_in: StandIn, replies: Replies, step: Step, burst: int | None) -> None:
     """Send one message and wait for its replies: all `burst` of them (at most LOST_AFTER seconds), or, with the
-    burst not known yet, until they stop for QUIET seconds."""
+    burst not known yet, until they stop for QUIET seconds. A reply that came twice word for word counts once: a
+    reply the takeover sent again does not stand in for the one still to come, which would otherwise arrive after
+    the user wrote on and be counted with the next message as that message answered twice."""
     step.sent = time.monotonic()
     step.update_id = stand_in.push(text_update(step.text, user(step.chat)))
     while True:
@@ -388,7 +395,7 @@ async def send_and_wait(stand_in: StandIn, replies: Replies, step: Step, burst: 
             return
         # Once the burst is complete (or, while learning, once replies came), until they stop for QUIET seconds:
         # so that a late reply under load is counted with the message it answers, not with the next.
-        complete = got and (burst is None or len(got) >= burst)
+        complete = got and (burst is None or different(got) >= burst)
         if complete and now - got[-1].at >= QUIET:
             return
         limit = LOST_AFTER - (now - step.sent)
@@ -451,7 +458,7 @@ async def run_users(stand_in: StandIn, replies: Replies, counts: list[list[int]]
                 load.killed_at = time.monotonic()
                 kill()
             await send_and_wait(stand_in, replies, step, burst=step.expected)
-            if len(replies.since(step.chat, step.sent)) < step.expected:
+            if different(replies.since(step.chat, step.sent)) < step.expected:
                 return  # waited LOST_AFTER in vain: the rest would not be judged, and would only make the run longer
             await asyncio.sleep(chooser.uniform(0, 0.3))
 
@@ -563,9 +570,10 @@ def figures(load: Load, stand_in: StandIn) -> Figures:
                 last_reply = max(last_reply, step.replies[-1].at)
             else:
                 result.lost += 1
+            resent = repeated(step.replies) and resent_after_takeover(step.replies, load.killed_at, said_before)
             if disturbed:
                 result.unjudged += 1
-            elif repeated(step.replies) and resent_after_takeover(step.replies, load.killed_at, said_before):
+            elif resent:
                 result.resent += 1
                 result.resent_examples.append(step)
             elif repeated(step.replies):
@@ -575,7 +583,10 @@ def figures(load: Load, stand_in: StandIn) -> Figures:
                 result.more += 1
             elif 0 < len(step.replies) < step.expected:
                 result.short += 1
-            disturbed = disturbed or len(step.replies) != step.expected
+            # A reply sent again after the takeover is not another course of the conversation: what follows is
+            # judged when the burst is otherwise whole.
+            whole = different(step.replies) if resent else len(step.replies)
+            disturbed = disturbed or whole != step.expected
             said_before |= {str(call.params.get("text")) for call in step.replies if call.at < killed_at}
             if step.acute:
                 result.acute_sent += 1
@@ -770,7 +781,10 @@ async def scale_test(fleet: Fleet, ports: Ports, stand_in: StandIn, rasa: str, k
     if problems:
         print("FAILED: " + "; ".join(problems))
         return 1
-    print(f"OK: nothing lost, nothing answered twice ({result.resent} sent again after the takeover)")
+    twice = (
+        "nothing answered twice" if not result.doubled else f"{result.doubled} answered twice (within the allowance)"
+    )
+    print(f"OK: nothing lost, {twice} ({result.resent} sent again after the takeover)")
     return 0
 
 

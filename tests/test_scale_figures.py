@@ -4,13 +4,17 @@ conversation is not judged; its nginx configuration is valid."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from bench.scale import Load, Ports, Step, figures, nginx_config
+
+from bench import scale
+from bench.scale import Load, Ports, Replies, Step, figures, nginx_config, send_and_wait
 from standin.bot_api import Call, Delivery, StandIn
 
 
@@ -51,6 +55,38 @@ def test_a_taken_over_last_reply_counted_with_the_next_message_is_sent_again() -
     after = step(110, 2, [reply(119.0, "fijn"), reply(119.1, "reminder"), reply(120.0, "reminder")], text="dank je")
     result = figures(Load([[before, after]], started=0.0, killed_at=100.0), StandIn())
     assert (result.resent, result.doubled) == (1, 0)
+
+
+def test_after_a_reply_sent_again_the_rest_of_its_burst_belongs_to_it_and_what_follows_is_judged() -> None:
+    # The killed replica sent "antwoord" and died before counting it; the taking-over replica sent it again and then
+    # the reminder: the user waited for the reminder before writing on, so "dank je" is judged on its own replies.
+    taken_over = step(99, 2, [reply(99.5, "antwoord"), reply(119.0, "antwoord"), reply(123.0, "reminder")])
+    after = step(127, 2, [reply(128.0, "fijn"), reply(128.1, "reminder")], text="dank je")
+    result = figures(Load([[taken_over, after]], started=0.0, killed_at=100.0), StandIn())
+    assert (result.resent, result.doubled, result.unjudged) == (1, 0, 0)
+
+
+async def test_a_user_waits_for_the_reply_still_to_come_not_for_a_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scale, "QUIET", 0.3)
+    stand_in = StandIn()
+    replies = Replies(stand_in)
+    message = Step(chat=7, text="hoe vertel ik het mijn kind", expected=2)
+
+    async def bot() -> None:
+        for text in ("antwoord", "antwoord", "reminder"):  # the answer, that answer sent again, the reminder
+            await asyncio.sleep(0.5)
+            replies.by_chat.setdefault(7, []).append(
+                Call("sendMessage", {"chat_id": 7, "text": text}, at=time.monotonic())
+            )
+            replies.event(7).set()
+
+    answering = asyncio.create_task(bot())
+    await send_and_wait(stand_in, replies, message, burst=2)
+    wrote_on = time.monotonic()
+    await answering
+    got = replies.since(7, message.sent)
+    assert [str(call.params["text"]) for call in got] == ["antwoord", "antwoord", "reminder"]
+    assert wrote_on >= got[-1].at + 0.3  # QUIET seconds after the reminder, not after the copy
 
 
 def test_a_reply_repeated_after_the_kill_that_the_chat_never_got_before_it_is_answered_twice() -> None:
