@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-
 from bench import scale
 from bench.scale import Load, Ports, Replies, Step, figures, nginx_config, send_and_wait
 from standin.bot_api import Call, Delivery, StandIn
