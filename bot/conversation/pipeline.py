@@ -147,7 +147,7 @@ class Pipeline:
         try:
             if isinstance(action, actions.Reply) and action.question is Question.FORGET:
                 return await self._rights.answer(sender, action.yes)
-            async with self._database.sessions.begin() as session:
+            async with self._database.unit_of_work() as session:
                 conversation, _ = await self._conversation(session, sender)
                 replies = await self._chat.on_action(Turn(session, conversation, sender), action)
                 self._profiles.remember(sender.key, conversation)
@@ -169,7 +169,7 @@ class Pipeline:
         try:
             if command in PRIVACY_COMMANDS:
                 return await self._rights.command(sender, PRIVACY_COMMANDS[command])
-            async with self._database.sessions.begin() as session:
+            async with self._database.unit_of_work() as session:
                 conversation, _ = await self._conversation(session, sender)
                 turn = Turn(session, conversation, sender)
                 replies = await self._chat.command(turn, command)
@@ -183,7 +183,7 @@ class Pipeline:
     async def non_text(self, sender: Sender, message_id: int | None = None) -> list[Reply]:
         """A photo, voice message, sticker or anything else without text."""
         try:
-            async with self._database.sessions.begin() as session:
+            async with self._database.unit_of_work() as session:
                 conversation, _ = await self._conversation(session, sender)
                 live = await cases.latest(session, sender.key, cases.LIVE)
                 if live is not None:
@@ -250,7 +250,7 @@ class Pipeline:
         emit: Emit | None,
         crisis_sent: bool,
     ) -> list[Reply]:
-        async with self._database.sessions.begin() as session:
+        async with self._database.unit_of_work() as session:
             conversation, new = await self._conversation(session, sender)
             self._follow_language(conversation, text)
             turn = Turn(session, conversation, sender, text, understanding, message_id, emit, new, crisis_sent)

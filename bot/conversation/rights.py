@@ -70,7 +70,7 @@ class DataRights:
 
     async def command(self, sender: Sender, command: str) -> list[Reply]:
         """Answer a privacy command; for a user the bot does not know, nothing is stored by asking."""
-        async with self._database.sessions.begin() as session:
+        async with self._database.unit_of_work() as session:
             found = await privacy.stored(session, sender.key)
             conversation = found.conversation or new_conversation(sender)
             lang = conversation.language
@@ -97,7 +97,7 @@ class DataRights:
     async def answer(self, sender: Sender, yes: bool) -> list[Reply]:
         """The answer to "delete everything?". Safe to press late or twice: a yes deletes only while the question
         is open, and once everything is gone there is nothing left to delete."""
-        async with self._database.sessions.begin() as session:
+        async with self._database.unit_of_work() as session:
             conversation = await session.get(Conversation, sender.key)
             lang = conversation.language if conversation else start_language(sender.language_code)
             if not yes:
