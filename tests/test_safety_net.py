@@ -362,6 +362,9 @@ def test_saying_one_will_not_hurt_oneself_is_a_denial(safety_net: SafetyNet, tex
         "niemand gaat me nog tegenhouden",
         "nah my minds made up",
         "u cant stop me",
+        "how do i say goodbye to my kids without them knowing",
+        "it'll be the last time they see me",
+        "hoe neem ik afscheid van mijn kinderen zonder dat ze het doorhebben",
     ],
 )
 def test_an_answer_holding_on_to_the_plan_is_danger_right_after_the_lines(safety_net: SafetyNet, answer: str) -> None:
@@ -369,7 +372,15 @@ def test_an_answer_holding_on_to_the_plan_is_danger_right_after_the_lines(safety
 
 
 @pytest.mark.parametrize(
-    "answer", ["ik heb besloten om toch 113 te bellen", "i decided to talk to my mentor", "ik heb nog niks besloten"]
+    "answer",
+    [
+        "ik heb besloten om toch 113 te bellen",
+        "i decided to talk to my mentor",
+        "ik heb nog niks besloten",
+        "i never got to say goodbye to my kids when they arrested him",
+        "de laatste keer dat ik hem zag was in april",
+        "ik wil niet dat het de laatste keer is dat ze me zien",
+    ],
 )
 def test_choosing_help_is_not_holding_on(safety_net: SafetyNet, answer: str) -> None:
     assert not safety_net.holds_on(answer, "suicidal")
