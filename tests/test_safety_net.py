@@ -714,3 +714,48 @@ def test_cuts_on_her_arm_told_of_a_child_are_the_childs(safety_net: SafetyNet, t
     assessment = safety_net.assess(text)
     assert assessment.level is RiskLevel.ACUTE
     assert assessment.subject == subject
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "ambiguous"),
+    [
+        # someone who has just cut themself: the check question (an accident sounds the same); going on: the alarm
+        ("mijn dochter heeft zich net gesneden in de badkamer", "self_harm", True),
+        ("my son just cut himself in his room", "self_harm", True),
+        ("mijn zoon heeft zich net gesneden en zegt dat hij doorgaat als ik binnenkom", "self_harm", False),
+        # violence heard now, a child crying "stop"; being followed by someone who threatened
+        ("right now screaming and glass breaking next door, a kid keeps yelling stop stop", "violence", False),
+        ("ik hoor nu gegil en glas breken bij de buren", "violence", False),
+        ("a man grabbed my arm at the market and now he is following us to the car", "violence", False),
+        # a parent gone since last night with the little ones; a little one limp and hot
+        ("mum went out last night and is not back, my brothers are 2 and 4", "child_unsafe", False),
+        ("my baby brother is floppy and really hot and wont drink", "child_unsafe", False),
+    ],
+)
+def test_a_cut_just_now_violence_heard_now_and_little_ones_left_are_acute(
+    safety_net: SafetyNet, text: str, category: str, ambiguous: bool
+) -> None:
+    assessment = safety_net.assess(text, learned=False)
+    assert assessment.level is RiskLevel.ACUTE
+    assert assessment.categories == (category,)
+    assert assessment.ambiguous is ambiguous
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mijn dochter heeft zich vorig jaar gesneden, nu gaat het goed met haar",
+        "he cut himself shaving this morning lol",
+        "my daughter has swimming lessons on saturday, can her dad see a photo of her?",
+        "dad went to prison yesterday and is not back home, my little brother cries",
+        "the kids were screaming with joy at the pool today",
+    ],
+)
+def test_a_cut_long_ago_an_accident_lessons_and_an_absence_are_no_alarm(safety_net: SafetyNet, text: str) -> None:
+    assert safety_net.assess(text, learned=False).level is not RiskLevel.ACUTE
+
+
+def test_swimming_lessons_are_no_talk_about_the_subject(safety_net: SafetyNet) -> None:
+    message = "he grabbed my arm and said he knows where my daughter has her swimming lessons, now he is following us"
+    assert "general" not in safety_net.assess(message).cues
+    assert "general" in safety_net.assess("we had a lesson about self-harm at school, how do i spot it").cues
