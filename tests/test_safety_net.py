@@ -759,3 +759,19 @@ def test_swimming_lessons_are_no_talk_about_the_subject(safety_net: SafetyNet) -
     message = "he grabbed my arm and said he knows where my daughter has her swimming lessons, now he is following us"
     assert "general" not in safety_net.assess(message).cues
     assert "general" in safety_net.assess("we had a lesson about self-harm at school, how do i spot it").cues
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "before you send me a suicide line: I'm not going to do anything stupid, I just need to vent",
+        "we had a suicide prevention training at work today, how do I support my partner inside?",
+        "when the judge said 4 years it hit me like a falling container",
+    ],
+)
+def test_the_lines_named_and_a_blow_as_a_figure_of_speech_are_no_alarm(safety_net: SafetyNet, text: str) -> None:
+    assert safety_net.assess(text, learned=False).level is not RiskLevel.ACUTE
+
+
+def test_the_lines_named_do_not_hide_a_wish_to_die(safety_net: SafetyNet) -> None:
+    assert safety_net.assess("give me the suicide line, i want to die", learned=False).level is RiskLevel.ACUTE
