@@ -775,3 +775,8 @@ def test_the_lines_named_and_a_blow_as_a_figure_of_speech_are_no_alarm(safety_ne
 
 def test_the_lines_named_do_not_hide_a_wish_to_die(safety_net: SafetyNet) -> None:
     assert safety_net.assess("give me the suicide line, i want to die", learned=False).level is RiskLevel.ACUTE
+
+
+def test_a_nail_scissors_in_the_arm_is_at_least_the_check_question(safety_net: SafetyNet) -> None:
+    assessment = safety_net.assess("heb mn nagelschaartje in mn arm gezet en het bloed gaat niet weg", learned=False)
+    assert assessment.level is RiskLevel.ACUTE and assessment.categories == ("self_harm",)
