@@ -226,9 +226,6 @@ class Answers:
         """While the bot checks in after an alarm, a closing line with the lines that fit that alarm."""
         if not conversation.safety_check:
             return ""
-        return self._lines_footer(conversation)
-
-    def _lines_footer(self, conversation: Conversation) -> str:
         violence = conversation.alarm in ("violence", "child_unsafe")
         return self.content.ui("safety_footer_violence" if violence else "safety_footer", conversation.language)
 
@@ -376,11 +373,10 @@ class Answers:
         return Reply(self.content.ui(key, conversation.language), self.menu_buttons(conversation))
 
     def nodded_to(self, conversation: Conversation) -> Reply:
-        """A nod ("ok", "thx", a reaction): is there anything else? While the bot checks in after an alarm, or the
-        lines were shown quietly and their question was neither confirmed nor corrected ("bellen gaat niet, ik zit
-        in het busje", then a question about post, then "ok"), no "Fijn." and the lines for it close the menu."""
-        if conversation.alarm is None:  # no alarm, or one corrected ("nee, niet letterlijk")
+        """A nod ("ok", "thx", a reaction): is there anything else? While the bot checks in after an alarm, no
+        "Fijn." and the lines for it close the menu ("ok" after the lines for someone alone on a ship tonight)."""
+        footer = self.safety_footer(conversation)
+        if not footer:
             return self.menu(conversation, "acknowledged")
-        footer = self._lines_footer(conversation)
         text = f"{self.content.ui('acknowledged_after_lines', conversation.language)}\n\n{footer}"
         return Reply(text, self.menu_buttons(conversation))
