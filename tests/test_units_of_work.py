@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import update
 
+from bot.storage import models
 from bot.storage.models import Conversation, Database
 
 UNITS = 8
@@ -42,3 +44,28 @@ async def test_units_of_work_queue_on_sqlite_and_run_at_once_on_postgresql(datab
     else:
         # row locks, not a database lock: every unit is inside before the first one leaves
         assert [side for _, side in events[:UNITS]] == ["in"] * UNITS
+
+
+async def test_a_unit_of_work_that_waits_too_long_for_sqlite_fails_instead_of_waiting_for_ever(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a unit of work that hangs (a send that does not come back), the next one gives up after
+    SQLITE_QUEUE_SECONDS, so its user gets the "can't answer now" reply; the queue goes on once the first is done."""
+    if database.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no queue")
+    monkeypatch.setattr(models, "SQLITE_QUEUE_SECONDS", 0.1)
+    release = asyncio.Event()
+
+    async def hanging() -> None:
+        async with database.unit_of_work():
+            await release.wait()
+
+    first = asyncio.create_task(hanging())
+    await asyncio.sleep(0.01)
+    with pytest.raises(TimeoutError):
+        async with database.unit_of_work():
+            pass
+    release.set()
+    await first
+    async with database.unit_of_work() as session:  # the lock was not lost on the way
+        assert session is not None

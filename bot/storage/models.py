@@ -280,6 +280,10 @@ class InboundUpdate(Base):
     """Messages sent for the update before those replies (the crisis lines, sent before the unit of work)."""
 
 
+SQLITE_QUEUE_SECONDS = 10.0
+"""How long a unit of work waits for its turn at SQLite's one writer (as the busy timeout below) before it fails."""
+
+
 class Database:
     """Owns the engine; hands out one session per unit of work. The schema comes from migrations (`schema`)."""
 
@@ -311,8 +315,13 @@ class Database:
             async with self.sessions.begin() as session:
                 yield session
             return
-        async with self._writers, self.sessions.begin() as session:
-            yield session
+        async with asyncio.timeout(SQLITE_QUEUE_SECONDS):  # as long as SQLite's own busy timeout: then "can't answer"
+            await self._writers.acquire()
+        try:
+            async with self.sessions.begin() as session:
+                yield session
+        finally:
+            self._writers.release()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
