@@ -417,7 +417,7 @@ async def learn_scripts(stand_in: StandIn, replies: Replies, first_chat: int) ->
                 raise SetupError(f"no reply while learning the scripts (to message {len(counts) + 1} of a script)")
             if step.acute and CRISIS_MARK not in str(got[0].params.get("text")):
                 raise SetupError("an acute message's first reply is not the crisis lines while learning the scripts")
-            counts.append(len(got))
+            counts.append(different(got))  # as the users will count them
         return counts
 
     return list(await asyncio.gather(*(one(first_chat + n, script) for n, script in enumerate(SCRIPTS))))
