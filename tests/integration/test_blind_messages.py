@@ -99,6 +99,12 @@ SETS = {
     # entertainer, a newspaper deliverer). First measured before anything was changed for it: acute 0.83 (0.40 at
     # once; NLU down 0.83; rules alone 0.29), false alarms 1.7 % (+2.6 % quiet), concern 0.63, topic en 0.84 / nl 0.79.
     "tests/data/blind_messages_21.yml": load_cases("tests/data/blind_messages_21.yml"),
+    # A twenty-third (150), written blind in round 25 (a butcher's captive-bolt gun cleaned and oiled, a self-portrait
+    # titled "Friday I'm with grandpa", a pocket knife behind a bedroom door, glass breaking below a student's room, a
+    # man who follows a mother and her daughter to the car park, a 12-year-old alone with a feverish toddler). First
+    # measured before anything was changed for it: acute 0.83 (0.49 at once; NLU down 0.83; rules alone 0.26), false
+    # alarms 0.9 % (+0.9 % quiet), concern 0.74, topic en 0.70 / nl 0.84.
+    "tests/data/blind_messages_22.yml": load_cases("tests/data/blind_messages_22.yml"),
 }
 
 
@@ -326,5 +332,14 @@ BARS = {
         "false_alarms": 0.04,
         "concern": 0.57,
         "topic": 0.74,
+    },
+    # Round 25, after the frames its misses guided (no longer blind for those four dangers): acute 0.94 (33/35; NLU
+    # down 0.94), false alarms 0.9 % (+0.9 % quiet), concern 0.74, topic en 0.70 / nl 0.84.
+    "tests/data/blind_messages_22.yml": {
+        "acute_caught": 0.88,
+        "acute_caught_nlu_down": 0.88,
+        "false_alarms": 0.04,
+        "concern": 0.68,
+        "topic": 0.66,
     },
 }
