@@ -570,13 +570,14 @@ def figures(load: Load, stand_in: StandIn) -> Figures:
                 last_reply = max(last_reply, step.replies[-1].at)
             else:
                 result.lost += 1
-            resent = repeated(step.replies) and resent_after_takeover(step.replies, load.killed_at, said_before)
+            twice = repeated(step.replies)
+            resent = twice and resent_after_takeover(step.replies, load.killed_at, said_before)
             if disturbed:
                 result.unjudged += 1
             elif resent:
                 result.resent += 1
                 result.resent_examples.append(step)
-            elif repeated(step.replies):
+            elif twice:
                 result.doubled += 1
                 result.doubled_examples.append(step)
             elif len(step.replies) > step.expected:

@@ -46,13 +46,12 @@ async def test_units_of_work_queue_on_sqlite_and_run_at_once_on_postgresql(datab
         assert [side for _, side in events[:UNITS]] == ["in"] * UNITS
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL has no queue
 async def test_a_unit_of_work_that_waits_too_long_for_sqlite_fails_instead_of_waiting_for_ever(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Behind a unit of work that hangs (a send that does not come back), the next one gives up after
     SQLITE_QUEUE_SECONDS, so its user gets the "can't answer now" reply; the queue goes on once the first is done."""
-    if database.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL has no queue")
     monkeypatch.setattr(models, "SQLITE_QUEUE_SECONDS", 0.1)
     release = asyncio.Event()
 

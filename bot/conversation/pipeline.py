@@ -282,8 +282,9 @@ class Pipeline:
         so that two messages of one user handled at once (two replicas, a redelivery) cannot both open a case.
 
         SQLite ignores FOR UPDATE and starts a transaction only at the first write, so it takes its one write lock
-        first: with the state now written in every unit of work (the flood window, the recent messages), the first
-        write would otherwise come after the state was read, and two messages could both act on the same old state.
+        first. This process's units of work already queue (`Database.unit_of_work`), but writers outside that queue
+        (the background jobs, another process on the same file) do not: without the lock the first write would come
+        after the state was read, and a message could act on state another writer changed in between.
         """
         if session.get_bind().dialect.name == "sqlite":
             keep = update(Conversation).where(Conversation.key == sender.key).values(updated_at=Conversation.updated_at)

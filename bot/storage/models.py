@@ -281,7 +281,8 @@ class InboundUpdate(Base):
 
 
 SQLITE_QUEUE_SECONDS = 10.0
-"""How long a unit of work waits for its turn at SQLite's one writer (as the busy timeout below) before it fails."""
+"""How long a unit of work waits for its turn at SQLite's one writer before it fails; SQLite's own busy timeout (for
+the writers outside the queue) is the same."""
 
 
 class Database:
@@ -334,5 +335,5 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={round(SQLITE_QUEUE_SECONDS * 1000)}")
     cursor.close()
