@@ -222,6 +222,33 @@ def test_talking_about_an_offence_is_not_violence_at_home(safety_net: SafetyNet)
     assert explained.level is RiskLevel.NONE and "offence" in explained.cues
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hij zit vast omdat hij mij heeft geslagen, hoe vertel ik dat aan de kinderen",
+        "My ex is in prison because he beat me for years. We are safe now",
+        "my husband is inside because he beat me up, how do I explain it to my kids",
+    ],
+)
+def test_the_offence_told_after_because_is_not_violence_now(safety_net: SafetyNet, text: str) -> None:
+    """The clause after "omdat", "because" is the offence the cue before it names: a victim telling why he is in
+    prison is not in danger now."""
+    assessment = safety_net.assess(text)
+    assert assessment.level is RiskLevel.NONE and "offence" in assessment.cues
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik zit echt vast omdat ik niet meer wil leven",
+        "my dad is in prison because he hurt my mum and now he says he will kill us when he gets out",
+    ],
+)
+def test_the_offence_does_not_reach_the_writer_stuck_or_a_threat_now(safety_net: SafetyNet, text: str) -> None:
+    """ "Ik zit vast omdat ...": the writer is stuck, not in prison; and a threat told after "now" is no offence."""
+    assert safety_net.assess(text).alarm
+
+
 def test_the_sentence_named_in_one_clause_does_not_silence_the_models_for_another(safety_net: SafetyNet) -> None:
     """Carers name the sentence in nearly every message: only where it explains a match does it keep the models
     (the learned layer, the NLU model) from raising the alarm."""
