@@ -674,6 +674,25 @@ async def test_a_reply_that_tells_of_a_wound_confirms_the_quiet_alarm(pipeline: 
     assert all(content.ui("alarm_corrected", "nl")[:30] not in reply.text for reply in replies)
 
 
+@pytest.mark.parametrize(
+    "about_the_danger", ["bellen gaat niet ik zit met de ploeg in het busje, ze zien alles", "forget I said that"]
+)
+async def test_after_speaking_of_the_danger_at_the_check_question_a_nod_keeps_the_lines(
+    pipeline: Pipeline, content: Content, about_the_danger: str
+) -> None:
+    """The quiet lines, then a reply about the danger ("I can't call, the crew sees everything") or taking it back,
+    then another question, then "ok": no "Fijn.", but that the bot is still here, with the lines."""
+    await pipeline.command(USER, "start")
+    await pipeline.action(USER, "aud:parent")
+    [quiet] = await pipeline.text(USER, "ik snij weer xd")
+    assert actions(quiet)[0].startswith("meant:")
+    await pipeline.text(USER, about_the_danger)
+    [answered] = await pipeline.text(USER, "wat zijn de regels bij bezoek")
+    assert answered.text.endswith(content.ui("safety_footer", "nl")), "an ordinary answer, with the footer"
+    [nod] = await pipeline.text(USER, "ok")
+    assert nod.text.startswith(content.ui("acknowledged_after_lines", "nl")) and "113" in nod.text
+
+
 @pytest.mark.parametrize("taken_back", ["forget I said that. stupid thing to type", "laat maar"])
 async def test_taking_it_back_after_the_check_question_keeps_the_alarm_and_asks_how_they_are(
     pipeline: Pipeline, content: Content, taken_back: str

@@ -178,8 +178,11 @@ class Crisis:
     def after(self, turn: Turn) -> Reply:
         """A question right after the crisis lines, answered for this danger and this user: who to call now
         ("moet ik 112 bellen?"), what comes after the call or the danger ("112 gebeld, wat nu"), what Veilig Thuis
-        does, or how to get help when nobody may know. The violence lines after violence, 113 after suicide."""
+        does, or how to get help when nobody may know. The violence lines after violence, 113 after suicide.
+        After the quiet lines too ("bellen gaat niet, ik zit met de ploeg in het busje"): who speaks of the danger
+        has not said no, so from here the bot checks in on it, as after the full lines (the footer, a nod's lines)."""
         conversation, lang = turn.conversation, turn.language
+        conversation.safety_check = True
         kind = self.after_kind(turn.text)
         family = self._line_named(turn.text, _family(conversation.alarm, conversation.alarm_about))
         key = f"{AFTER_CRISIS}_{kind}"
@@ -204,8 +207,10 @@ class Crisis:
 
     def taken_back(self, turn: Turn) -> Reply:
         """ "Forget I said that" after the lines or the check question: the alarm stays; a kind word that it was good
-        to say, then the short check-in for this danger, which names its lines again and asks how one is doing now."""
+        to say, then the short check-in for this danger, which names its lines again and asks how one is doing now;
+        after the check question too, the bot checks in from here (taken back is not a no)."""
         turn.step = Step.SAFETY_CHECK
+        turn.conversation.safety_check = True
         turn.conversation.last_answer = None
         lead = self._content.ui("alarm_taken_back", turn.language)
         check_in = self._content.ui(f"crisis_check_in_{_check_in_family(turn.conversation)}", turn.language)

@@ -127,8 +127,10 @@ _LEAD_WORDS = frozenset((
 LEAD_WORDS_MAX = 3
 _QUESTION_WORDS = frozenset((
     "hoe", "wat", "waar", "wanneer", "waarom", "wie", "kan", "kunnen", "mag", "mogen", "moet", "moeten", "is", "zijn",
-    "heeft", "hebben", "how", "what", "where", "when", "why", "who", "can", "could", "may", "should", "do", "does",
-    "is", "are", "will", "would",
+    "heeft", "hebben", "welke", "welk", "hoeveel", "hoezo", "how", "what", "where", "when", "why", "who", "which",
+    "can", "could", "may", "should", "do", "does", "is", "are", "will", "would",
+    # chat spellings: "wrm heeft mn moeder niks gezegd", "whats a huis van bewaring"
+    "wrm", "wnr", "whats", "hows", "wheres", "whos",
 ))  # fmt: skip
 
 
