@@ -445,8 +445,7 @@ class SafetyNet:
             message.cue_spans[scope.name] = spans
             by_clause: dict[int, list[tuple[int, int]]] = {}
             for span in spans:
-                for clause in _clauses_reached(span, clause_of, own_clauses):
-                    by_clause.setdefault(clause, []).append(span)
+                by_clause.setdefault(clause_of[span[0]], []).append(span)
             message.cues_by_clause[scope.name] = by_clause
         return message, idiom
 
@@ -711,16 +710,6 @@ def _in_scope(scope: Scope, start: int, end: int, message: _Message) -> bool:
         if cue_end <= start and start - cue_end <= scope.window and not _SCOPE_STOPS.intersection(between):
             return True
     return False
-
-
-def _clauses_reached(span: tuple[int, int], clause_of: list[int], own_clauses: frozenset[int]) -> set[int]:
-    """The clauses a cue applies to: its own; and a cue that ends in a clause word ("zit vast omdat", "in prison
-    because") reaches into the clause it opens ("hij zit vast omdat hij mij heeft geslagen": the offence), unless
-    the writer speaks of themself where the cue begins ("ik zit vast omdat ...": stuck, not in prison)."""
-    first = clause_of[span[0]]
-    if first in own_clauses:
-        return {first}
-    return set(clause_of[span[0] : span[1]])
 
 
 def _own_clause_between(message: _Message, after: int, before: int) -> bool:

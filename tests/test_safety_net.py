@@ -223,30 +223,23 @@ def test_talking_about_an_offence_is_not_violence_at_home(safety_net: SafetyNet)
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "asked"),
     [
-        "hij zit vast omdat hij mij heeft geslagen, hoe vertel ik dat aan de kinderen",
-        "My ex is in prison because he beat me for years. We are safe now",
-        "my husband is inside because he beat me up, how do I explain it to my kids",
+        ("de brieven liggen klaar. zaterdag is het klaar, dan hoeft niemand zich nog druk te maken om mij", True),
+        ("fiets weggegeven, bijbaan opgezegd. na zaterdag hoeft niemand zich meer druk om mij te maken", True),
+        ("ik red me wel hoor, dan hoeft niemand zich druk te maken om mij", False),
+        ("ik heb een baan gevonden, dan hoeft niemand zich meer zorgen te maken om mij", False),
+        ("morgen ben ik klaar met mn examens dan hoeft niemand zich meer zorgen om mij te maken", False),
+        ("ik heb de brief van de reclassering gekregen, dan hoeft niemand zich nog druk te maken om mij", False),
     ],
 )
-def test_the_offence_told_after_because_is_not_violence_now(safety_net: SafetyNet, text: str) -> None:
-    """The clause after "omdat", "because" is the offence the cue before it names: a victim telling why he is in
-    prison is not in danger now."""
-    assessment = safety_net.assess(text)
-    assert assessment.level is RiskLevel.NONE and "offence" in assessment.cues
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "ik zit echt vast omdat ik niet meer wil leven",
-        "my dad is in prison because he hurt my mum and now he says he will kill us when he gets out",
-    ],
-)
-def test_the_offence_does_not_reach_the_writer_stuck_or_a_threat_now(safety_net: SafetyNet, text: str) -> None:
-    """ "Ik zit vast omdat ...": the writer is stuck, not in prison; and a threat told after "now" is no offence."""
-    assert safety_net.assess(text).alarm
+def test_nobody_having_to_worry_any_more_is_a_goodbye_only_with_the_affairs_in_order(
+    safety_net: SafetyNet, text: str, asked: bool
+) -> None:
+    """The burden lifted for good with the affairs put in order is a goodbye, asked about (the check question); the
+    same words as reassurance are none."""
+    assessment = safety_net.assess(text, learned=False)
+    assert (assessment.level is RiskLevel.ACUTE and assessment.ambiguous) is asked and not assessment.alarm
 
 
 def test_the_sentence_named_in_one_clause_does_not_silence_the_models_for_another(safety_net: SafetyNet) -> None:
