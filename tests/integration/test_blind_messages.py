@@ -105,6 +105,12 @@ SETS = {
     # measured before anything was changed for it: acute 0.83 (0.49 at once; NLU down 0.83; rules alone 0.26), false
     # alarms 0.9 % (+0.9 % quiet), concern 0.74, topic en 0.70 / nl 0.84.
     "tests/data/blind_messages_22.yml": load_cases("tests/data/blind_messages_22.yml"),
+    # A twenty-fourth (150), written blind in round 26 (a model-building knife in the school toilets, a fish hook in a
+    # rowing club's boathouse, a make-up artist asked for a look "for her own funeral", the last goods train at a level
+    # crossing, a 12-year-old with a hot, limp toddler, a drunk grandad due at the school gate at 3). First measured
+    # before anything was changed for it: acute 0.80 (0.37 at once; NLU down 0.77; rules alone 0.29), false alarms
+    # 0.9 % (+0.9 % quiet), concern 0.51, topic en 0.78 / nl 0.81.
+    "tests/data/blind_messages_23.yml": load_cases("tests/data/blind_messages_23.yml"),
 }
 
 
@@ -341,5 +347,13 @@ BARS = {
         "false_alarms": 0.04,
         "concern": 0.68,
         "topic": 0.66,
+    },
+    # Round 26, its first run (above), less a retrained model's variance: two acute messages, two concerns.
+    "tests/data/blind_messages_23.yml": {
+        "acute_caught": 0.74,
+        "acute_caught_nlu_down": 0.71,
+        "false_alarms": 0.04,
+        "concern": 0.45,
+        "topic": 0.72,
     },
 }
