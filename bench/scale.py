@@ -48,6 +48,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.channels.telegram.context import CHANNEL
+from bot.channels.telegram.inbound import TICK_SECONDS, URGENT_LEASE
 from bot.config import ROOT
 from bot.pseudonym import Pseudonymiser
 from standin.bot_api import SECRET_HEADER, Call, StandIn, text_update
@@ -70,9 +71,9 @@ DOUBLED_AT_MOST = 0.01
 """Any other repeat is a message handled twice, or a reply that came seconds late and so counts with the next message
 (while no role is chosen, every answer ends with the same reminder). A handful is that noise; more than this share
 of the messages means the journal is broken."""
-TAKEOVER_AFTER = 10.0
-"""Seconds after the kill before which no taken-over update can be answered (the lease is 20 s, renewed every 3 s):
-a repeat sooner than this is not a takeover's."""
+TAKEOVER_AFTER = URGENT_LEASE.total_seconds() - TICK_SECONDS
+"""Seconds after the kill before which no taken-over update can be answered (an acute message's lease is 7 s, the
+others' 20 s, renewed every 3 s): a repeat sooner than this is not a takeover's."""
 SETTLE = 3.0
 """After the last user: seconds without any reply (and nothing pending) before the replies are counted."""
 START_TIMEOUT = 180.0

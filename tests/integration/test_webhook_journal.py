@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import make_url
 
 from bot import app
-from bot.channels.telegram.inbound import LEASE, PayloadSealer, strip_identities
+from bot.channels.telegram.inbound import LEASE, URGENT_LEASE, PayloadSealer, strip_identities
 from bot.channels.telegram.webhook import SECRET_HEADER, WebhookBot
 from bot.replies import Reply, encode
 from bot.storage import journal
@@ -290,6 +290,30 @@ async def test_work_that_outlasts_the_lease_keeps_it_and_is_not_done_twice(
         assert len(running.replies_to_user()) == len(set(running.replies_to_user())) >= 2
         for client in (first, second):
             await client.aclose()
+    finally:
+        await running.stop()
+        await slow.stop()
+
+
+async def test_an_acute_message_is_leased_short_so_that_a_crash_delays_its_lines_seconds_not_a_lease(
+    tmp_path: Path, stand_in: StandIn, database_url: str
+) -> None:
+    slow = SlowNlu(delay=2.5)  # each message is worked on for seconds: its lease can be read meanwhile
+    await slow.start()
+    running = Replicas(tmp_path, stand_in, slow.url, database_url)
+    try:
+        [client] = await running.start(tick=0.2)
+        leased: dict[int, timedelta] = {}
+        for number, text in ((521, "hoe regel ik een bezoek"), (522, DANGER)):
+            await post(client, update(text, number))
+            await asyncio.sleep(0.5)  # a few ticks: the lease as renewed, not only as first written
+            row = await running.row(number)
+            assert row is not None and row.status == journal.PENDING and row.lease_until is not None
+            leased[number] = row.lease_until - row.received_at  # received_at is cut to the second
+            await running.wait_until_done(number, [client])
+        assert leased[521] >= LEASE
+        assert leased[522] <= URGENT_LEASE + timedelta(seconds=2) < LEASE
+        await client.aclose()
     finally:
         await running.stop()
         await slow.stop()

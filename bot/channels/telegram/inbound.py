@@ -3,6 +3,8 @@
 An update is stored in the journal before Telegram gets its 200, so a replica that dies afterwards (SIGKILL, a
 node lost) loses nothing: its lease runs out and another replica's `Inbox` takes the update over within
 `LEASE + TICK_SECONDS`, without sending again what the dead replica had sent (`bot.channels.telegram.delivery`).
+An acute message (the rules alone, as the processor's queue reads it) is leased for `URGENT_LEASE` instead, so that
+when its replica dies the crisis lines come from another within `URGENT_LEASE + TICK_SECONDS`, not twenty seconds on.
 The replies a unit of work decided on are kept in the update's row in that same unit of work (`bot.replies.keep`),
 so an update whose change was committed is not handled again: what is left of its kept replies is sent. A copy of
 an update that is already in the journal (Telegram redelivers; two replicas may each get one) is answered 200 and
@@ -46,6 +48,10 @@ LEASE = timedelta(seconds=20)
 """How long an update is its owner's without a renewal; the owner renews every tick while the work runs."""
 TICK_SECONDS = 3.0
 """How often each replica renews its leases and looks for updates whose owner died."""
+URGENT_LEASE = timedelta(seconds=7)
+"""An acute message's lease, renewed every tick like the others: one late renewal is tolerated. Shorter means
+sooner crisis lines after a crash, and more often an update taken from a replica that merely stalled (it then
+loses the lease and commits nothing: `journal.LeaseLost`; what it counted sent is not sent again)."""
 JOURNAL_SECONDS = 5.0
 """A journal write that takes longer counts as a database that is down (the update is then handled in memory)."""
 FORGET_EVERY = timedelta(hours=1)
@@ -122,12 +128,15 @@ class Inbox:
         self._sealer = PayloadSealer(secret)
         self._clock = clock
         self._lease = lease
+        self._urgent_lease = min(lease, URGENT_LEASE)
         self.owner = secrets.token_hex(8)
         """Random per process: names this process's leases, and nothing else."""
         self._working: set[int] = set()
         """Update ids this process holds a lease on (queued, running, or done but not yet marked done)."""
         self._unmarked: set[int] = set()
         """Done, but the database did not take the mark yet: retried every tick, lease renewed meanwhile."""
+        self._urgent: set[int] = set()
+        """Those of `_working` that are acute messages: leased for `URGENT_LEASE`."""
         self._stop = asyncio.Event()
         self._taking_over: set[asyncio.Task[None]] = set()
         self._forgotten_at: datetime | None = None
@@ -152,10 +161,12 @@ class Inbox:
         """Store the update and hand it to the processor (returns once it is queued: the processor's back-pressure
         holds the 200 back while it is full); a copy already stored is left alone; without a database, handle it
         now and return once it is done."""
+        urgent = self._is_urgent(update)
+        lease = self._urgent_lease if urgent else self._lease
         try:
             stored = await asyncio.wait_for(
                 journal.record(
-                    self._database, update.update_id, self._sealer.seal(kept), self.owner, self._clock(), self._lease
+                    self._database, update.update_id, self._sealer.seal(kept), self.owner, self._clock(), lease
                 ),
                 JOURNAL_SECONDS,
             )
@@ -167,8 +178,15 @@ class Inbox:
         if not stored:
             self.duplicates += 1
             return Outcome.DUPLICATE
+        if urgent:
+            self._urgent.add(update.update_id)
         await self._hand_over(update)
         return Outcome.STORED
+
+    def _is_urgent(self, update: Update) -> bool:
+        """What the processor's queue calls urgent (the composition root sets it): an acute message, by the rules."""
+        processor = self._application.update_processor
+        return isinstance(processor, PerChatProcessor) and processor.is_urgent(update)
 
     async def _hand_over(self, update: Update, already_sent: int = 0) -> None:
         self._working.add(update.update_id)
@@ -266,7 +284,9 @@ class Inbox:
     async def tick(self) -> None:
         """Renew this process's leases, retry marks that failed, take over updates whose owner died."""
         now = self._clock()
-        await journal.renew(self._database, self._working, self.owner, now, self._lease)
+        self._urgent &= self._working
+        await journal.renew(self._database, self._working - self._urgent, self.owner, now, self._lease)
+        await journal.renew(self._database, self._urgent, self.owner, now, self._urgent_lease)
         if self._unmarked:
             marking = set(self._unmarked)
             await journal.finish(self._database, marking, now)
@@ -301,6 +321,8 @@ class Inbox:
                 self._unmarked.add(row.update_id)
                 continue
             self.taken_over += 1
+            if self._is_urgent(update):  # from the next tick on, short again: this replica may die too
+                self._urgent.add(row.update_id)
             if row.replied:  # its replies all went out before its owner died: only the mark was missing
                 self.not_resent += row.sent
                 self._unmarked.add(row.update_id)
@@ -343,3 +365,4 @@ class Inbox:
             logger.info("gave back %d unfinished updates for another replica", released)
         self._working.clear()
         self._unmarked.clear()
+        self._urgent.clear()

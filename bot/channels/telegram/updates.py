@@ -134,7 +134,7 @@ class PerChatProcessor(BaseUpdateProcessor):
                 self._finished()
 
     async def _run(self, item: _Item) -> None:
-        if self._slots.locked() and self._is_urgent(item.update):
+        if self._slots.locked() and self.is_urgent(item.update):
             self.urgent_runs += 1
             async with self._urgent_slots:
                 await _call(item)
@@ -142,7 +142,8 @@ class PerChatProcessor(BaseUpdateProcessor):
         async with self._slots:
             await _call(item)
 
-    def _is_urgent(self, update: object) -> bool:
+    def is_urgent(self, update: object) -> bool:
+        """What `urgent` says of the update; False without one, or when it fails."""
         if self.urgent is None:
             return False
         try:
