@@ -142,9 +142,12 @@ async def test_an_unclear_signal_of_violence_asks_about_that_danger_with_its_lin
     assert "113" in unclear_self.text and "0800-2000" in unclear_self.text
 
 
-async def test_what_to_say_on_the_phone_is_answered_after_the_lines(pipeline: Pipeline, content: Content) -> None:
+@pytest.mark.parametrize("said", ["wat moet ik zeggen als ik bel", "oke maar wat moet ik typen in die chat"])
+async def test_what_to_say_on_the_phone_is_answered_after_the_lines(
+    pipeline: Pipeline, content: Content, said: str
+) -> None:
     await after_the_lines(pipeline, "parent", "mijn vriend slaat me en ik ben bang")
-    [say] = await pipeline.text(USER, "wat moet ik zeggen als ik bel")
+    [say] = await pipeline.text(USER, said)
     assert say.text == content.crisis_after("say", "violence", "parent", "nl")
 
 
@@ -296,6 +299,7 @@ def _unsure_after_the_lines(text: str) -> list[tuple[str, float]]:
     [
         ("ok. en hoe regel ik dat de kinderen hun moeder zien", True),  # a nod to the lines, then the question
         ("andere vraag, klopt het dat ik te jong ben", True),  # another question, said so
+        ("random vraag maar hoe regel ik dat de kinderen hun moeder zien", True),  # in chat words
         ("en hoe regel ik dat de kinderen hun moeder zien", False),  # unsure, and no sign of moving on
         # unsure, but the danger is told as over and a whole question about visits follows
         ("hij is opgepakt. en hoe regel ik dat de kinderen hun moeder zien", True),
