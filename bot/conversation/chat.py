@@ -25,6 +25,7 @@ from bot.storage import cases
 from bot.understanding import entities
 from bot.understanding.topics import TOPIC_INTENT, topic_of
 from bot.understanding.understander import (
+    QUESTION_WORDS,
     Understander,
     Understanding,
     asks_something,
@@ -123,10 +124,6 @@ _REACHING = frozenset((
 _YES_PLEASE = frozenset(("ja", "jaa", "jawel", "jazeker", "graag", "yes", "yess", "yeah", "yep", "please", "ya"))
 # Words pointing at what was just said, never at the bot itself ("dit", "this"): "en mag dat anoniem?".
 _THAT = frozenset(("dat", "daar", "daarvoor", "daarbij", "that", "it", "those"))
-_QUESTION_START = frozenset((
-    "hoe", "wat", "waar", "wanneer", "kan", "mag", "moet", "hoezo", "how", "what", "where", "when", "can", "may",
-    "should", "do", "does", "is", "are", "am", "ben", "will", "would", "could", "kun", "kunnen", "zou",
-))  # fmt: skip
 
 # Where a clause ends, for finding a question without its question mark.
 _CLAUSE_BREAK = re.compile(r"[.!;:\n]+")
@@ -839,7 +836,7 @@ class Chat:
             return self._visit_age(turn, age)
         if sure and understanding.topic == topic and understanding.intent != last and not self._fits_last_better(turn):
             return None  # another question within the same topic, which the model reads itself
-        question = "?" in turn.text or said[0] in _QUESTION_START or said[0] in _BARE_QUESTION
+        question = "?" in turn.text or said[0] in QUESTION_WORDS or said[0] in _BARE_QUESTION
         if question and all(word in _BARE_QUESTION for word in said):
             return [self._answers.recall(turn, last)]
         answer = self._content.answer(last, turn.audience, turn.language).text
@@ -1307,7 +1304,7 @@ def _asks(text: str) -> bool:
         return True
     for clause in _CLAUSE_BREAK.split(text):
         said = [word for word in follow_up.words(clause) if word not in _LEAD_INS]
-        if said and said[0] in _QUESTION_START:
+        if said and said[0] in QUESTION_WORDS:
             return True
     return False
 

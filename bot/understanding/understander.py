@@ -125,13 +125,16 @@ _LEAD_WORDS = frozenset((
     "wacht", "hmm", "hm", "oh", "o", "yo",
 ))  # fmt: skip
 LEAD_WORDS_MAX = 3
-_QUESTION_WORDS = frozenset((
-    "hoe", "wat", "waar", "wanneer", "waarom", "wie", "kan", "kunnen", "mag", "mogen", "moet", "moeten", "is", "zijn",
-    "heeft", "hebben", "welke", "welk", "hoeveel", "hoezo", "how", "what", "where", "when", "why", "who", "which",
-    "can", "could", "may", "should", "do", "does", "is", "are", "will", "would",
+QUESTION_WORDS = frozenset((
+    "hoe", "wat", "waar", "wanneer", "waarom", "wie", "kan", "kun", "kunnen", "mag", "mogen", "moet", "moeten", "is",
+    "zijn", "ben", "heeft", "hebben", "zou", "welke", "welk", "hoeveel", "hoezo",
+    "how", "what", "where", "when", "why", "who", "which", "can", "could", "may", "should", "do", "does", "is", "are",
+    "am", "will", "would",
     # chat spellings: "wrm heeft mn moeder niks gezegd", "whats a huis van bewaring"
     "wrm", "wnr", "whats", "hows", "wheres", "whos",
 ))  # fmt: skip
+"""Words a question opens with, without its question mark ("wrm zit hij eigenlijk vast"): one list for the whole
+bot (the referral's own list, responses/referral.yml `question_words`, is content a professional may edit)."""
 
 
 @dataclass(frozen=True)
@@ -493,7 +496,7 @@ def _question_after_first_clause(text: str) -> str | None:
     words = rest.lower().split()
     if len(words) < QUESTION_MIN_WORDS:
         return None
-    return rest if rest.endswith("?") or words[0] in _QUESTION_WORDS else None
+    return rest if rest.endswith("?") or words[0] in QUESTION_WORDS else None
 
 
 def asks_something(text: str) -> bool:
@@ -501,7 +504,7 @@ def asks_something(text: str) -> bool:
     if "?" in text:
         return True
     sentences = (_without_lead(sentence.lower().split()) for sentence in _SENTENCE_END.split(text.strip()))
-    return any(words and words[0] in _QUESTION_WORDS for words in sentences)
+    return any(words and words[0] in QUESTION_WORDS for words in sentences)
 
 
 def _without_lead(words: list[str]) -> list[str]:
@@ -526,7 +529,7 @@ def last_question(text: str) -> str | None:
     words = last.lower().split()
     if len(words) < QUESTION_MIN_WORDS:
         return None
-    return last if last.endswith("?") or words[0] in _QUESTION_WORDS else None
+    return last if last.endswith("?") or words[0] in QUESTION_WORDS else None
 
 
 def _topics_with_a_share(ranking: Sequence[tuple[str, float]]) -> frozenset[str]:
