@@ -281,6 +281,11 @@ class Scope:
     stops_at_own_clause: bool = False
     """A cue before a match does not reach past "en ik", "and i": the writer goes on about themself ("mums inside for
     6 years and i keep thinking everyone would be better off")."""
+    only_after: frozenset[str] = frozenset()
+    """For these categories a cue explains only what follows it, never a danger told before it in the clause ("ik
+    wil dood mijn zoon zit vast omdat ik hem heb aangegeven"); violence told first is the offence more often than
+    not ("he hit my mum and got 3 years")."""
+
     silences_models: Literal["seen", "used", "sentence"] = "seen"
     """When a cue of this scope keeps a model (the learned layer, the NLU model) from raising the alarm alone:
     seen anywhere in the message ("lol"), or only when it actually dropped a phrase here (a "niet" three words
@@ -600,7 +605,7 @@ class SafetyNet:
                 continue
             if scope.unless_self_word and self._self_word_in_clause(start, message):
                 continue
-            if not _in_scope(scope, start, end, message):
+            if not _in_scope(scope, start, end, message, rule.category):
                 continue
             message.used.add(scope.name)
             if scope.effect == "drop" and rule.category in scope.concern_for and subject in ("self", "child"):
@@ -666,6 +671,7 @@ def _parse_scope(name: str, spec: Mapping[str, Any], parse_all: Any) -> Scope:
         subjects=frozenset(str(c) for c in spec.get("subjects") or ()),
         unless_self_word=bool(spec.get("unless_self_word", False)),
         stops_at_own_clause=bool(spec.get("stops_at_own_clause", False)),
+        only_after=frozenset(str(c) for c in spec.get("only_after") or ()),
         concern_for=frozenset(str(c) for c in spec.get("concern_for") or ()),
         concern_category=str(spec.get("concern_category", WORRY_CATEGORY)),
         silences_models=silences,  # type: ignore[arg-type]
@@ -694,7 +700,7 @@ def _cue_spans(
     return [(a, b) for a, b in spans if not all(at in covered for at in range(a, b))]
 
 
-def _in_scope(scope: Scope, start: int, end: int, message: _Message) -> bool:
+def _in_scope(scope: Scope, start: int, end: int, message: _Message, category: str) -> bool:
     if scope.where == "message":
         spans: Iterable[tuple[int, int]] = message.cue_spans.get(scope.name, ())
     else:
@@ -703,6 +709,8 @@ def _in_scope(scope: Scope, start: int, end: int, message: _Message) -> bool:
         if cue_start < end and start < cue_end:
             continue  # the cue is part of the match itself ("niet meer leven")
         if scope.stops_at_own_clause and cue_end <= start and _own_clause_between(message, cue_end, start):
+            continue
+        if category in scope.only_after and cue_start > start:
             continue
         if scope.where != "before":
             return True

@@ -121,6 +121,7 @@ def test_a_malformed_phrase_is_refused_when_loading(bad: str) -> None:
         "zijn vrienden staan voor de deur en schreeuwen",
         "dit is mijn laatste bericht",
         "zeg tegen mama dat ik van haar hou. doei",
+        "mijn zus is helemaal high en de baby ligt al de hele middag te huilen",
     ],
 )
 def test_chat_language_self_harm_threats_and_goodbyes_raise_the_full_alarm(safety_net: SafetyNet, text: str) -> None:
@@ -213,6 +214,53 @@ def test_a_past_cue_does_not_hide_that_it_happens_again(safety_net: SafetyNet) -
 
 def test_a_negation_elsewhere_does_not_hide_a_wish_to_die(safety_net: SafetyNet) -> None:
     assert safety_net.assess("ik kan niet meer, ik wil dood").alarm
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ik wil er een eind aan maken mijn broer zit vast omdat ik heb gepraat",
+        "i want to die my dad is in prison because of what i said",
+    ],
+)
+def test_a_wish_to_die_told_before_the_offence_is_not_explained_by_it(safety_net: SafetyNet, text: str) -> None:
+    assert safety_net.assess(text).level is RiskLevel.ACUTE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "zit met een passer zijn initialen in mn bovenbeen te krassen",  # the body part first, the verb last
+        "he has been banging his head on the bathroom door for ages",
+    ],
+)
+def test_self_harm_worded_around_the_body_part_shows_at_least_the_lines(safety_net: SafetyNet, text: str) -> None:
+    assert safety_net.assess(text).level is RiskLevel.ACUTE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mijn armen zitten onder de krassen van de bramen",
+        "mijn peuter zat met stift op zijn arm te krassen",
+        "my baby's fever is high, should I go to the doctor",
+        "my dad hit my mum and got 3 years for it",
+        "my toddler banged his head on the floor when he fell off the sofa",
+    ],
+)
+def test_the_same_words_in_ordinary_life_raise_nothing(safety_net: SafetyNet, text: str) -> None:
+    assert safety_net.assess(text).level is not RiskLevel.ACUTE
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("heb een mesje in mn etui gestopt. vanavond ga ik krassen", RiskLevel.ACUTE),  # put away, not stopped
+        ("ik kraste in mijn arm maar ik ben gestopt", RiskLevel.CONCERN),
+    ],
+)
+def test_gestopt_as_put_away_is_no_recovery(safety_net: SafetyNet, text: str, level: RiskLevel) -> None:
+    assert safety_net.assess(text).level is level
 
 
 def test_talking_about_an_offence_is_not_violence_at_home(safety_net: SafetyNet) -> None:
