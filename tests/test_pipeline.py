@@ -142,7 +142,14 @@ async def test_an_unclear_signal_of_violence_asks_about_that_danger_with_its_lin
     assert "113" in unclear_self.text and "0800-2000" in unclear_self.text
 
 
-@pytest.mark.parametrize("said", ["wat moet ik zeggen als ik bel", "oke maar wat moet ik typen in die chat"])
+@pytest.mark.parametrize(
+    "said",
+    [
+        "wat moet ik zeggen als ik bel",
+        "oke maar wat moet ik typen in die chat",
+        "ik heb nog nooit een hulplijn gesproken, wat zeg ik tegen ze",  # names the line, not the call
+    ],
+)
 async def test_what_to_say_on_the_phone_is_answered_after_the_lines(
     pipeline: Pipeline, content: Content, said: str
 ) -> None:

@@ -136,7 +136,8 @@ _SOMEONE_BEFORE_WHO = frozenset(("person", "someone", "somebody", "anyone", "any
 # After the lines, these name the help itself: a question with them is about what to do now, whatever its topic.
 _HELP_WORDS = frozenset((
     "112", "113", "politie", "police", "veilig", "huisarts", "doctor", "gp", "kindertelefoon", "wie", "who",
-    "iemand", "niemand", "anyone", "someone", "nobody", "chat", "chatten", "gratis", "free",
+    "iemand", "niemand", "anyone", "someone", "nobody", "chat", "chatten", "gratis", "free", "helpline", "hulplijn",
+    "crisislijn", "hotline",
 ))  # fmt: skip
 # After the lines, a question about calling that names nobody to call ("do I still need to call?", "moet ik nu echt
 # bellen als hij terugkomt?") is about the lines. It may be about calls with the one inside when the message speaks of
