@@ -71,9 +71,11 @@ DOUBLED_AT_MOST = 0.01
 """Any other repeat is a message handled twice, or a reply that came seconds late and so counts with the next message
 (while no role is chosen, every answer ends with the same reminder). A handful is that noise; more than this share
 of the messages means the journal is broken."""
-TAKEOVER_AFTER = URGENT_LEASE.total_seconds() - TICK_SECONDS
-"""Seconds after the kill before which no taken-over update can be answered (an acute message's lease is 7 s, the
-others' 20 s, renewed every 3 s): a repeat sooner than this is not a takeover's."""
+TAKEOVER_AFTER = 10.0
+"""Seconds after the kill before which no taken-over update can be answered (the lease is 20 s, renewed every 3 s):
+a repeat sooner than this is not a takeover's."""
+URGENT_TAKEOVER_AFTER = URGENT_LEASE.total_seconds() - TICK_SECONDS
+"""The same for an acute message, whose lease is 7 s."""
 SETTLE = 3.0
 """After the last user: seconds without any reply (and nothing pending) before the replies are counted."""
 START_TIMEOUT = 180.0
@@ -532,7 +534,7 @@ def repeated(replies: list[Call]) -> bool:
 
 
 def resent_after_takeover(
-    replies: list[Call], killed_at: float | None, said_before: frozenset[str] = frozenset()
+    replies: list[Call], killed_at: float | None, said_before: frozenset[str] = frozenset(), acute: bool = False
 ) -> bool:
     """Every repeated reply is one the killed replica could have sent and not counted, sent again once its lease
     could have run out: its first copy came before the kill, or the chat got the same text before the kill in
@@ -546,7 +548,7 @@ def resent_after_takeover(
         if text not in first:
             first[text] = call.at
             continue
-        takeover = call.at >= killed_at + TAKEOVER_AFTER
+        takeover = call.at >= killed_at + (URGENT_TAKEOVER_AFTER if acute else TAKEOVER_AFTER)
         if not (takeover and (first[text] < killed_at or text in said_before)):
             return False
     return True
@@ -572,7 +574,7 @@ def figures(load: Load, stand_in: StandIn) -> Figures:
             else:
                 result.lost += 1
             twice = repeated(step.replies)
-            resent = twice and resent_after_takeover(step.replies, load.killed_at, said_before)
+            resent = twice and resent_after_takeover(step.replies, load.killed_at, said_before, step.acute)
             if disturbed:
                 result.unjudged += 1
             elif resent:

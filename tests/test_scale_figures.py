@@ -101,6 +101,15 @@ def test_a_repeat_too_soon_after_the_kill_for_a_takeover_is_answered_twice() -> 
     assert (result.resent, result.doubled) == (0, 1)
 
 
+@pytest.mark.parametrize(("text", "resent"), [(sorted(scale.ACUTE)[0], True), ("hoe regel ik een bezoek", False)])
+def test_only_an_acute_message_can_be_taken_over_five_seconds_after_the_kill(text: str, resent: bool) -> None:
+    # An acute message's lease is 7 s (renewed every 3 s), any other's 20 s: a copy 5 s after the kill is a takeover's
+    # for the crisis lines only; for an ordinary answer it is a second handling.
+    again = [reply(99.5, "antwoord"), reply(105.0, "antwoord")]
+    result = figures(Load([[step(99, 1, again, text)]], started=0.0, killed_at=100.0), StandIn())
+    assert (result.resent, result.doubled) == ((1, 0) if resent else (0, 1))
+
+
 def test_a_repeat_with_both_copies_after_the_kill_is_answered_twice() -> None:
     later = [reply(130.0, "antwoord"), reply(131.0, "antwoord")]
     result = figures(Load([[step(129, 1, later)]], started=0.0, killed_at=100.0), StandIn())

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import make_url
 
 from bot import app
+from bot.channels.telegram import inbound
 from bot.channels.telegram.inbound import LEASE, URGENT_LEASE, PayloadSealer, strip_identities
 from bot.channels.telegram.webhook import SECRET_HEADER, WebhookBot
 from bot.replies import Reply, encode
@@ -313,6 +314,49 @@ async def test_an_acute_message_is_leased_short_so_that_a_crash_delays_its_lines
             await running.wait_until_done(number, [client])
         assert leased[521] >= LEASE
         assert leased[522] <= URGENT_LEASE + timedelta(seconds=2) < LEASE
+        await client.aclose()
+    finally:
+        await running.stop()
+        await slow.stop()
+
+
+async def test_an_acute_message_handled_in_memory_and_taken_over_meanwhile_leaves_its_chat_answered(
+    tmp_path: Path, stand_in: StandIn, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The journal's insert commits but answers after the timeout: the replica handles the acute message in memory,
+    # while the row's short lease runs out and the other replica takes it over (times scaled down tenfold).
+    monkeypatch.setattr(inbound, "URGENT_LEASE", timedelta(seconds=0.8))
+    monkeypatch.setattr(inbound, "JOURNAL_SECONDS", 0.3)
+    record = journal.record
+
+    async def late_record(database: Database, update_id: int, *rest: Any) -> bool:
+        stored = await record(database, update_id, *rest)
+        if update_id == 530:
+            await asyncio.sleep(1.0)
+        return stored
+
+    monkeypatch.setattr(journal, "record", late_record)
+    slow = SlowNlu(delay=1.5)  # the in-memory work still runs when the lease is taken over
+    await slow.start()
+    running = Replicas(tmp_path, stand_in, slow.url, database_url)
+    try:
+        await app.migrate(running.settings)
+        first, other = WebhookBot(running.settings, journal_tick=600), WebhookBot(running.settings, journal_tick=0.1)
+        for bot in (first, other):
+            await bot.start()
+            running.bots.append(bot)
+        assert first.inbox is not None and other.inbox is not None
+        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{first.port}", timeout=30)
+        acute = asyncio.create_task(post(client, update(DANGER, 530)))
+        await asyncio.sleep(0.6)
+        assert (await post(client, update("hoe regel ik een bezoek", 531))).status_code == 200  # queued behind it
+        assert (await acute).status_code == 200
+        assert (first.inbox.in_memory, other.inbox.taken_over) == (1, 1)
+        await running.wait_until_done(531, [client])  # the chat's next message is still answered here
+        await running.wait_until_done(530, [client])  # by the replica that took it over
+        replies = running.replies_to_user()
+        assert "0800-0113" in replies[0] and len(set(replies)) == len(replies)  # the lines first, nothing twice
+        assert "bezoek" in replies[-1]  # (under the check-in footer, which names 113 too)
         await client.aclose()
     finally:
         await running.stop()

@@ -50,8 +50,10 @@ TICK_SECONDS = 3.0
 """How often each replica renews its leases and looks for updates whose owner died."""
 URGENT_LEASE = timedelta(seconds=7)
 """An acute message's lease, renewed every tick like the others: one late renewal is tolerated. Shorter means
-sooner crisis lines after a crash, and more often an update taken from a replica that merely stalled (it then
-loses the lease and commits nothing: `journal.LeaseLost`; what it counted sent is not sent again)."""
+sooner crisis lines after a crash, and more often an update taken from a replica that merely stalled for about 4 s:
+it loses the lease and commits nothing (`journal.LeaseLost`), and what it counted sent is not sent again; a reply it
+was sending after its commit when it stalled may go out twice. Leases compare the replicas' clocks: they must agree
+to well within a second or two (NTP)."""
 JOURNAL_SECONDS = 5.0
 """A journal write that takes longer counts as a database that is down (the update is then handled in memory)."""
 FORGET_EVERY = timedelta(hours=1)
@@ -268,25 +270,35 @@ class Inbox:
         self._working.add(update.update_id)
         sending = Delivery(0, functools.partial(journal.count_sent, self._database, update.update_id))
         keeper = functools.partial(self._keep, update.update_id, sending)
+        lost = False
 
         async def work() -> None:
+            nonlocal lost
             try:
                 with delivering(sending), replies.keeping(keeper):
                     await self._application.process_update(update)
+            except journal.LeaseLost:
+                # The late insert landed with a lease that ran out before a renewal (an acute message's is short):
+                # another replica took it over and answers it; this one neither commits nor marks it done.
+                logger.warning("an update handled in memory was taken over by another replica; left to it")
+                lost = True
             finally:
                 if not done.done():
                     done.set_result(None)
 
         await self._application.update_processor.process_update(update, work())
         await done
+        if lost:
+            self._working.discard(update.update_id)
+            return
         self._unmarked.add(update.update_id)
 
     async def tick(self) -> None:
         """Renew this process's leases, retry marks that failed, take over updates whose owner died."""
         now = self._clock()
         self._urgent &= self._working
+        await journal.renew(self._database, self._urgent, self.owner, now, self._urgent_lease)  # the short ones first
         await journal.renew(self._database, self._working - self._urgent, self.owner, now, self._lease)
-        await journal.renew(self._database, self._urgent, self.owner, now, self._urgent_lease)
         if self._unmarked:
             marking = set(self._unmarked)
             await journal.finish(self._database, marking, now)

@@ -25,6 +25,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.storage.journal import LeaseLost
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_CHATS = 64
@@ -181,6 +183,8 @@ async def _call(item: _Item) -> None:
         await item.coroutine
     except Exception as error:  # Application.process_update reports handler errors itself; this is a last guard
         logger.error("an update failed: %s", type(error).__name__)
+    except LeaseLost:  # another replica answers it; the chat's later updates must still be handled here
+        logger.warning("an update was taken over by another replica while queued here; left to it")
 
 
 def _discard(item: _Item) -> None:
